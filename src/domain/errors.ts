@@ -1,0 +1,71 @@
+/**
+ * Domain errors. Each carries a stable `code` (what clients branch on) and, for bad input, a
+ * stable `reason` naming the rule that was broken. One module (src/schema/errors.ts) maps them to
+ * GraphQL `extensions`; tests assert codes and reasons, never messages.
+ */
+export const ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
+  'CONFLICT',
+  'RATE_LIMITED',
+  'QUERY_TOO_COMPLEX',
+  'UNAVAILABLE',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export abstract class DomainError extends Error {
+  abstract readonly code: ErrorCode;
+  constructor(
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that breaks a rule. `reason` is a stable SCREAMING_SNAKE identifier, `field` the input path. */
+export class InvalidInputError extends DomainError {
+  readonly code = 'BAD_USER_INPUT' as const;
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly field?: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(message, { reason, ...(field === undefined ? {} : { field }), ...details });
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND' as const;
+  constructor(
+    readonly entity: string,
+    readonly key: string,
+  ) {
+    super(`${entity} ${key} was not found`, { entity, key });
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'FORBIDDEN' as const;
+}
+
+export class UnauthenticatedError extends DomainError {
+  readonly code = 'UNAUTHENTICATED' as const;
+}
+
+/** The request is well-formed but clashes with the current state (for example a finished activation). */
+export class ConflictError extends DomainError {
+  readonly code = 'CONFLICT' as const;
+  constructor(
+    readonly reason: string,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(message, { reason, ...details });
+  }
+}
