@@ -1,7 +1,8 @@
-// Two projects: `unit` runs the pure domain with no I/O; `integration` runs every database-backed
-// and end-to-end test, once per backend (see test/setup/global-setup.ts for how the backends are
-// chosen). The global setup starts embedded PostgreSQL outside jest's VM sandbox, where PGlite's
-// dynamic imports work.
+// Three projects: `unit` runs the pure domain with no I/O; `integration:pglite` and
+// `integration:postgres` run every database-backed and end-to-end test once per backend, each
+// test file on a database of its own (test/support/database.ts). PGlite loads its WebAssembly
+// through dynamic import(), which jest's VM sandbox allows only with --experimental-vm-modules,
+// so `npm test` sets that flag.
 const swc = [
   '@swc/jest',
   {
@@ -24,14 +25,15 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    {
+    ...['pglite', 'postgres'].map((backend) => ({
       ...common,
-      displayName: 'integration',
+      displayName: `integration:${backend}`,
       testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
-      // Runs only when an integration test is selected, so unit runs stay free of databases.
+      globals: { __DB_BACKEND__: backend },
+      // Runs only when one of this project's tests is selected, so unit runs need no database.
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       testTimeout: 60000,
-    },
+    })),
   ],
 };

@@ -33,7 +33,12 @@ export const ACTIVATION_STATUSES = [
 export type ActivationStatus = (typeof ACTIVATION_STATUSES)[number];
 
 /** GBCS `ActivateImageResponseCode` of an immediate response or a 0x8F66/0x8F67 alert. */
-export const ACTIVATION_OUTCOME_CODES = ['success', 'noImageHeld', 'hashMismatch', 'activationFailure'] as const;
+export const ACTIVATION_OUTCOME_CODES = [
+  'success',
+  'noImageHeld',
+  'hashMismatch',
+  'activationFailure',
+] as const;
 export type ActivationOutcomeCode = (typeof ACTIVATION_OUTCOME_CODES)[number];
 
 /** Outcome of the decision on one AD1. */

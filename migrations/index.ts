@@ -1,0 +1,5 @@
+import { NetworkOperators1763700000000 } from './1763700000000-NetworkOperators';
+import { Inventory1763700100000 } from './1763700100000-Inventory';
+
+/** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
+export const MIGRATIONS = [NetworkOperators1763700000000, Inventory1763700100000];

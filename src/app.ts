@@ -1,0 +1,121 @@
+import type { DataSource } from 'typeorm';
+import { resolveJwtSecret } from './auth/secret';
+import { createTokenVerifier } from './auth/tokens';
+import { systemClock } from './clock';
+import type { Clock } from './clock';
+import type { Config } from './config';
+import { createDataSource, isDatabaseReady, runMigrations } from './db/data-source';
+import { startEmbeddedPostgres } from './db/embedded';
+import type { EmbeddedPostgres } from './db/embedded';
+import { startHttpServer } from './http/server';
+import type { RunningServer } from './http/server';
+import { createLogger } from './logger';
+import type { Logger } from './logger';
+import { createMetrics } from './metrics';
+import { createInProcessPubSub, createPostgresPubSub } from './realtime/pubsub';
+import type { PubSubHandle } from './realtime/pubsub';
+import { buildAppSchema } from './schema/build';
+import { createServices } from './services';
+import type { Services } from './services';
+
+export interface App {
+  readonly config: Config;
+  readonly dataSource: DataSource;
+  readonly services: Services;
+  readonly server: RunningServer;
+  readonly log: Logger;
+  /** Graceful stop: drain HTTP and WebSocket, close pub/sub, the pool and the embedded database. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly log?: Logger;
+  readonly clock?: Clock;
+}
+
+/** Starts the whole service from a validated Config. Used by main.ts and by end-to-end tests. */
+export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((error: unknown) => log.error({ err: error }, 'stop step failed'));
+  };
+
+  try {
+    let url: string;
+    let embedded: EmbeddedPostgres | undefined;
+    if (config.database.kind === 'embedded') {
+      embedded = await startEmbeddedPostgres({
+        dataDir: config.database.dataDir,
+        maxConnections: config.database.poolSize,
+      });
+      cleanups.push(() => embedded!.stop());
+      url = embedded.url;
+      log.info({ dataDir: config.database.dataDir }, 'embedded PostgreSQL (PGlite) started');
+    } else {
+      url = config.database.url;
+    }
+
+    const dataSource = createDataSource(url, config.database.poolSize);
+    await dataSource.initialize();
+    cleanups.push(() => dataSource.destroy());
+    const applied = await runMigrations(dataSource);
+    if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+
+    const pubSubHandle: PubSubHandle =
+      config.pubSub === 'memory' ? createInProcessPubSub() : await createPostgresPubSub(url, log);
+    cleanups.push(() => pubSubHandle.close());
+
+    const { secret, generatedAt } = resolveJwtSecret(config);
+    if (generatedAt) {
+      log.warn(
+        { file: generatedAt },
+        'no AUTH_JWT_SECRET set: generated one for the embedded database; mint tokens with `npm run token`',
+      );
+    }
+    const verifier = createTokenVerifier({
+      secret,
+      jwksUrl: config.auth.jwksUrl,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+    });
+
+    const services = createServices({ dataSource, config, clock, pubSub: pubSubHandle.pubSub, log });
+
+    const schema = await buildAppSchema(pubSubHandle.pubSub);
+    const server = await startHttpServer(
+      {
+        schema,
+        services,
+        verifier,
+        clock,
+        log,
+        metrics: createMetrics(),
+        introspection: config.graphql.introspection,
+        exposeInternalErrors: config.nodeEnv === 'development',
+        keepAliveSeconds: config.ws.keepAliveSeconds,
+        authRecheckSeconds: config.auth.recheckSeconds,
+        ready: async () => pubSubHandle.healthy() && (await isDatabaseReady(dataSource)),
+      },
+      config.port,
+      config.host,
+    );
+    cleanups.push(() => server.close());
+    log.info({ url: `${server.url}/graphql`, database: config.database.kind }, 'poa-sieve listening');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      dataSource,
+      services,
+      server,
+      log,
+      stop: () => (stopping ??= cleanup()),
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

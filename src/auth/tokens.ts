@@ -1,0 +1,132 @@
+import { SignJWT, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+import { ROLES } from '../domain/model';
+import { UnauthenticatedError } from '../domain/errors';
+import type { Principal } from './principal';
+
+/**
+ * Bearer tokens: HS256 with a shared secret, or any JWS algorithm the JWKS publishes. Claims:
+ *   sub              who (free text, for the audit trail)
+ *   role             ED | IS | GS | OPERATOR
+ *   distributor_ids  for ED: the two-digit distributor IDs it operates
+ *   supplier_id      for IS/GS: the supplier's EUI-64 party ID
+ * exp and nbf are always enforced when present; iss and aud when configured.
+ */
+const claimsSchema = z
+  .object({
+    sub: z.string().min(1).max(200),
+    role: z.enum(ROLES),
+    distributor_ids: z
+      .array(z.string().regex(/^[0-9]{2}$/))
+      .max(64)
+      .optional(),
+    supplier_id: z
+      .string()
+      .regex(/^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$/)
+      .optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.role === 'ED' && !c.distributor_ids?.length) {
+      ctx.addIssue({ code: 'custom', message: 'an ED token needs distributor_ids' });
+    }
+    if ((c.role === 'IS' || c.role === 'GS') && !c.supplier_id) {
+      ctx.addIssue({ code: 'custom', message: `an ${c.role} token needs supplier_id` });
+    }
+  });
+
+export interface TokenSettings {
+  readonly secret?: string;
+  readonly jwksUrl?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+export interface TokenVerifier {
+  /** Verifies a raw token (without "Bearer ") and returns the principal, or throws UnauthenticatedError. */
+  verify(token: string): Promise<Principal>;
+}
+
+export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[] | undefined;
+  if (settings.jwksUrl) {
+    key = createRemoteJWKSet(new URL(settings.jwksUrl));
+  } else if (settings.secret) {
+    key = new TextEncoder().encode(settings.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('A token verifier needs a secret or a JWKS URL');
+  }
+  return {
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        const options = { algorithms, issuer: settings.issuer, audience: settings.audience };
+        // jwtVerify has separate overloads for a key and a key resolver.
+        payload =
+          key instanceof Uint8Array
+            ? (await jwtVerify(token, key, options)).payload
+            : (await jwtVerify(token, key, options)).payload;
+      } catch (error) {
+        throw new UnauthenticatedError(describeJoseError(error));
+      }
+      const claims = claimsSchema.safeParse(payload);
+      if (!claims.success) {
+        throw new UnauthenticatedError(`token claims are invalid: ${claims.error.issues[0]?.message ?? ''}`);
+      }
+      const c = claims.data;
+      return {
+        kind: 'user',
+        subject: c.sub,
+        role: c.role,
+        distributorIds: c.role === 'ED' ? [...new Set(c.distributor_ids)].sort() : [],
+        supplierId: c.role === 'IS' || c.role === 'GS' ? c.supplier_id?.toUpperCase() : undefined,
+        expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined,
+      };
+    },
+  };
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof joseErrors.JWTExpired) return 'token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return `token claim "${error.claim}" is not acceptable`;
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature is invalid';
+  return 'token is invalid';
+}
+
+/** Extracts the token from an `Authorization: Bearer ...` value; undefined when absent. */
+export function bearerToken(header: unknown): string | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
+  if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <token>"');
+  return match[1];
+}
+
+export interface TokenClaims {
+  readonly subject: string;
+  readonly role: (typeof ROLES)[number];
+  readonly distributorIds?: readonly string[];
+  readonly supplierId?: string;
+  readonly ttlSeconds: number;
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+/** Mints an HS256 token (for `npm run token` and tests). */
+export async function mintToken(secret: string, claims: TokenClaims, now: Date): Promise<string> {
+  const iat = Math.floor(now.getTime() / 1000);
+  let jwt = new SignJWT({
+    role: claims.role,
+    ...(claims.distributorIds ? { distributor_ids: [...claims.distributorIds] } : {}),
+    ...(claims.supplierId ? { supplier_id: claims.supplierId } : {}),
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.subject)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + claims.ttlSeconds);
+  if (claims.issuer) jwt = jwt.setIssuer(claims.issuer);
+  if (claims.audience) jwt = jwt.setAudience(claims.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting of the service, parsed and validated once at start-up. Nothing else reads
+ * process.env. A bad value stops the process with a message naming the variable.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  SEED_DEMO: bool.default(true),
+  /** auto: LISTEN/NOTIFY with DATABASE_URL, in-process otherwise. memory suits one instance (or a pooler without LISTEN). */
+  PUBSUB_MODE: z.enum(['auto', 'postgres', 'memory']).default('auto'),
+
+  AUTH_JWT_SECRET: z.string().min(32, 'AUTH_JWT_SECRET must be at least 32 characters').optional(),
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /** How often a long-lived WebSocket connection re-checks its token's expiry. */
+  AUTH_RECHECK_SECONDS: positiveInt.default(30),
+
+  GRAPHQL_INTROSPECTION: bool.default(true),
+  WS_KEEPALIVE_SECONDS: positiveInt.default(12),
+  SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
+  MAX_BATCH_SIZE: positiveInt.default(10_000),
+
+  /** Decision-engine and activation settings (see README, "Settings"). */
+  WINDOW_MINUTES: positiveInt.default(30),
+  SKEW_MINUTES: nonNegativeInt.default(2),
+  HOLD_MINUTES: positiveInt.default(5),
+  OUTCOME_BOUND_MINUTES: positiveInt.default(60),
+  ACTIVATION_HORIZON_DAYS: positiveInt.default(30),
+  CLUSTER_SIZE: positiveInt.default(3),
+  CLUSTER_MINUTES: positiveInt.default(10),
+});
+
+export type Env = z.input<typeof schema>;
+
+export interface Config {
+  readonly nodeEnv: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: string;
+  readonly database:
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number }
+    | { readonly kind: 'embedded'; readonly dataDir: string; readonly poolSize: number };
+  readonly seedDemo: boolean;
+  /** How subscription wake-ups cross instances. */
+  readonly pubSub: 'postgres' | 'memory';
+  readonly auth: {
+    readonly jwtSecret?: string;
+    readonly jwksUrl?: string;
+    readonly issuer?: string;
+    readonly audience?: string;
+    readonly recheckSeconds: number;
+  };
+  readonly graphql: { readonly introspection: boolean; readonly maxBatchSize: number };
+  readonly ws: { readonly keepAliveSeconds: number };
+  readonly shutdownGraceSeconds: number;
+  readonly activation: { readonly horizonDays: number; readonly outcomeBoundMinutes: number };
+  readonly engine: {
+    readonly windowMinutes: number;
+    readonly skewMinutes: number;
+    readonly holdMinutes: number;
+    readonly clusterSize: number;
+    readonly clusterMinutes: number;
+  };
+}
+
+export class ConfigError extends Error {}
+
+/** Parses an environment (process.env by default) into a Config, or throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset": .env files and CI often export VAR= to clear a value.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (e.PUBSUB_MODE === 'postgres' && !e.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  PUBSUB_MODE=postgres needs DATABASE_URL (the embedded database cannot LISTEN across connections)',
+    );
+  }
+  if (e.DATABASE_URL && !e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  AUTH_JWT_SECRET or AUTH_JWKS_URL is required when DATABASE_URL is set ' +
+        '(only the embedded database may generate its own secret)',
+    );
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : // PGlite serves one session at a time; a few connections only queue behind each other.
+        { kind: 'embedded', dataDir: path.resolve(e.DATA_DIR), poolSize: Math.min(e.DATABASE_POOL_SIZE, 4) },
+    seedDemo: e.SEED_DEMO,
+    pubSub: e.PUBSUB_MODE === 'auto' ? (e.DATABASE_URL ? 'postgres' : 'memory') : e.PUBSUB_MODE,
+    auth: {
+      jwtSecret: e.AUTH_JWT_SECRET,
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      recheckSeconds: e.AUTH_RECHECK_SECONDS,
+    },
+    graphql: { introspection: e.GRAPHQL_INTROSPECTION, maxBatchSize: e.MAX_BATCH_SIZE },
+    ws: { keepAliveSeconds: e.WS_KEEPALIVE_SECONDS },
+    shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+    activation: { horizonDays: e.ACTIVATION_HORIZON_DAYS, outcomeBoundMinutes: e.OUTCOME_BOUND_MINUTES },
+    engine: {
+      windowMinutes: e.WINDOW_MINUTES,
+      skewMinutes: e.SKEW_MINUTES,
+      holdMinutes: e.HOLD_MINUTES,
+      clusterSize: e.CLUSTER_SIZE,
+      clusterMinutes: e.CLUSTER_MINUTES,
+    },
+  };
+}

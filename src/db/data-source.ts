@@ -1,0 +1,61 @@
+import { DataSource } from 'typeorm';
+import { ENTITIES } from '../entities';
+import { MIGRATIONS } from '../../migrations';
+
+/**
+ * Builds the TypeORM data source. The schema changes only through the migrations in
+ * `migrations/`; `synchronize` is never on.
+ */
+export function createDataSource(url: string, poolSize: number, applicationName = 'poa-sieve'): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migration',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    applicationName,
+    extra: {
+      max: poolSize,
+      // Fail fast when the database is unreachable instead of hanging a request.
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+    },
+  });
+}
+
+/** Arbitrary but fixed: every instance of this service agrees on it. ("poa-sieve" in ASCII, folded.) */
+const MIGRATION_LOCK_KEY = 0x706f6173;
+
+/**
+ * Runs pending migrations under a session-level advisory lock, so instances that start together
+ * take turns: the first applies the migrations, the others find nothing left to do.
+ * Returns the names of the migrations this call applied.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      return applied.map((m) => m.name);
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+/** True when the database answers and every migration this build knows is applied. */
+export async function isDatabaseReady(dataSource: DataSource): Promise<boolean> {
+  if (!dataSource.isInitialized) return false;
+  try {
+    return !(await dataSource.showMigrations());
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,31 @@
+import { CommsHubLinkEntity, DeviceEntity, DeviceFirmwareEntity } from './device.entity';
+import {
+  AffectedFirmwareRuleChangeEntity,
+  AffectedFirmwareRuleEntity,
+  FirmwareActivationEntity,
+  FirmwareImageEntity,
+} from './firmware.entity';
+import { NetworkOperatorEntity } from './network-operator.entity';
+
+export {
+  AffectedFirmwareRuleChangeEntity,
+  AffectedFirmwareRuleEntity,
+  CommsHubLinkEntity,
+  DeviceEntity,
+  DeviceFirmwareEntity,
+  FirmwareActivationEntity,
+  FirmwareImageEntity,
+  NetworkOperatorEntity,
+};
+
+/** Every entity the data source maps. */
+export const ENTITIES = [
+  NetworkOperatorEntity,
+  DeviceEntity,
+  DeviceFirmwareEntity,
+  CommsHubLinkEntity,
+  FirmwareImageEntity,
+  AffectedFirmwareRuleEntity,
+  AffectedFirmwareRuleChangeEntity,
+  FirmwareActivationEntity,
+];

@@ -1,0 +1,214 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { GraphQLSchema } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { ANONYMOUS } from '../auth/principal';
+import type { Principal } from '../auth/principal';
+import { bearerToken } from '../auth/tokens';
+import type { TokenVerifier } from '../auth/tokens';
+import type { Clock } from '../clock';
+import { DomainError, UnauthenticatedError } from '../domain/errors';
+import { createLoaders } from '../loaders';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { GraphQLContext } from '../schema/context';
+import { createErrorFormatter, toGraphQLError } from '../schema/errors';
+import type { Services } from '../services';
+
+export interface HttpServerDeps {
+  readonly schema: GraphQLSchema;
+  readonly services: Services;
+  readonly verifier: TokenVerifier;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly introspection: boolean;
+  readonly exposeInternalErrors: boolean;
+  readonly keepAliveSeconds: number;
+  readonly authRecheckSeconds: number;
+  /** Readiness: database reachable, migrations applied, pub/sub connected. */
+  readonly ready: () => Promise<boolean>;
+}
+
+export interface RunningServer {
+  readonly httpServer: http.Server;
+  readonly port: number;
+  readonly url: string;
+  /** Stops accepting, drains in-flight HTTP requests and closes WebSocket clients (1001, reconnect). */
+  close(): Promise<void>;
+}
+
+/** The WebSocket close code and reason a client gets when its token is missing, bad or expired. */
+const UNAUTHORIZED_CLOSE = CloseCode.Unauthorized; // 4401
+
+/**
+ * One HTTP server: Apollo at /graphql (POST and GET), graphql-ws on the same path and port,
+ * and the operational endpoints /healthz, /readyz, /metrics.
+ */
+export async function startHttpServer(
+  deps: HttpServerDeps,
+  port: number,
+  host: string,
+): Promise<RunningServer> {
+  const { log, metrics } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+
+  const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
+  const recheckTimers = new Map<object, NodeJS.Timeout>();
+  const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
+    {
+      schema: deps.schema,
+      onConnect: async (ctx) => {
+        try {
+          const token = bearerToken(
+            ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization,
+          );
+          if (!token)
+            throw new UnauthenticatedError('connection_init must carry { authorization: "Bearer <token>" }');
+          const principal = await deps.verifier.verify(token);
+          ctx.extra.principal = principal;
+          metrics.wsConnections.inc();
+          // Long-lived connections outlive tokens: re-check expiry and close when it passes.
+          if (principal.kind === 'user' && principal.expiresAt) {
+            const expiresAt = principal.expiresAt.getTime();
+            const timer = setInterval(() => {
+              if (deps.clock.now().getTime() >= expiresAt) {
+                ctx.extra.socket.close(UNAUTHORIZED_CLOSE, 'Token expired');
+              }
+            }, deps.authRecheckSeconds * 1000);
+            timer.unref();
+            recheckTimers.set(ctx.extra.socket, timer);
+          }
+          return true;
+        } catch (error) {
+          const reason = error instanceof DomainError ? error.message : 'Unauthorized';
+          log.info({ reason }, 'WebSocket connection refused');
+          ctx.extra.socket.close(UNAUTHORIZED_CLOSE, `Unauthorized: ${reason}`.slice(0, 120));
+          return false;
+        }
+      },
+      onClose: (ctx) => {
+        const timer = recheckTimers.get(ctx.extra.socket);
+        if (timer) {
+          clearInterval(timer);
+          recheckTimers.delete(ctx.extra.socket);
+        }
+        if (ctx.acknowledged) metrics.wsConnections.dec();
+      },
+      // A fresh context, with fresh loaders, for every subscribe message.
+      context: (ctx): GraphQLContext => ({
+        principal: ctx.extra.principal ?? ANONYMOUS,
+        services: deps.services,
+        loaders: createLoaders(deps.services, ctx.extra.principal ?? ANONYMOUS),
+      }),
+      onError: (_ctx, _id, _payload, errors) => {
+        log.warn({ errors: errors.map((e) => e.message) }, 'subscription operation failed');
+      },
+    },
+    wss,
+    deps.keepAliveSeconds * 1000,
+  );
+
+  const formatError = createErrorFormatter(deps.exposeInternalErrors, (error) =>
+    log.error({ err: error }, 'unexpected error in a GraphQL operation'),
+  );
+  const metricsPlugin: ApolloServerPlugin<GraphQLContext> = {
+    async requestDidStart() {
+      const stop = metrics.graphqlDuration.startTimer();
+      return {
+        async willSendResponse({ operation, operationName, errors }) {
+          const type = operation?.operation ?? 'unknown';
+          stop({ type });
+          const code = errors?.[0]?.extensions?.code;
+          metrics.graphqlOperations.inc({
+            operation: operationName ?? 'anonymous',
+            type,
+            outcome: errors?.length ? String(code ?? 'ERROR') : 'ok',
+          });
+        },
+      };
+    },
+  };
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: deps.schema,
+    introspection: deps.introspection,
+    formatError,
+    includeStacktraceInErrorResponses: deps.exposeInternalErrors,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsServer.dispose();
+            },
+          };
+        },
+      },
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginLandingPageDisabled(),
+      metricsPlugin,
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.ready().catch(() => false);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '8mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }): Promise<GraphQLContext> => {
+        let principal: Principal = ANONYMOUS;
+        try {
+          const token = bearerToken(req.headers.authorization);
+          if (token) principal = await deps.verifier.verify(token);
+        } catch (error) {
+          if (error instanceof DomainError) throw toGraphQLError(error, 401);
+          throw error;
+        }
+        return { principal, services: deps.services, loaders: createLoaders(deps.services, principal) };
+      },
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const address = httpServer.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    httpServer,
+    port: address.port,
+    url: `http://${shownHost}:${address.port}`,
+    async close() {
+      for (const timer of recheckTimers.values()) clearInterval(timer);
+      // Going Away: well-behaved graphql-ws clients reconnect (to another instance) and resume.
+      for (const client of wss.clients) client.close(1001, 'Server shutting down, reconnect');
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import DataLoader from 'dataloader';
+import type { Principal } from '../auth/principal';
+import { parseEui64 } from '../domain/identifiers';
+import type {
+  CommsHubLinkEntity,
+  DeviceEntity,
+  DeviceFirmwareEntity,
+  NetworkOperatorEntity,
+} from '../entities';
+import { deviceReadScope, inScope } from '../services/access';
+import type { Services } from '../services';
+
+/**
+ * Per-request (and per-subscription-operation) DataLoaders: one batched query per relation per
+ * tick, and no cache shared between callers with different rights.
+ */
+export interface Loaders {
+  readonly networkOperator: DataLoader<string, NetworkOperatorEntity | undefined>;
+  readonly device: DataLoader<string, DeviceEntity | undefined>;
+  /** Devices the caller may read; null for unknown or out-of-scope (federation references use this). */
+  readonly scopedDevice: DataLoader<string, DeviceEntity | null>;
+  readonly firmwareHistory: DataLoader<string, DeviceFirmwareEntity[]>;
+  readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
+}
+
+export function createLoaders(services: Services, principal: Principal): Loaders {
+  const device = new DataLoader((guids: readonly string[]) => services.devices.byGuids(guids));
+  return {
+    networkOperator: new DataLoader((ids) => services.networkOperators.currentByDistributorIds(ids)),
+    device,
+    scopedDevice: new DataLoader(async (refs: readonly string[]) => {
+      const scope = deviceReadScope(principal);
+      const guids = refs.map((r) => parseEui64(r));
+      const rows = await device.loadMany(guids);
+      return rows.map((row) =>
+        row && !(row instanceof Error) && inScope(scope, row.distributorId) ? row : null,
+      );
+    }),
+    firmwareHistory: new DataLoader((guids) => services.devices.firmwareHistories(guids)),
+    commsHubLinks: new DataLoader((guids) => services.devices.linksOf(guids)),
+  };
+}

@@ -1,0 +1,35 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one process, exposed at GET /metrics. Names are documented in the README. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly graphqlOperations: Counter<'operation' | 'type' | 'outcome'>;
+  readonly graphqlDuration: Histogram<'type'>;
+  readonly wsConnections: Gauge;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'poa_sieve_' });
+  return {
+    registry,
+    graphqlOperations: new Counter({
+      name: 'poa_sieve_graphql_operations_total',
+      help: 'GraphQL operations executed, by operation name, type and outcome (ok or the error code).',
+      labelNames: ['operation', 'type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    graphqlDuration: new Histogram({
+      name: 'poa_sieve_graphql_duration_seconds',
+      help: 'GraphQL operation duration over HTTP.',
+      labelNames: ['type'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    wsConnections: new Gauge({
+      name: 'poa_sieve_ws_connections',
+      help: 'Open authenticated graphql-ws connections.',
+      registers: [registry],
+    }),
+  };
+}

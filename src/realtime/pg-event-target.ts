@@ -1,0 +1,155 @@
+import { Client } from 'pg';
+import type { Logger } from '../logger';
+
+type Listener = EventListenerOrEventListenerObject;
+
+/**
+ * An EventTarget over PostgreSQL LISTEN/NOTIFY, so `createPubSub` fans events out across every
+ * instance that shares the database. Notifications are wake-up signals only: a missed one must
+ * lose nothing, so payloads carry identifiers and readers go back to the tables for the truth.
+ *
+ * One dedicated connection carries every LISTEN. When it drops, the target reconnects with
+ * backoff, re-issues LISTEN for every channel in use and calls the `onReconnect` hooks, so
+ * readers can catch up on whatever was published while it was away.
+ */
+export class PgEventTarget implements EventTarget {
+  private client: Client | undefined;
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly reconnectHooks = new Set<() => void>();
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private backoffMs = 250;
+  private connected = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens the listening connection. Resolves once it is listening. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  onReconnect(hook: () => void): () => void {
+    this.reconnectHooks.add(hook);
+    return () => this.reconnectHooks.delete(hook);
+  }
+
+  addEventListener(type: string, callback: Listener | null): void {
+    if (!callback) return;
+    let set = this.listeners.get(type);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(type, set);
+      this.run((c) => c.query(`LISTEN ${c.escapeIdentifier(type)}`));
+    }
+    set.add(callback);
+  }
+
+  removeEventListener(type: string, callback: Listener | null): void {
+    const set = this.listeners.get(type);
+    if (!set || !callback) return;
+    set.delete(callback);
+    if (set.size === 0) {
+      this.listeners.delete(type);
+      this.run((c) => c.query(`UNLISTEN ${c.escapeIdentifier(type)}`));
+    }
+  }
+
+  dispatchEvent(event: Event): boolean {
+    const detail = (event as CustomEvent).detail ?? null;
+    const payload = JSON.stringify(detail);
+    if (Buffer.byteLength(payload) > 7900) {
+      // NOTIFY rejects payloads over 8000 bytes; publishers must send identifiers, not entities.
+      this.log.error({ topic: event.type, bytes: payload.length }, 'notification payload too large, dropped');
+      return false;
+    }
+    this.run((c) => c.query('SELECT pg_notify($1, $2)', [event.type, payload]));
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    await this.chain.catch(() => undefined);
+    const client = this.client;
+    this.client = undefined;
+    this.connected = false;
+    await client?.end().catch(() => undefined);
+  }
+
+  /** Serialises every query on the one client: pg deprecates concurrent queries on a client. */
+  private run(op: (c: Client) => Promise<unknown>): void {
+    this.chain = this.chain
+      .then(() => (this.client && this.connected ? op(this.client) : undefined))
+      .catch((error: unknown) => this.log.warn({ err: error }, 'LISTEN/NOTIFY query failed'));
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({
+      connectionString: this.connectionString,
+      application_name: 'poa-sieve-listen',
+    });
+    client.on('notification', (msg) => this.deliver(msg.channel, msg.payload));
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    await client.connect();
+    for (const channel of this.listeners.keys()) {
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    }
+    this.client = client;
+    this.connected = true;
+    this.backoffMs = 250;
+  }
+
+  private lost(client: Client, error?: Error): void {
+    if (this.client !== client || this.closed) return;
+    this.connected = false;
+    this.client = undefined;
+    this.log.warn({ err: error }, 'LISTEN connection lost; reconnecting');
+    client.end().catch(() => undefined);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 5_000);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().then(
+        () => {
+          this.log.info('LISTEN connection restored');
+          for (const hook of this.reconnectHooks) hook();
+        },
+        (error: unknown) => {
+          this.log.warn({ err: error, retryInMs: this.backoffMs }, 'LISTEN reconnect failed');
+          this.scheduleReconnect();
+        },
+      );
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  private deliver(channel: string, payload: string | undefined): void {
+    const set = this.listeners.get(channel);
+    if (!set) return;
+    let detail: unknown = null;
+    try {
+      detail = payload ? JSON.parse(payload) : null;
+    } catch {
+      this.log.warn({ channel }, 'ignoring a notification that is not JSON');
+      return;
+    }
+    const event = new CustomEvent(channel, { detail });
+    for (const listener of [...set]) {
+      if (typeof listener === 'function') listener(event);
+      else listener.handleEvent(event);
+    }
+  }
+}

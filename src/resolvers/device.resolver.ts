@@ -1,0 +1,115 @@
+import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { DeviceEntity } from '../entities';
+import type { InventoryChangedEvent } from '../realtime/pubsub';
+import type { GraphQLContext } from '../schema/context';
+import {
+  CommsHubLink,
+  Device,
+  DeviceConnection,
+  DeviceFilterInput,
+  DeviceInput,
+  FirmwareVersionEntry,
+  InventoryChange,
+  UpsertDevicesResult,
+} from '../schema/device.type';
+import { NetworkOperator } from '../schema/network-operator.type';
+import { DateTimeScalar, EUI64Scalar } from '../schema/scalars';
+import { toNetworkOperator } from './network-operator.resolver';
+
+@Resolver(() => Device)
+export class DeviceResolver {
+  @Query(() => Device, {
+    nullable: true,
+    description:
+      'One device by GUID; null when unknown or outside your distributor IDs. Roles: OPERATOR, ED.',
+  })
+  device(
+    @Arg('guid', () => EUI64Scalar) guid: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<DeviceEntity | null> {
+    return ctx.services.devices.device(ctx.principal, guid);
+  }
+
+  @Query(() => DeviceConnection, {
+    description:
+      'Devices matching a filter, ordered by GUID, a page at a time. Roles: OPERATOR, ED (own MPANs only).',
+  })
+  async devices(
+    @Ctx() ctx: GraphQLContext,
+    @Arg('filter', () => DeviceFilterInput, { nullable: true }) filter?: DeviceFilterInput | null,
+    @Arg('first', () => Int, { nullable: true, description: 'Page size, 1-500 (default 50).' })
+    first?: number | null,
+    @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
+    after?: string | null,
+  ): Promise<DeviceConnection> {
+    const page = await ctx.services.devices.devices(ctx.principal, filter ?? {}, first, after);
+    return { nodes: page.nodes, pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage } };
+  }
+
+  @Mutation(() => UpsertDevicesResult, {
+    description:
+      'Creates or updates devices (up to MAX_BATCH_SIZE, default 10,000) in one statement. One invalid device rejects ' +
+      'the whole batch and nothing is written. Role: OPERATOR.',
+  })
+  upsertDevices(
+    @Arg('devices', () => [DeviceInput]) devices: DeviceInput[],
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<UpsertDevicesResult> {
+    return ctx.services.devices.upsertDevices(ctx.principal, devices);
+  }
+
+  @Mutation(() => CommsHubLink, {
+    description:
+      'Records that from effectiveFrom (default now) the ESME powers the Communications Hub; earlier links of either ' +
+      'device end then. Role: OPERATOR.',
+  })
+  linkCommsHub(
+    @Arg('commsHubGuid', () => EUI64Scalar) commsHubGuid: string,
+    @Arg('esmeGuid', () => EUI64Scalar) esmeGuid: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('effectiveFrom', () => DateTimeScalar, { nullable: true }) effectiveFrom?: Date | null,
+  ): Promise<CommsHubLink> {
+    return ctx.services.devices.linkCommsHub(ctx.principal, { commsHubGuid, esmeGuid, effectiveFrom });
+  }
+
+  @Subscription(() => InventoryChange, {
+    description: 'Live notice of inventory changes. Role: OPERATOR.',
+    subscribe: ({ context }) =>
+      (context as GraphQLContext).services.devices.inventoryChanges((context as GraphQLContext).principal),
+  })
+  inventoryChanged(@Root() event: InventoryChangedEvent): InventoryChange {
+    return { count: event.count, guids: event.guids, at: new Date(event.at) };
+  }
+
+  @FieldResolver(() => NetworkOperator, {
+    nullable: true,
+    description: 'The network operator of the MPAN distributor ID, when known.',
+  })
+  async networkOperator(
+    @Root() device: DeviceEntity,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<NetworkOperator | null> {
+    if (!device.distributorId) return null;
+    const row = await ctx.loaders.networkOperator.load(device.distributorId);
+    return row ? toNetworkOperator(row) : null;
+  }
+
+  @FieldResolver(() => [FirmwareVersionEntry], { description: 'Firmware versions over time, oldest first.' })
+  firmwareHistory(@Root() device: DeviceEntity, @Ctx() ctx: GraphQLContext): Promise<FirmwareVersionEntry[]> {
+    return ctx.loaders.firmwareHistory.load(device.guid);
+  }
+
+  @FieldResolver(() => [CommsHubLink], {
+    description: 'Associations between this device and a Communications Hub or ESME, newest first.',
+  })
+  commsHubLinks(@Root() device: DeviceEntity, @Ctx() ctx: GraphQLContext): Promise<CommsHubLink[]> {
+    return ctx.loaders.commsHubLinks.load(device.guid);
+  }
+}
+
+/** Federation reference resolver: `Device(guid)`, batched, with the same read scope as `device`. */
+export const deviceReference = {
+  async __resolveReference(ref: { guid: string }, ctx: GraphQLContext): Promise<DeviceEntity | null> {
+    return ctx.loaders.scopedDevice.load(ref.guid);
+  },
+};

@@ -1,0 +1,16 @@
+import { registerEnumType } from 'type-graphql';
+import { DEVICE_TYPES, SMI_STATUSES } from '../domain/model';
+
+/** GraphQL enums built from the domain's closed sets, so the two can never drift apart. */
+function enumFrom<const T extends readonly string[]>(values: T): { [K in T[number]]: K } {
+  return Object.fromEntries(values.map((v) => [v, v])) as { [K in T[number]]: K };
+}
+
+export const DeviceTypeEnum = enumFrom(DEVICE_TYPES);
+registerEnumType(DeviceTypeEnum, { name: 'DeviceType', description: 'DUIS device type.' });
+
+export const SmiStatusEnum = enumFrom(SMI_STATUSES);
+registerEnumType(SmiStatusEnum, {
+  name: 'SmiStatus',
+  description: 'SMI status of a device in the DSP inventory.',
+});

@@ -1,0 +1,96 @@
+import { GraphQLError } from 'graphql';
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { DomainError } from '../domain/errors';
+import type { ErrorCode } from '../domain/errors';
+
+/**
+ * The one place failures become client-visible error codes. Clients branch on
+ * `extensions.code` (and `extensions.reason` for bad input), never on messages. Outside
+ * development no stack trace, SQL or driver message leaves the server.
+ */
+
+/** PostgreSQL SQLSTATEs and driver errors that mean "the database is not there right now": retry. */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '53300',
+]);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+export function classify(
+  error: unknown,
+): { code: ErrorCode; extensions: Record<string, unknown> } | undefined {
+  if (error instanceof DomainError) return { code: error.code, extensions: { ...error.details } };
+  const sqlState =
+    (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.driverError?.code ??
+    (error as { code?: unknown } | null)?.code;
+  if (sqlState === '23505') return { code: 'CONFLICT', extensions: { reason: 'DUPLICATE' } };
+  if (
+    typeof sqlState === 'string' &&
+    (UNAVAILABLE_SQLSTATES.has(sqlState) || UNAVAILABLE_ERRNOS.has(sqlState))
+  ) {
+    return { code: 'UNAVAILABLE', extensions: { retryable: true } };
+  }
+  const message = error instanceof Error ? error.message : '';
+  if (
+    /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i.test(
+      message,
+    )
+  ) {
+    return { code: 'UNAVAILABLE', extensions: { retryable: true } };
+  }
+  return undefined;
+}
+
+/** Apollo `formatError`. */
+export function createErrorFormatter(exposeInternals: boolean, onInternal: (error: unknown) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const known = classify(original);
+    if (known) {
+      return {
+        message: formatted.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { ...known.extensions, code: known.code },
+      };
+    }
+    const code = formatted.extensions?.code;
+    // GraphQL's own failures (parse, validation, variable coercion) carry Apollo's codes already;
+    // a scalar that rejected its input adds the domain reason (INVALID_EUI64, INVALID_MPAN_CHECK_DIGIT...).
+    if (original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
+      const cause = original.originalError instanceof DomainError ? original.originalError.details : {};
+      return { ...formatted, extensions: { ...stripStack(formatted.extensions), ...cause, code } };
+    }
+    onInternal(original);
+    return {
+      message: exposeInternals ? formatted.message : 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL' },
+    };
+  };
+}
+
+function stripStack(extensions: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!extensions) return {};
+  const { stacktrace: _stacktrace, ...rest } = extensions;
+  return rest;
+}
+
+/** A GraphQLError carrying a domain error's code, for places outside resolvers (context, plugins). */
+export function toGraphQLError(error: DomainError, httpStatus?: number): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: {
+      ...error.details,
+      code: error.code,
+      ...(httpStatus ? { http: { status: httpStatus } } : {}),
+    },
+  });
+}

@@ -1,0 +1,178 @@
+import { createClient } from 'graphql-ws';
+import type { Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { startApp } from '../../src/app';
+import type { App } from '../../src/app';
+import { mintToken } from '../../src/auth/tokens';
+import type { TokenClaims } from '../../src/auth/tokens';
+import type { Clock } from '../../src/clock';
+import { loadConfig } from '../../src/config';
+import { createTestDatabase } from './database';
+import type { TestDatabase } from './database';
+
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+export interface TestApp {
+  readonly app: App;
+  readonly db: TestDatabase;
+  readonly url: string;
+  readonly wsUrl: string;
+  token(claims: Partial<TokenClaims> & Pick<TokenClaims, 'role'>): Promise<string>;
+  /** POSTs a GraphQL operation and returns the parsed body and HTTP status. */
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<{ status: number; body: GqlBody<T> }>;
+  ws(token?: string, extra?: Partial<Parameters<typeof createClient>[0]>): WsClient;
+  stop(): Promise<void>;
+}
+
+export interface GqlBody<T> {
+  data?: T | null;
+  errors?: {
+    message: string;
+    path?: string[];
+    extensions?: { code?: string; reason?: string; [k: string]: unknown };
+  }[];
+}
+
+/**
+ * Starts the real server (HTTP + WebSocket) on port 0 over a fresh database of this file's
+ * backend. Everything goes through the public interfaces: fetch and the graphql-ws client.
+ */
+export async function startTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    AUTH_JWT_SECRET: TEST_SECRET,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    NODE_ENV: 'test',
+    SEED_DEMO: 'false',
+    // PGlite serves one session, so LISTEN/NOTIFY cannot cross its connections.
+    PUBSUB_MODE: db.backend === 'pglite' ? 'memory' : 'postgres',
+    DATABASE_POOL_SIZE: db.backend === 'pglite' ? '4' : '10',
+    ...env,
+  });
+  let app: App;
+  try {
+    app = await startApp(config, { clock });
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const url = app.server.url;
+  const wsUrl = `${url.replace('http', 'ws')}/graphql`;
+  const clients: WsClient[] = [];
+  return {
+    app,
+    db,
+    url,
+    wsUrl,
+    token: (claims) =>
+      mintToken(
+        TEST_SECRET,
+        { subject: `test-${claims.role}`, ttlSeconds: 3600, ...claims },
+        clock?.now() ?? new Date(),
+      ),
+    async gql(query, variables, token) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: res.status, body: (await res.json()) as never };
+    },
+    ws(token, extra = {}) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        retryAttempts: 0,
+        lazy: false,
+        // Connection failures are asserted through `connected()`; the default logs them to the console.
+        onNonLazyError: () => undefined,
+        ...extra,
+      });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await app.stop();
+      await db.drop();
+    },
+  };
+}
+
+/** Collects a subscription's events into a queue that tests await with a timeout (no sleeps). */
+export function subscribe<T>(client: WsClient, query: string, variables: Record<string, unknown> = {}) {
+  const events: T[] = [];
+  const waiters: (() => void)[] = [];
+  let error: unknown;
+  let completed = false;
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        events.push(value.data as T);
+        waiters.splice(0).forEach((w) => w());
+      },
+      error: (e) => {
+        error = e;
+        waiters.splice(0).forEach((w) => w());
+      },
+      complete: () => {
+        completed = true;
+        waiters.splice(0).forEach((w) => w());
+      },
+    },
+  );
+  return {
+    events,
+    get error() {
+      return error;
+    },
+    get completed() {
+      return completed;
+    },
+    dispose,
+    /** Resolves once `count` events have arrived, or rejects after `timeoutMs`. */
+    async waitFor(count: number, timeoutMs = 10_000): Promise<T[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (events.length < count) {
+        if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for ${count} events (have ${events.length})`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, left);
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+      return events.slice(0, count);
+    },
+  };
+}
+
+/** Resolves when the graphql-ws client has been acknowledged by the server. */
+export function connected(client: WsClient, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no connection_ack')), timeoutMs);
+    client.on('connected', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    client.on('closed', (event) => {
+      clearTimeout(t);
+      reject(event);
+    });
+  });
+}
