@@ -6,6 +6,7 @@ import type { Clock } from './clock';
 import type { Config } from './config';
 import { createDataSource, isDatabaseReady, runMigrations } from './db/data-source';
 import { startEmbeddedPostgres } from './db/embedded';
+import { seedDemoData } from './demo/seed';
 import type { EmbeddedPostgres } from './db/embedded';
 import { startHttpServer } from './http/server';
 import type { RunningServer } from './http/server';
@@ -83,6 +84,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
 
     const services = createServices({ dataSource, config, clock, pubSub: pubSubHandle.pubSub, log });
+
+    if (config.seedDemo && config.database.kind === 'embedded') {
+      if (await seedDemoData(dataSource, services, clock)) {
+        log.info('empty database: demo dataset loaded (SEED_DEMO=false turns this off)');
+      }
+    }
 
     const schema = await buildAppSchema(pubSubHandle.pubSub);
     const server = await startHttpServer(

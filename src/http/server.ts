@@ -145,6 +145,8 @@ export async function startHttpServer(
     introspection: deps.introspection,
     formatError,
     includeStacktraceInErrorResponses: deps.exposeInternalErrors,
+    // main.ts owns shutdown (drain, then close the database); Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       {

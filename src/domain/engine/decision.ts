@@ -1,0 +1,226 @@
+/**
+ * What the engine produces for one AD1: the decision, its stable reason code and the evidence
+ * it used, plus helpers the service needs around it (has it changed? when is it due again?).
+ */
+import type {
+  ActivationOutcomeCode,
+  ActivationStatus,
+  DecisionOutcome,
+  DeliveryPreference,
+  DeviceType,
+} from '../model';
+import type { SuppressionWindow } from '../suppression-window';
+
+/**
+ * Stable reason codes. Clients and the ledger branch on these; never rename one, only add.
+ * Grouped by the outcomes they normally come with (docs/ENGINE.md has the full table):
+ * - not a candidate, delivered (or released when it had been withheld): the first eleven;
+ * - `AWAITING_EVIDENCE` (HELD), `OTA_INDUCED` (SUPPRESSED / PAIRED);
+ * - release evidence: the rest.
+ */
+export const DECISION_REASONS = [
+  'UNKNOWN_DEVICE',
+  'NO_COMMS_HUB_LINK',
+  'AMBIGUOUS_COMMS_HUB_LINK',
+  'UNKNOWN_MODEL',
+  'NO_MATCHING_RULE',
+  'NO_ACTIVATION_WINDOW',
+  'UNKNOWN_FIRMWARE_VERSION',
+  'FIRMWARE_NOT_AFFECTED',
+  'UNROUTED_ALERT',
+  'UNKNOWN_AREA',
+  'SHADOW_RULE',
+  'AWAITING_EVIDENCE',
+  'OTA_INDUCED',
+  'SUPPLY_RESTORED_OVERLAP',
+  'AREA_CLUSTER',
+  'ACTIVATION_FAILED',
+  'ACTIVATION_CANCELLED',
+  'ACTIVATION_SUPERSEDED',
+  'OUTCOME_NOT_RECEIVED',
+  'HOLD_EXPIRED',
+  'SAFETY_BUDGET_SPENT',
+] as const;
+/** One of {@link DECISION_REASONS}. */
+export type DecisionReason = (typeof DECISION_REASONS)[number];
+
+/** How far one identification path (via the ESME, or via the CH's own activation) got. */
+export type PathOutcome = 'CANDIDATE' | 'NOT_APPLICABLE' | DecisionReason;
+
+/** A device as the decision saw it. */
+export interface DeviceEvidence {
+  readonly guid: string;
+  readonly type: DeviceType;
+  readonly manufacturer: string | null;
+  readonly model: string | null;
+  readonly smiStatus: string | null;
+  readonly areaKey: string | null;
+}
+
+/** The activation whose window the decision used. */
+export interface ActivationEvidence {
+  readonly id: string;
+  readonly requestId: string;
+  readonly deviceGuid: string;
+  readonly status: ActivationStatus;
+  readonly outcomeCode: ActivationOutcomeCode | null;
+  readonly requestedAt: string;
+  readonly actualExecutedAt: string | null;
+  readonly imageHash: string | null;
+  readonly targetFirmwareVersion: string | null;
+}
+
+/** The firmware the device ran before the activation, and where that came from. */
+export interface FirmwareEvidence {
+  readonly versionBefore: string;
+  readonly source: 'ACTIVATION' | 'INVENTORY_HISTORY';
+}
+
+/** The window, as ISO text, with the bounds it was built from. */
+export interface WindowEvidence {
+  readonly from: string;
+  readonly to: string;
+  readonly anchor: string;
+  readonly anchoredOnActual: boolean;
+  readonly windowMinutes: number;
+  readonly skewMinutes: number;
+}
+
+/** The area-cluster test: the heaviest T-minute span around the outage start. */
+export interface ClusterEvidence {
+  readonly areaKey: string;
+  /** Qualifying neighbour AD1s (not in a window) in the heaviest span, sorted. */
+  readonly alertIds: readonly string[];
+  /** Their weight, throttled counts included. */
+  readonly weight: number;
+  readonly size: number;
+  readonly minutes: number;
+  readonly found: boolean;
+}
+
+/** One safety-budget scope at decision time. */
+export interface BudgetScopeEvidence {
+  readonly suppressions: number;
+  readonly alerts: number;
+  readonly maxSuppressions: number;
+  readonly maxShare: number;
+  readonly minSample: number;
+  /** Why the scope is spent, or `null` when it still allows this suppression. */
+  readonly spent: 'COUNT' | 'SHARE' | null;
+}
+
+/** Both budget scopes (area is `null` when the alert has no area). */
+export interface BudgetEvidence {
+  readonly windowMinutes: number;
+  readonly dno: BudgetScopeEvidence | null;
+  readonly area: BudgetScopeEvidence | null;
+}
+
+/**
+ * The facts a decision used, JSON-serialisable (instants as ISO text) so the ledger can store it
+ * as is and a reader never has to guess why.
+ */
+export interface DecisionEvidence {
+  readonly alert: {
+    readonly id: string;
+    readonly commsHubGuid: string;
+    readonly mpan: string;
+    readonly distributorId: string | null;
+    readonly startAt: string;
+    readonly receivedAt: string;
+    readonly throttledCount: number;
+  };
+  readonly commsHub: DeviceEvidence | null;
+  /** The CH-ESME association valid at the outage start, if exactly one was. */
+  readonly association: {
+    readonly esmeGuid: string;
+    readonly effectiveFrom: string;
+    readonly effectiveTo: string | null;
+  } | null;
+  readonly esme: DeviceEvidence | null;
+  readonly paths: { readonly esme: PathOutcome; readonly commsHub: PathOutcome };
+  readonly rule: {
+    readonly id: string;
+    readonly version: number;
+    readonly deviceType: 'ESME' | 'CHF';
+    readonly shadow: boolean;
+  } | null;
+  readonly activation: ActivationEvidence | null;
+  readonly firmware: FirmwareEvidence | null;
+  readonly window: WindowEvidence | null;
+  /** Ids of supply-restored alerts from the ESME overlapping the outage, sorted. */
+  readonly supplyRestoredAlertIds: readonly string[];
+  readonly cluster: ClusterEvidence | null;
+  readonly budget: BudgetEvidence | null;
+  readonly deliveryPreference: DeliveryPreference;
+}
+
+/** The decision on one AD1. */
+export interface AlertDecision {
+  readonly alertId: string;
+  readonly outcome: DecisionOutcome;
+  readonly reason: DecisionReason;
+  /** The `now` of the evaluation that produced this decision. */
+  readonly decidedAt: Date;
+  /** HELD only: the latest time it must be decided again (never after receivedAt + hold). */
+  readonly dueAt: Date | null;
+  /** True for a RELEASED that follows a SUPPRESSED or PAIRED: the DNO gets the alert late. */
+  readonly late: boolean;
+  readonly ruleId: string | null;
+  readonly ruleVersion: number | null;
+  readonly activationId: string | null;
+  readonly window: SuppressionWindow | null;
+  readonly evidence: DecisionEvidence;
+  /**
+   * Shadow rules only: what the rule would have decided had it been enforced (its own `shadow`
+   * is always `null`). The top-level outcome is then never a withholding one.
+   */
+  readonly shadow: AlertDecision | null;
+}
+
+/** True for outcomes that keep the AD1 from being sent as an ordinary outage alert. */
+export function isWithheld(outcome: DecisionOutcome): boolean {
+  return outcome === 'HELD' || outcome === 'SUPPRESSED' || outcome === 'PAIRED';
+}
+
+/**
+ * When the service must evaluate this AD1 again even if no new fact arrives: the due time of a
+ * HELD decision, or of a shadow rule's HELD would-be decision; otherwise `null` (later changes
+ * are driven by new facts only).
+ */
+export function nextEvaluationAt(decision: AlertDecision): Date | null {
+  if (decision.outcome === 'HELD') return decision.dueAt;
+  if (decision.shadow?.outcome === 'HELD') return decision.shadow.dueAt;
+  return null;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]))
+    );
+  }
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    // Key order may differ when a decision is rebuilt from the database, so compare by key set.
+    const ra = a as Record<string, unknown>;
+    const rb = b as Record<string, unknown>;
+    const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
+    return [...keys].every((k) => deepEqual(ra[k], rb[k]));
+  }
+  return a === b;
+}
+
+/**
+ * True when two decisions say the same thing (everything but `decidedAt`). The service appends
+ * a ledger entry only when the new decision differs from the last one.
+ */
+export function sameDecision(a: AlertDecision, b: AlertDecision): boolean {
+  const { decidedAt: _a, shadow: shadowA, ...restA } = a;
+  const { decidedAt: _b, shadow: shadowB, ...restB } = b;
+  if (!deepEqual(restA, restB)) return false;
+  if (shadowA === null || shadowB === null) return shadowA === shadowB;
+  return sameDecision(shadowA, shadowB);
+}

@@ -1,0 +1,43 @@
+/**
+ * The decision engine: a pure function of (facts, settings, now) -> decisions. The service
+ * layer loads the facts, calls {@link decidePowerOutageAlert} (and, for restoration alerts,
+ * {@link pairSupplyRestoredAlert} then {@link decideSupplyRestoredAlert}), and persists the
+ * result with its outbox entry. See docs/ENGINE.md.
+ */
+export type {
+  AffectedFirmwareRuleFact,
+  CommsHubAssociationFact,
+  DeviceFact,
+  FirmwareActivationFact,
+  FirmwareVersionFact,
+  NeighbourOutageAlertFact,
+  OutageAreaFacts,
+  PowerOutageAlertFact,
+  PowerOutageAlertFacts,
+  SafetyBudgetCounters,
+  SupplyRestoredAlertCode,
+  SupplyRestoredAlertFact,
+} from './facts';
+export { SUPPLY_RESTORED_ALERT_CODES } from './facts';
+export type { EngineSettings, SafetyBudgetSettings } from './settings';
+export { DEFAULT_ENGINE_SETTINGS, validateEngineSettings } from './settings';
+export type {
+  ActivationEvidence,
+  AlertDecision,
+  BudgetEvidence,
+  BudgetScopeEvidence,
+  ClusterEvidence,
+  DecisionEvidence,
+  DecisionReason,
+  DeviceEvidence,
+  FirmwareEvidence,
+  PathOutcome,
+  WindowEvidence,
+} from './decision';
+export { DECISION_REASONS, isWithheld, nextEvaluationAt, sameDecision } from './decision';
+export { decidePowerOutageAlert } from './decide';
+export type { Candidate, Identification } from './candidate';
+export { activationWindow, associationsAt, identify } from './candidate';
+export { isSupplyRestoredCode, restoreOverlapsOutage } from './evidence';
+export type { OutageAlertWithDecision, RestoreDecisionReason, SupplyRestoredDecision } from './restore';
+export { RESTORE_DECISION_REASONS, decideSupplyRestoredAlert, pairSupplyRestoredAlert } from './restore';

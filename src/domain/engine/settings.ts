@@ -1,0 +1,108 @@
+/**
+ * Engine settings: every bound the decision rules use, with the defaults from PRODUCT.md. The
+ * service reads them from configuration once and passes them in; the engine never reads the
+ * environment.
+ */
+import { InvalidInputError } from '../errors';
+
+/** Safety budget: the kill-switch that stops suppressing where suppressions pile up. */
+export interface SafetyBudgetSettings {
+  /** Length of the sliding window the service counts over (recorded in evidence). */
+  readonly windowMinutes: number;
+  /** Stop suppressing for a DNO once this many AD1s are withheld in the window. */
+  readonly maxSuppressionsPerDno: number;
+  /** Stop suppressing in an area once this many AD1s are withheld in the window. */
+  readonly maxSuppressionsPerArea: number;
+  /** Stop suppressing once withheld / received would exceed this share (0..1)... */
+  readonly maxShare: number;
+  /** ...but only once at least this many AD1s were received (small samples are noisy). */
+  readonly minSample: number;
+}
+
+/** All decision bounds. */
+export interface EngineSettings {
+  /** Window length after the activation anchor, minutes (rules may override). */
+  readonly windowMinutes: number;
+  /** Clock-skew tolerance before the anchor, minutes (rules may override). */
+  readonly skewMinutes: number;
+  /** Hold bound: a held AD1 is decided by `receivedAt + holdMinutes` at the latest. */
+  readonly holdMinutes: number;
+  /** An activation with no outcome this long after its requested time counts as outcome lost. */
+  readonly outcomeBoundMinutes: number;
+  /** N: AD1 weight (throttled counts included) that makes an area cluster. */
+  readonly clusterSize: number;
+  /** T: the span, minutes, within which N AD1s make a cluster. */
+  readonly clusterMinutes: number;
+  readonly budget: SafetyBudgetSettings;
+  /** When true, an `activationFailure` outcome releases like `noImageHeld` / `hashMismatch`. */
+  readonly activationFailureReleases: boolean;
+  /**
+   * When true, a candidate with no area key is delivered: without an area the cluster check is
+   * blind, and the cluster is one of the two nets that catch a genuine outage inside a window.
+   */
+  readonly requireAreaKey: boolean;
+}
+
+/** Defaults: window 30 min and skew 2 min as the working group suggested; the rest are ours. */
+export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
+  windowMinutes: 30,
+  skewMinutes: 2,
+  holdMinutes: 5,
+  outcomeBoundMinutes: 60,
+  clusterSize: 3,
+  clusterMinutes: 10,
+  budget: Object.freeze({
+    windowMinutes: 60,
+    maxSuppressionsPerDno: 500,
+    maxSuppressionsPerArea: 10,
+    maxShare: 0.5,
+    minSample: 20,
+  }),
+  activationFailureReleases: true,
+  requireAreaKey: true,
+});
+
+function check(ok: boolean, field: string, message: string): void {
+  if (!ok) throw new InvalidInputError('INVALID_ENGINE_SETTING', message, field);
+}
+
+const nonNegative = (value: number): boolean => Number.isFinite(value) && value >= 0;
+const positive = (value: number): boolean => Number.isFinite(value) && value > 0;
+
+/**
+ * Returns `settings` unchanged when every bound is usable, else throws `InvalidInputError`
+ * (reason `INVALID_ENGINE_SETTING`). Called once at start-up by the configuration module, so
+ * the engine itself can trust its settings on the hot path.
+ */
+export function validateEngineSettings(settings: EngineSettings): EngineSettings {
+  check(positive(settings.windowMinutes), 'windowMinutes', 'windowMinutes must be > 0');
+  check(nonNegative(settings.skewMinutes), 'skewMinutes', 'skewMinutes must be >= 0');
+  check(nonNegative(settings.holdMinutes), 'holdMinutes', 'holdMinutes must be >= 0');
+  check(positive(settings.outcomeBoundMinutes), 'outcomeBoundMinutes', 'outcomeBoundMinutes must be > 0');
+  check(
+    Number.isInteger(settings.clusterSize) && settings.clusterSize >= 1,
+    'clusterSize',
+    'clusterSize must be an integer >= 1',
+  );
+  check(positive(settings.clusterMinutes), 'clusterMinutes', 'clusterMinutes must be > 0');
+  check(positive(settings.budget.windowMinutes), 'budget.windowMinutes', 'budget.windowMinutes must be > 0');
+  check(
+    nonNegative(settings.budget.maxSuppressionsPerDno),
+    'budget.maxSuppressionsPerDno',
+    'budget.maxSuppressionsPerDno must be >= 0',
+  );
+  check(
+    nonNegative(settings.budget.maxSuppressionsPerArea),
+    'budget.maxSuppressionsPerArea',
+    'budget.maxSuppressionsPerArea must be >= 0',
+  );
+  check(
+    Number.isFinite(settings.budget.maxShare) &&
+      settings.budget.maxShare >= 0 &&
+      settings.budget.maxShare <= 1,
+    'budget.maxShare',
+    'budget.maxShare must be within 0..1',
+  );
+  check(nonNegative(settings.budget.minSample), 'budget.minSample', 'budget.minSample must be >= 0');
+  return settings;
+}

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  test('defaults: embedded database in ./.data, port 4000, in-process pub/sub, demo data on', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(4000);
+    expect(c.database).toEqual({ kind: 'embedded', dataDir: path.resolve('./.data'), poolSize: 4 });
+    expect(c.pubSub).toBe('memory');
+    expect(c.seedDemo).toBe(true);
+    expect(c.engine).toEqual({ windowMinutes: 30, skewMinutes: 2, holdMinutes: 5, clusterSize: 3, clusterMinutes: 10 });
+  });
+
+  test('DATABASE_URL selects real PostgreSQL with LISTEN/NOTIFY', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', AUTH_JWT_SECRET: 'x'.repeat(32) });
+    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/x', poolSize: 10 });
+    expect(c.pubSub).toBe('postgres');
+  });
+
+  test.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ SEED_DEMO: 'maybe' }, 'SEED_DEMO'],
+    [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET'],
+    [{ WINDOW_MINUTES: '0' }, 'WINDOW_MINUTES'],
+    [{ DATABASE_URL: 'postgres://u@db/x' }, 'AUTH_JWT_SECRET or AUTH_JWKS_URL is required'],
+    [{ PUBSUB_MODE: 'postgres' }, 'PUBSUB_MODE=postgres needs DATABASE_URL'],
+  ])('%j fails fast naming %s', (env, named) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(named);
+  });
+
+  test('empty strings count as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' }).database.kind).toBe('embedded');
+  });
+});

@@ -1,0 +1,1008 @@
+import type {
+  AlertDecision,
+  NeighbourOutageAlertFact,
+  OutageAreaFacts,
+  PowerOutageAlertFacts,
+} from '../../../src/domain/engine';
+import { CANCELLATION_SENTINEL } from '../../../src/domain/model';
+import {
+  CH,
+  CH_OTHER,
+  DUE,
+  ESME,
+  ESME_OTHER,
+  HASH,
+  MIN,
+  NEW_FW,
+  OLD_FW,
+  T0,
+  activation,
+  alert,
+  association,
+  at,
+  commsHub,
+  decide,
+  device,
+  facts,
+  heldThenDue,
+  neighbour,
+  restore,
+  rule,
+  scheduled,
+  sequence,
+  settings,
+} from './fixtures';
+
+type Expect = readonly [AlertDecision['outcome'], AlertDecision['reason']];
+
+function summary(d: AlertDecision): Expect {
+  return [d.outcome, d.reason];
+}
+
+/** Runs the table: decision at receipt, then at the due time with the same facts. */
+function table(
+  rows: readonly { name: string; facts: PowerOutageAlertFacts; first: Expect; final: Expect }[],
+): void {
+  it.each(rows.map((r) => [r.name, r] as const))('%s', (_name, row) => {
+    const [first, final] = heldThenDue(row.facts);
+    expect(summary(first)).toEqual(row.first);
+    expect(summary(final)).toEqual(row.final);
+  });
+}
+
+const HELD: Expect = ['HELD', 'AWAITING_EVIDENCE'];
+const SUPPRESSED: Expect = ['SUPPRESSED', 'OTA_INDUCED'];
+
+describe('window boundaries (anchor T0, skew 2 min, window 30 min)', () => {
+  table([
+    {
+      name: 'exactly at anchor - skew is inside',
+      facts: facts({ alert: alert({ startAt: at(-2) }) }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: '1 ms before anchor - skew is outside',
+      facts: facts({ alert: alert({ startAt: at(-2, -1) }) }),
+      first: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+      final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+    },
+    {
+      name: 'exactly at anchor + window is inside',
+      facts: facts({ alert: alert({ startAt: at(30), receivedAt: at(33) }) }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: '1 ms after anchor + window is outside',
+      facts: facts({ alert: alert({ startAt: at(30, 1), receivedAt: at(33) }) }),
+      first: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+      final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+    },
+    {
+      name: 'a rule-specific skew widens the start (5 min, AD1 4 min early)',
+      facts: facts({ alert: alert({ startAt: at(-4) }), rules: [rule({ skewMinutes: 5 })] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'the default skew does not reach 4 min early',
+      facts: facts({ alert: alert({ startAt: at(-4) }) }),
+      first: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+      final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+    },
+    {
+      name: 'a rule-specific window shortens the end (10 min, AD1 at +11)',
+      facts: facts({ alert: alert({ startAt: at(11) }), rules: [rule({ windowMinutes: 10 })] }),
+      first: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+      final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+    },
+  ]);
+
+  it('records the window used and the skew-adjusted bounds', () => {
+    const [, final] = heldThenDue(facts());
+    expect(final.window).toEqual({ from: at(-2), to: at(30), anchor: T0, anchoredOnActual: true });
+    expect(final.evidence.window).toMatchObject({
+      windowMinutes: 30,
+      skewMinutes: 2,
+      anchoredOnActual: true,
+    });
+    expect(final.ruleId).toBe('rule-e470');
+    expect(final.ruleVersion).toBe(1);
+    expect(final.activationId).toBe('act-1');
+  });
+});
+
+describe('future-dated activations: provisional window, re-anchored on the actual time', () => {
+  const requested = T0;
+
+  it('inside the provisional window but outside the actual one: held, then released when the outcome arrives', () => {
+    const ad1 = alert({ startAt: at(5), receivedAt: at(8) });
+    const [held, released] = sequence([
+      { facts: facts({ alert: ad1, activations: [scheduled({ requestedAt: requested })] }), now: at(8) },
+      {
+        facts: facts({
+          alert: ad1,
+          activations: [activation({ requestedAt: requested, actualExecutedAt: at(40) })],
+        }),
+        now: at(10),
+      },
+    ]);
+    expect(summary(held)).toEqual(HELD);
+    expect(held.window?.anchoredOnActual).toBe(false);
+    expect(summary(released)).toEqual(['RELEASED', 'NO_ACTIVATION_WINDOW']);
+    expect(released.late).toBe(false);
+    expect(released.evidence.activation?.actualExecutedAt).toBe(at(40).toISOString());
+  });
+
+  it('outside the provisional window but inside the actual one: delivered at once (fail open), and stays delivered', () => {
+    const ad1 = alert({ startAt: at(45), receivedAt: at(48) });
+    const [first, later] = sequence([
+      { facts: facts({ alert: ad1, activations: [scheduled()] }), now: at(48) },
+      { facts: facts({ alert: ad1, activations: [activation({ actualExecutedAt: at(40) })] }), now: at(50) },
+    ]);
+    expect(summary(first)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
+    expect(later).toBe(first);
+  });
+
+  it('outside the provisional window but the actual time already known: candidate on the actual window', () => {
+    const f = facts({
+      alert: alert({ startAt: at(45), receivedAt: at(48) }),
+      activations: [activation({ actualExecutedAt: at(40) })],
+    });
+    const [first, final] = heldThenDue(f);
+    expect(summary(first)).toEqual(HELD);
+    expect(summary(final)).toEqual(SUPPRESSED);
+    expect(final.window?.anchor).toEqual(at(40));
+  });
+
+  it('outcome arrives during the hold, inside the window: suppressed at the due time, not before', () => {
+    const [held, stillHeld, final] = sequence([
+      { facts: facts({ activations: [scheduled()] }), now: at(8) },
+      { facts: facts({ activations: [activation({ actualExecutedAt: at(1) })] }), now: at(9) },
+      { facts: facts({ activations: [activation({ actualExecutedAt: at(1) })] }), now: DUE },
+    ]);
+    expect(summary(held)).toEqual(HELD);
+    expect(summary(stillHeld)).toEqual(HELD);
+    expect(stillHeld.dueAt).toEqual(DUE);
+    expect(summary(final)).toEqual(SUPPRESSED);
+  });
+
+  it('no outcome by the due time: released (a genuine AD1 is never delayed past the hold)', () => {
+    const [, final] = heldThenDue(facts({ activations: [scheduled()] }));
+    expect(summary(final)).toEqual(['RELEASED', 'HOLD_EXPIRED']);
+  });
+
+  it('the year-3000 cancellation sentinel never opens a window', () => {
+    const f = facts({
+      alert: alert({ startAt: CANCELLATION_SENTINEL, receivedAt: CANCELLATION_SENTINEL }),
+      activations: [scheduled({ requestedAt: CANCELLATION_SENTINEL })],
+    });
+    expect(summary(decide(f, CANCELLATION_SENTINEL))).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
+  });
+});
+
+describe('activation lifecycle', () => {
+  table([
+    {
+      name: 'cancelled',
+      facts: facts({ activations: [scheduled({ status: 'CANCELLED' })] }),
+      first: ['DELIVERED', 'ACTIVATION_CANCELLED'],
+      final: ['DELIVERED', 'ACTIVATION_CANCELLED'],
+    },
+    {
+      name: 'superseded',
+      facts: facts({ activations: [scheduled({ status: 'SUPERSEDED' })] }),
+      first: ['DELIVERED', 'ACTIVATION_SUPERSEDED'],
+      final: ['DELIVERED', 'ACTIVATION_SUPERSEDED'],
+    },
+    {
+      name: 'superseded by a newer activation that succeeded in the window: the newer one explains it',
+      facts: facts({
+        activations: [
+          scheduled({ id: 'act-0', status: 'SUPERSEDED', requestedAt: at(-1) }),
+          activation({ id: 'act-2' }),
+        ],
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'outcome lost (OUTCOME_UNKNOWN)',
+      facts: facts({ activations: [scheduled({ status: 'OUTCOME_UNKNOWN' })] }),
+      first: ['DELIVERED', 'OUTCOME_NOT_RECEIVED'],
+      final: ['DELIVERED', 'OUTCOME_NOT_RECEIVED'],
+    },
+    {
+      name: 'failed: noImageHeld',
+      facts: facts({ activations: [activation({ status: 'FAILED', outcomeCode: 'noImageHeld' })] }),
+      first: ['DELIVERED', 'ACTIVATION_FAILED'],
+      final: ['DELIVERED', 'ACTIVATION_FAILED'],
+    },
+    {
+      name: 'failed: hashMismatch',
+      facts: facts({ activations: [activation({ status: 'FAILED', outcomeCode: 'hashMismatch' })] }),
+      first: ['DELIVERED', 'ACTIVATION_FAILED'],
+      final: ['DELIVERED', 'ACTIVATION_FAILED'],
+    },
+    {
+      name: 'failed: activationFailure (releases by default)',
+      facts: facts({ activations: [activation({ status: 'FAILED', outcomeCode: 'activationFailure' })] }),
+      first: ['DELIVERED', 'ACTIVATION_FAILED'],
+      final: ['DELIVERED', 'ACTIVATION_FAILED'],
+    },
+    {
+      name: 'succeeded with no actual execution time: never confirmed',
+      facts: facts({ activations: [activation({ actualExecutedAt: null })] }),
+      first: HELD,
+      final: ['RELEASED', 'HOLD_EXPIRED'],
+    },
+  ]);
+
+  it('activationFailure counts as an execution when the setting says so', () => {
+    const s = { ...settings, activationFailureReleases: false };
+    const [, final] = heldThenDue(
+      facts({ activations: [activation({ status: 'FAILED', outcomeCode: 'activationFailure' })] }),
+      s,
+    );
+    expect(summary(final)).toEqual(SUPPRESSED);
+  });
+
+  it('outcome still pending past the outcome bound: released as outcome lost', () => {
+    // Received very late (AD1 queued): the pending activation is 61 minutes past its request.
+    const f = facts({ alert: alert({ receivedAt: at(61) }), activations: [scheduled()] });
+    expect(summary(decide(f, at(61)))).toEqual(['DELIVERED', 'OUTCOME_NOT_RECEIVED']);
+  });
+
+  it('held, then cancelled during the hold: released at once', () => {
+    const [held, released] = sequence([
+      { facts: facts({ activations: [scheduled()] }), now: at(8) },
+      { facts: facts({ activations: [scheduled({ status: 'CANCELLED' })] }), now: at(9) },
+    ]);
+    expect(summary(held)).toEqual(HELD);
+    expect(summary(released)).toEqual(['RELEASED', 'ACTIVATION_CANCELLED']);
+    expect(released.decidedAt).toEqual(at(9));
+  });
+
+  it('the AD1 arrives before the activation is known: delivered, and a later activation cannot take it back', () => {
+    const [first, later] = sequence([
+      { facts: facts({ activations: [] }), now: at(8) },
+      { facts: facts(), now: at(9) },
+    ]);
+    expect(summary(first)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
+    expect(later).toBe(first);
+  });
+});
+
+describe('supply-restored evidence', () => {
+  table([
+    {
+      name: 'restore known before the AD1: delivered, never held',
+      facts: facts({ supplyRestoredAlerts: [restore()] }),
+      first: ['DELIVERED', 'SUPPLY_RESTORED_OVERLAP'],
+      final: ['DELIVERED', 'SUPPLY_RESTORED_OVERLAP'],
+    },
+    {
+      name: 'per-phase restore 0x8F3C counts too',
+      facts: facts({ supplyRestoredAlerts: [restore({ alertCode: '8F3C' })] }),
+      first: ['DELIVERED', 'SUPPLY_RESTORED_OVERLAP'],
+      final: ['DELIVERED', 'SUPPLY_RESTORED_OVERLAP'],
+    },
+    {
+      name: 'interruption 2 min after the AD1 start still overlaps (skew)',
+      facts: facts({ supplyRestoredAlerts: [restore({ interruptionAt: at(7) })] }),
+      first: ['DELIVERED', 'SUPPLY_RESTORED_OVERLAP'],
+      final: ['DELIVERED', 'SUPPLY_RESTORED_OVERLAP'],
+    },
+    {
+      name: 'interruption 2 min + 1 ms after the AD1 start does not overlap',
+      facts: facts({ supplyRestoredAlerts: [restore({ interruptionAt: at(7, 1) })] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'an earlier, finished outage does not overlap',
+      facts: facts({ supplyRestoredAlerts: [restore({ interruptionAt: at(-60), restorationAt: at(-30) })] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'a restore from another ESME is ignored',
+      facts: facts({ supplyRestoredAlerts: [restore({ esmeGuid: ESME_OTHER })] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+  ]);
+
+  it('restore during the hold: released, not late', () => {
+    const [, released] = sequence([
+      { facts: facts(), now: at(8) },
+      { facts: facts({ supplyRestoredAlerts: [restore()] }), now: at(10) },
+    ]);
+    expect(summary(released)).toEqual(['RELEASED', 'SUPPLY_RESTORED_OVERLAP']);
+    expect(released.late).toBe(false);
+    expect(released.evidence.supplyRestoredAlertIds).toEqual(['restore-1']);
+  });
+
+  it('restore after the suppression: released late', () => {
+    const [, suppressed, released] = sequence([
+      { facts: facts(), now: at(8) },
+      { facts: facts(), now: DUE },
+      { facts: facts({ supplyRestoredAlerts: [restore()] }), now: at(90) },
+    ]);
+    expect(summary(suppressed)).toEqual(SUPPRESSED);
+    expect(summary(released)).toEqual(['RELEASED', 'SUPPLY_RESTORED_OVERLAP']);
+    expect(released.late).toBe(true);
+  });
+
+  it('the same restore delivered twice counts once', () => {
+    const d = decide(facts({ supplyRestoredAlerts: [restore(), restore()] }), at(8));
+    expect(d.evidence.supplyRestoredAlertIds).toEqual(['restore-1']);
+  });
+});
+
+describe('area cluster (N = 3 within T = 10 min)', () => {
+  const area = (neighbourAlerts: NeighbourOutageAlertFact[]): OutageAreaFacts => ({
+    key: 'FEEDER-1',
+    neighbourAlerts,
+    budget: { suppressions: 0, alerts: 4 },
+  });
+
+  table([
+    {
+      name: 'three neighbours not in a window: cluster',
+      facts: facts({
+        area: area([
+          neighbour('n1'),
+          neighbour('n2', { startAt: at(8) }),
+          neighbour('n3', { startAt: at(1) }),
+        ]),
+      }),
+      first: ['DELIVERED', 'AREA_CLUSTER'],
+      final: ['DELIVERED', 'AREA_CLUSTER'],
+    },
+    {
+      name: 'two neighbours: no cluster',
+      facts: facts({ area: area([neighbour('n1'), neighbour('n2')]) }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'neighbours inside activation windows do not count (a campaign is not a feeder fault)',
+      facts: facts({
+        area: area([
+          neighbour('n1', { inActivationWindow: true }),
+          neighbour('n2', { inActivationWindow: true }),
+          neighbour('n3', { inActivationWindow: true }),
+        ]),
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'throttled counts reach the cluster size (1 + 2)',
+      facts: facts({ area: area([neighbour('n1'), neighbour('n2', { throttledCount: 2 })]) }),
+      first: ['DELIVERED', 'AREA_CLUSTER'],
+      final: ['DELIVERED', 'AREA_CLUSTER'],
+    },
+    {
+      name: 'the same neighbour delivered twice counts once',
+      facts: facts({ area: area([neighbour('n1'), neighbour('n1'), neighbour('n2')]) }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'the alert itself and its own CH never count',
+      facts: facts({
+        area: area([neighbour('ad1-1'), neighbour('n2', { commsHubGuid: CH }), neighbour('n3')]),
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'neighbours too far apart for one 10-minute span around the start',
+      facts: facts({
+        area: area([
+          neighbour('n1', { startAt: at(-4) }),
+          neighbour('n2', { startAt: at(-4) }),
+          neighbour('n3', { startAt: at(14) }),
+        ]),
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'exactly T apart, start in between: one span',
+      facts: facts({
+        area: area([
+          neighbour('n1', { startAt: at(-5) }),
+          neighbour('n2', { startAt: at(5) }),
+          neighbour('n3', { startAt: at(-5) }),
+        ]),
+      }),
+      first: ['DELIVERED', 'AREA_CLUSTER'],
+      final: ['DELIVERED', 'AREA_CLUSTER'],
+    },
+  ]);
+
+  it('records the cluster alerts and weight', () => {
+    const d = decide(facts({ area: area([neighbour('n2'), neighbour('n1', { throttledCount: 2 })]) }), at(8));
+    expect(d.evidence.cluster).toEqual({
+      areaKey: 'FEEDER-1',
+      alertIds: ['n1', 'n2'],
+      weight: 3,
+      size: 3,
+      minutes: 10,
+      found: true,
+    });
+  });
+
+  it('a cluster found after the suppression releases it late', () => {
+    const [, suppressed, released] = sequence([
+      { facts: facts(), now: at(8) },
+      { facts: facts(), now: DUE },
+      { facts: facts({ area: area([neighbour('n1'), neighbour('n2'), neighbour('n3')]) }), now: at(20) },
+    ]);
+    expect(summary(suppressed)).toEqual(SUPPRESSED);
+    expect(summary(released)).toEqual(['RELEASED', 'AREA_CLUSTER']);
+    expect(released.late).toBe(true);
+  });
+});
+
+describe('topology and firmware (fail open on missing data)', () => {
+  table([
+    {
+      name: 'unknown CH',
+      facts: facts({ devices: [device()] }),
+      first: ['DELIVERED', 'UNKNOWN_DEVICE'],
+      final: ['DELIVERED', 'UNKNOWN_DEVICE'],
+    },
+    {
+      name: 'unknown ESME',
+      facts: facts({ devices: [commsHub()] }),
+      first: ['DELIVERED', 'UNKNOWN_DEVICE'],
+      final: ['DELIVERED', 'UNKNOWN_DEVICE'],
+    },
+    {
+      name: 'associated device is not an ESME',
+      facts: facts({ devices: [commsHub(), device({ type: 'GSME' })] }),
+      first: ['DELIVERED', 'UNKNOWN_DEVICE'],
+      final: ['DELIVERED', 'UNKNOWN_DEVICE'],
+    },
+    {
+      name: 'no association at all',
+      facts: facts({ associations: [] }),
+      first: ['DELIVERED', 'NO_COMMS_HUB_LINK'],
+      final: ['DELIVERED', 'NO_COMMS_HUB_LINK'],
+    },
+    {
+      name: 'association ended exactly at the outage start (half-open range)',
+      facts: facts({ associations: [association({ effectiveTo: at(5) })] }),
+      first: ['DELIVERED', 'NO_COMMS_HUB_LINK'],
+      final: ['DELIVERED', 'NO_COMMS_HUB_LINK'],
+    },
+    {
+      name: 'association starting exactly at the outage start counts',
+      facts: facts({ associations: [association({ effectiveFrom: at(5) })] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'two ESMEs associated at the same instant',
+      facts: facts({
+        associations: [association(), association({ esmeGuid: ESME_OTHER })],
+        devices: [commsHub(), device(), device({ guid: ESME_OTHER })],
+      }),
+      first: ['DELIVERED', 'AMBIGUOUS_COMMS_HUB_LINK'],
+      final: ['DELIVERED', 'AMBIGUOUS_COMMS_HUB_LINK'],
+    },
+    {
+      name: 'unknown ESME model',
+      facts: facts({ devices: [commsHub(), device({ model: null })] }),
+      first: ['DELIVERED', 'UNKNOWN_MODEL'],
+      final: ['DELIVERED', 'UNKNOWN_MODEL'],
+    },
+    {
+      name: 'unknown ESME manufacturer',
+      facts: facts({ devices: [commsHub(), device({ manufacturer: null })] }),
+      first: ['DELIVERED', 'UNKNOWN_MODEL'],
+      final: ['DELIVERED', 'UNKNOWN_MODEL'],
+    },
+    {
+      name: 'model not covered by any rule',
+      facts: facts({ devices: [commsHub(), device({ model: '99999999' })] }),
+      first: ['DELIVERED', 'NO_MATCHING_RULE'],
+      final: ['DELIVERED', 'NO_MATCHING_RULE'],
+    },
+    {
+      name: 'rule disabled',
+      facts: facts({ rules: [rule({ enabled: false })] }),
+      first: ['DELIVERED', 'NO_MATCHING_RULE'],
+      final: ['DELIVERED', 'NO_MATCHING_RULE'],
+    },
+    {
+      name: 'no firmware version known',
+      facts: facts({ devices: [commsHub(), device({ firmwareHistory: [] })] }),
+      first: ['DELIVERED', 'UNKNOWN_FIRMWARE_VERSION'],
+      final: ['DELIVERED', 'UNKNOWN_FIRMWARE_VERSION'],
+    },
+    {
+      name: 'inventory already shows the new firmware: the pre-activation version is used',
+      facts: facts({
+        devices: [
+          commsHub(),
+          device({
+            firmwareHistory: [
+              { version: NEW_FW, effectiveFrom: T0 },
+              { version: OLD_FW, effectiveFrom: new Date('2024-01-01T00:00:00Z') },
+            ],
+          }),
+        ],
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'inventory stamps the new firmware 1 min early (within skew): still the old one',
+      facts: facts({
+        devices: [
+          commsHub(),
+          device({
+            firmwareHistory: [
+              { version: OLD_FW, effectiveFrom: new Date('2024-01-01T00:00:00Z') },
+              { version: NEW_FW, effectiveFrom: at(-1) },
+            ],
+          }),
+        ],
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'inventory knows only the new firmware: unknown pre-activation version',
+      facts: facts({
+        devices: [commsHub(), device({ firmwareHistory: [{ version: NEW_FW, effectiveFrom: T0 }] })],
+      }),
+      first: ['DELIVERED', 'UNKNOWN_FIRMWARE_VERSION'],
+      final: ['DELIVERED', 'UNKNOWN_FIRMWARE_VERSION'],
+    },
+    {
+      name: 'the activation record names the pre-activation version (wins over the inventory)',
+      facts: facts({
+        devices: [commsHub(), device({ firmwareHistory: [{ version: NEW_FW, effectiveFrom: T0 }] })],
+        activations: [activation({ firmwareVersionBefore: OLD_FW })],
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'pre-activation version not affected',
+      facts: facts({ activations: [activation({ firmwareVersionBefore: '00020200' })] }),
+      first: ['DELIVERED', 'FIRMWARE_NOT_AFFECTED'],
+      final: ['DELIVERED', 'FIRMWARE_NOT_AFFECTED'],
+    },
+    {
+      name: 'rule target version matches (case-insensitive)',
+      facts: facts({ rules: [rule({ targetFirmwareVersion: NEW_FW.toLowerCase() })] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'rule target version differs',
+      facts: facts({ rules: [rule({ targetFirmwareVersion: '00030000' })] }),
+      first: ['DELIVERED', 'FIRMWARE_NOT_AFFECTED'],
+      final: ['DELIVERED', 'FIRMWARE_NOT_AFFECTED'],
+    },
+    {
+      name: 'rule target hash set, activation hash unknown',
+      facts: facts({
+        rules: [rule({ targetImageHash: HASH })],
+        activations: [activation({ imageHash: null })],
+      }),
+      first: ['DELIVERED', 'UNKNOWN_FIRMWARE_VERSION'],
+      final: ['DELIVERED', 'UNKNOWN_FIRMWARE_VERSION'],
+    },
+    {
+      name: 'rule target hash matches',
+      facts: facts({ rules: [rule({ targetImageHash: HASH.toLowerCase() })] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'unrouted alert (no distributor)',
+      facts: facts({ alert: alert({ distributorId: null }) }),
+      first: ['DELIVERED', 'UNROUTED_ALERT'],
+      final: ['DELIVERED', 'UNROUTED_ALERT'],
+    },
+    {
+      name: 'no area key: the cluster check would be blind',
+      facts: facts({ area: null }),
+      first: ['DELIVERED', 'UNKNOWN_AREA'],
+      final: ['DELIVERED', 'UNKNOWN_AREA'],
+    },
+  ]);
+
+  it('no area key is accepted when the setting allows it', () => {
+    const [, final] = heldThenDue(facts({ area: null }), { ...settings, requireAreaKey: false });
+    expect(summary(final)).toEqual(SUPPRESSED);
+  });
+
+  describe('CH swapped between activation and alert', () => {
+    // ESME powered CH_OTHER until T0 - 10 min, then CH; the ESME activated at T0.
+    const swapped = [
+      association({ commsHubGuid: CH_OTHER, effectiveTo: at(-10) }),
+      association({ commsHubGuid: CH, effectiveFrom: at(-10) }),
+    ];
+    it('the CH that the ESME powers at the outage start is a candidate', () => {
+      const [, final] = heldThenDue(facts({ associations: swapped }));
+      expect(summary(final)).toEqual(SUPPRESSED);
+      expect(final.evidence.association?.effectiveFrom).toBe(at(-10).toISOString());
+    });
+    it('the CH it no longer powers is not', () => {
+      const f = facts({
+        alert: alert({ commsHubGuid: CH_OTHER }),
+        associations: swapped,
+        devices: [commsHub({ guid: CH_OTHER }), device()],
+      });
+      expect(summary(decide(f, at(8)))).toEqual(['DELIVERED', 'NO_COMMS_HUB_LINK']);
+    });
+    it('a CH moved to an unaffected ESME is not', () => {
+      const f = facts({
+        associations: [
+          association({ effectiveTo: at(-10) }),
+          association({ esmeGuid: ESME_OTHER, effectiveFrom: at(-10) }),
+        ],
+        devices: [commsHub(), device(), device({ guid: ESME_OTHER, model: '99999999' })],
+      });
+      expect(summary(decide(f, at(8)))).toEqual(['DELIVERED', 'NO_MATCHING_RULE']);
+    });
+  });
+
+  it('GUIDs and codes match case-insensitively', () => {
+    const [, final] = heldThenDue(
+      facts({
+        alert: alert({ commsHubGuid: CH.toLowerCase() }),
+        activations: [activation({ deviceGuid: ESME.toLowerCase() })],
+        rules: [rule({ model: '010a030b' })],
+      }),
+    );
+    expect(summary(final)).toEqual(SUPPRESSED);
+  });
+});
+
+describe("the CH's own firmware activation", () => {
+  const chRule = rule({
+    id: 'rule-ch',
+    deviceType: 'CHF',
+    manufacturer: 'CC01',
+    model: '00000C01',
+    affectedFirmwareVersions: ['00000100'],
+  });
+  const chActivation = activation({ id: 'act-ch', deviceGuid: CH, targetFirmwareVersion: '00000200' });
+
+  table([
+    {
+      name: 'opens a window for that CH',
+      facts: facts({ rules: [chRule], activations: [chActivation] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'works without an ESME association',
+      facts: facts({ rules: [chRule], activations: [chActivation], associations: [] }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'CH model not covered by the rule',
+      facts: facts({ rules: [rule({ ...chRule, model: '00000C02' })], activations: [chActivation] }),
+      first: ['DELIVERED', 'NO_MATCHING_RULE'],
+      final: ['DELIVERED', 'NO_MATCHING_RULE'],
+    },
+    {
+      name: 'an ESME rule does not match a CH activation',
+      facts: facts({ rules: [rule()], activations: [chActivation] }),
+      first: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+      final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+    },
+  ]);
+
+  it('names the CH rule and activation', () => {
+    const [, final] = heldThenDue(facts({ rules: [chRule], activations: [chActivation] }));
+    expect([final.ruleId, final.activationId, final.evidence.paths.commsHub]).toEqual([
+      'rule-ch',
+      'act-ch',
+      'CANDIDATE',
+    ]);
+  });
+});
+
+describe('shadow rules', () => {
+  it('decide and record, never withhold', () => {
+    const f = facts({ rules: [rule({ shadow: true })] });
+    const [first, final] = heldThenDue(f);
+    expect(summary(first)).toEqual(['DELIVERED', 'SHADOW_RULE']);
+    expect(first.shadow && summary(first.shadow)).toEqual(HELD);
+    expect(first.dueAt).toBeNull();
+    expect(summary(final)).toEqual(['DELIVERED', 'SHADOW_RULE']);
+    expect(final.shadow && summary(final.shadow)).toEqual(SUPPRESSED);
+    expect(final.ruleId).toBe('rule-e470');
+  });
+
+  it('a shadow would-be release is recorded too', () => {
+    const [, final] = heldThenDue(facts({ rules: [rule({ shadow: true })], activations: [scheduled()] }));
+    expect(final.shadow && summary(final.shadow)).toEqual(['RELEASED', 'HOLD_EXPIRED']);
+    // Once the would-be record is final, the whole decision is.
+    expect(decide({ ...facts({ rules: [rule({ shadow: true })] }), previousDecision: final }, at(60))).toBe(
+      final,
+    );
+  });
+
+  it('an enforced rule wins over a shadow rule for the same alert', () => {
+    const [, final] = heldThenDue(
+      facts({ rules: [rule({ id: 'shadow', shadow: true }), rule({ id: 'enforced' })] }),
+    );
+    expect(summary(final)).toEqual(SUPPRESSED);
+    expect(final.ruleId).toBe('enforced');
+  });
+
+  it('a rule switched to shadow while an alert is held releases it', () => {
+    const [, released] = sequence([
+      { facts: facts(), now: at(8) },
+      { facts: facts({ rules: [rule({ shadow: true })] }), now: at(9) },
+    ]);
+    expect(summary(released)).toEqual(['RELEASED', 'SHADOW_RULE']);
+  });
+});
+
+describe('safety budget', () => {
+  const s = settings; // per DNO 500, per area 10, share 0.5 from 20 alerts
+  table([
+    {
+      name: 'DNO count spent',
+      facts: facts({ dnoBudget: { suppressions: 500, alerts: 5000 } }),
+      first: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+      final: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+    },
+    {
+      name: 'DNO count one below the limit',
+      facts: facts({ dnoBudget: { suppressions: 499, alerts: 5000 } }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'area count spent',
+      facts: facts({
+        area: { key: 'FEEDER-1', neighbourAlerts: [], budget: { suppressions: 10, alerts: 1000 } },
+      }),
+      first: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+      final: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+    },
+    {
+      name: 'DNO share spent (11 of 20 > 0.5)',
+      facts: facts({ dnoBudget: { suppressions: 10, alerts: 20 } }),
+      first: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+      final: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+    },
+    {
+      name: 'DNO share at the limit (10 of 20 = 0.5)',
+      facts: facts({ dnoBudget: { suppressions: 9, alerts: 20 } }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'share ignored below the minimum sample',
+      facts: facts({ dnoBudget: { suppressions: 9, alerts: 10 } }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+    {
+      name: 'area share spent (11 of 20)',
+      facts: facts({
+        area: { key: 'FEEDER-1', neighbourAlerts: [], budget: { suppressions: 10, alerts: 20 } },
+      }),
+      first: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+      final: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+    },
+    {
+      name: 'area share below the minimum sample (9 of 12)',
+      facts: facts({
+        area: { key: 'FEEDER-1', neighbourAlerts: [], budget: { suppressions: 8, alerts: 12 } },
+      }),
+      first: HELD,
+      final: SUPPRESSED,
+    },
+  ]);
+
+  it('says which scope and why', () => {
+    const d = decide(facts({ dnoBudget: { suppressions: 10, alerts: 20 } }), at(8), s);
+    expect(d.evidence.budget?.dno).toEqual({
+      suppressions: 10,
+      alerts: 20,
+      maxSuppressions: 500,
+      maxShare: 0.5,
+      minSample: 20,
+      spent: 'SHARE',
+    });
+    expect(d.evidence.budget?.area?.spent).toBeNull();
+  });
+
+  it('spent during the hold: released', () => {
+    const [, released] = sequence([
+      { facts: facts(), now: at(8) },
+      { facts: facts({ dnoBudget: { suppressions: 500, alerts: 5000 } }), now: DUE },
+    ]);
+    expect(summary(released)).toEqual(['RELEASED', 'SAFETY_BUDGET_SPENT']);
+  });
+
+  it('spent after the suppression: the suppression stands (no bulk release)', () => {
+    const [, suppressed, later] = sequence([
+      { facts: facts(), now: at(8) },
+      { facts: facts(), now: DUE },
+      { facts: facts({ dnoBudget: { suppressions: 501, alerts: 5000 } }), now: at(30) },
+    ]);
+    expect(later).toBe(suppressed);
+  });
+});
+
+describe('delivery preference', () => {
+  it.each([
+    ['FILTER', 'SUPPRESSED'],
+    ['PAIR', 'PAIRED'],
+    ['ANNOTATE', 'SUPPRESSED'],
+    ['RAW', 'SUPPRESSED'],
+  ] as const)('%s -> %s', (preference, outcome) => {
+    const [, final] = heldThenDue(facts({ deliveryPreference: preference }));
+    expect(summary(final)).toEqual([outcome, 'OTA_INDUCED']);
+  });
+
+  it('a PAIRED alert is released late like a suppressed one', () => {
+    const f = facts({ deliveryPreference: 'PAIR' });
+    const [, paired, released] = sequence([
+      { facts: f, now: at(8) },
+      { facts: f, now: DUE },
+      { facts: { ...f, supplyRestoredAlerts: [restore()] }, now: at(70) },
+    ]);
+    expect(paired.outcome).toBe('PAIRED');
+    expect([released.outcome, released.late]).toEqual(['RELEASED', true]);
+  });
+});
+
+describe('hold timing', () => {
+  it('due exactly receivedAt + hold; held 1 ms before, decided at it', () => {
+    const first = decide(facts(), at(8));
+    expect(first.dueAt).toEqual(DUE);
+    const before = decide({ ...facts(), previousDecision: first }, new Date(DUE.getTime() - 1));
+    expect(before).toBe(first);
+    const atDue = decide({ ...facts(), previousDecision: first }, DUE);
+    expect(summary(atDue)).toEqual(SUPPRESSED);
+  });
+
+  it('decided at once when first evaluated after the hold bound', () => {
+    expect(summary(decide(facts(), at(30)))).toEqual(SUPPRESSED);
+    expect(summary(decide(facts({ activations: [scheduled()] }), at(30)))).toEqual([
+      'DELIVERED',
+      'HOLD_EXPIRED',
+    ]);
+  });
+
+  it('a longer hold setting never moves an existing due time later', () => {
+    const first = decide(facts(), at(8));
+    const longer = { ...settings, holdMinutes: 20 };
+    const again = decidePowerOutageAlertWith(first, longer, at(14));
+    expect(summary(again)).toEqual(SUPPRESSED);
+  });
+
+  function decidePowerOutageAlertWith(previous: AlertDecision, s: typeof settings, now: Date): AlertDecision {
+    return decide({ ...facts(), previousDecision: previous }, now, s);
+  }
+});
+
+describe('idempotence and determinism', () => {
+  it.each([
+    ['held', facts(), at(8)],
+    ['suppressed', facts(), DUE],
+    ['delivered', facts({ activations: [] }), at(8)],
+    ['shadow', facts({ rules: [rule({ shadow: true })] }), at(8)],
+  ] as const)('re-evaluating a %s decision with no new facts returns it unchanged', (_name, f, now) => {
+    const first = decide(f, now);
+    const again = decide({ ...f, previousDecision: first }, now);
+    expect(again).toBe(first);
+  });
+
+  it('the same AD1 decided twice from scratch gives equal decisions', () => {
+    expect(decide(facts(), at(8))).toEqual(decide(facts(), at(8)));
+  });
+
+  it('input order does not matter', () => {
+    const lists = facts({
+      rules: [rule({ id: 'b' }), rule({ id: 'a' })],
+      activations: [
+        activation({ id: 'x2', actualExecutedAt: at(1) }),
+        activation({ id: 'x1', actualExecutedAt: at(1) }),
+      ],
+      supplyRestoredAlerts: [restore({ id: 'r2' }), restore({ id: 'r1' })],
+      area: {
+        key: 'F',
+        neighbourAlerts: [neighbour('n2'), neighbour('n1')],
+        budget: { suppressions: 0, alerts: 3 },
+      },
+    });
+    const reversed: PowerOutageAlertFacts = {
+      ...lists,
+      rules: [...lists.rules].reverse(),
+      activations: [...lists.activations].reverse(),
+      supplyRestoredAlerts: [...lists.supplyRestoredAlerts].reverse(),
+      area: lists.area && { ...lists.area, neighbourAlerts: [...lists.area.neighbourAlerts].reverse() },
+    };
+    const a = decide(lists, at(8));
+    expect(decide(reversed, at(8))).toEqual(a);
+    expect([a.ruleId, a.activationId, a.evidence.supplyRestoredAlertIds]).toEqual(['a', 'x1', ['r1', 'r2']]);
+  });
+
+  it('evidence survives a JSON round trip unchanged', () => {
+    const d = decide(
+      facts({
+        area: { key: 'F', neighbourAlerts: [neighbour('n1')], budget: { suppressions: 1, alerts: 3 } },
+      }),
+      DUE,
+    );
+    expect(JSON.parse(JSON.stringify(d.evidence))).toEqual(d.evidence);
+    expect(d.evidence).toMatchObject({
+      esme: { guid: ESME, model: '010A030B' },
+      firmware: { versionBefore: OLD_FW, source: 'INVENTORY_HISTORY' },
+      paths: { esme: 'CANDIDATE', commsHub: 'NOT_APPLICABLE' },
+      cluster: { alertIds: ['n1'], weight: 1, found: false },
+    });
+  });
+
+  it('a decision names no rule or activation when none decided it, but keeps the near miss in evidence', () => {
+    const d = decide(facts({ alert: alert({ startAt: at(45), receivedAt: at(48) }) }), at(48));
+    expect([d.ruleId, d.activationId, d.window]).toEqual([null, null, null]);
+    expect(d.evidence.activation?.id).toBe('act-1');
+  });
+
+  it('never reads the clock: decidedAt is the given now', () => {
+    expect(decide(facts(), new Date(MIN)).decidedAt).toEqual(new Date(MIN));
+  });
+});
+
+describe('the worked example in docs/ENGINE.md', () => {
+  it('held at 02:08, still held at 02:09, suppressed at 02:13, released late at 03:10', () => {
+    const pending = facts({ activations: [scheduled()] });
+    const executed = facts({ activations: [activation({ actualExecutedAt: at(1) })] });
+    const restored = facts({
+      activations: [activation({ actualExecutedAt: at(1) })],
+      supplyRestoredAlerts: [restore({ interruptionAt: at(5), restorationAt: at(65), receivedAt: at(70) })],
+    });
+    const steps = sequence([
+      { facts: pending, now: at(8) },
+      { facts: executed, now: at(9) },
+      { facts: executed, now: at(13) },
+      { facts: restored, now: at(70) },
+    ]);
+    expect(steps.map((d) => [d.outcome, d.reason, d.late])).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', false],
+      ['HELD', 'AWAITING_EVIDENCE', false],
+      ['SUPPRESSED', 'OTA_INDUCED', false],
+      ['RELEASED', 'SUPPLY_RESTORED_OVERLAP', true],
+    ]);
+    expect(steps[0].window).toMatchObject({ from: at(-2), to: at(30), anchoredOnActual: false });
+    expect(steps[1].window).toMatchObject({ from: at(-1), to: at(31), anchoredOnActual: true });
+  });
+
+  it('with a cluster of weight 3 (02:04, and 02:07 throttled x2) it is delivered at once', () => {
+    const area = {
+      key: 'FEEDER-1',
+      neighbourAlerts: [
+        neighbour('n1', { startAt: at(4) }),
+        neighbour('n2', { startAt: at(7), throttledCount: 2 }),
+      ],
+      budget: { suppressions: 0, alerts: 3 },
+    };
+    expect(summary(decide(facts({ activations: [scheduled()], area }), at(8)))).toEqual([
+      'DELIVERED',
+      'AREA_CLUSTER',
+    ]);
+  });
+});
