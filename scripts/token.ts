@@ -24,23 +24,34 @@ const program = new Command()
   .parse();
 
 async function main(): Promise<void> {
-  const opts = program.opts<{ role: (typeof ROLES)[number]; distributor?: string[]; supplier?: string; subject: string; ttl: string }>();
+  const opts = program.opts<{
+    role: (typeof ROLES)[number];
+    distributor?: string[];
+    supplier?: string;
+    subject: string;
+    ttl: string;
+  }>();
   const config = loadConfig();
   let secret = config.auth.jwtSecret;
   if (!secret && config.database.kind === 'embedded') {
     const file = embeddedSecretFile(config.database.dataDir);
     if (!fs.existsSync(file)) {
-      console.error(`No secret yet: start the server once (npm start) so it creates ${file}, or set AUTH_JWT_SECRET.`);
+      console.error(
+        `No secret yet: start the server once (npm start) so it creates ${file}, or set AUTH_JWT_SECRET.`,
+      );
       process.exit(2);
     }
     secret = fs.readFileSync(file, 'utf8').trim();
   }
   if (!secret) {
-    console.error('Tokens for a JWKS-configured server come from your identity provider, not from this script.');
+    console.error(
+      'Tokens for a JWKS-configured server come from your identity provider, not from this script.',
+    );
     process.exit(2);
   }
   if (opts.role === 'ED' && !opts.distributor?.length) program.error('--role ED needs --distributor');
-  if ((opts.role === 'IS' || opts.role === 'GS') && !opts.supplier) program.error(`--role ${opts.role} needs --supplier`);
+  if ((opts.role === 'IS' || opts.role === 'GS') && !opts.supplier)
+    program.error(`--role ${opts.role} needs --supplier`);
   const token = await mintToken(
     secret,
     {

@@ -9,7 +9,12 @@ import type { DeviceInput } from '../services/device.service';
 const DEMO_OPERATOR: Principal = { kind: 'user', subject: 'demo-seed', role: 'OPERATOR', distributorIds: [] };
 
 /** Manufacturer and model IDs of the demo fleet. Made up: they stand for an affected and an unaffected model. */
-export const DEMO_AFFECTED = { manufacturer: 'AB01', model: '010A030B', firmwareBefore: '0002012F', firmwareAfter: '00020130' };
+export const DEMO_AFFECTED = {
+  manufacturer: 'AB01',
+  model: '010A030B',
+  firmwareBefore: '0002012F',
+  firmwareAfter: '00020130',
+};
 export const DEMO_UNAFFECTED = { manufacturer: 'CD02', model: '02000101', firmware: '01000004' };
 
 const AREAS = [
@@ -35,8 +40,14 @@ function demoGuid(area: number, premises: number, role: 'ESME' | 'CHF'): string 
  * ESME + Communications Hub pairs on four feeders in four DNO areas, most on the affected model.
  * Returns false (and writes nothing) when the database already holds devices.
  */
-export async function seedDemoData(dataSource: DataSource, services: Services, clock: Clock): Promise<boolean> {
-  const [{ count }] = (await dataSource.query('SELECT count(*)::int AS count FROM device')) as { count: number }[];
+export async function seedDemoData(
+  dataSource: DataSource,
+  services: Services,
+  clock: Clock,
+): Promise<boolean> {
+  const [{ count }] = (await dataSource.query('SELECT count(*)::int AS count FROM device')) as {
+    count: number;
+  }[];
   if (count > 0) return false;
   const now = clock.now();
   const installed = new Date(now.getTime() - 365 * 24 * 3600_000);
@@ -73,6 +84,7 @@ export async function seedDemoData(dataSource: DataSource, services: Services, c
     }
   });
   await services.devices.upsertDevices(DEMO_OPERATOR, devices);
-  for (const link of links) await services.devices.linkCommsHub(DEMO_OPERATOR, { ...link, effectiveFrom: installed });
+  for (const link of links)
+    await services.devices.linkCommsHub(DEMO_OPERATOR, { ...link, effectiveFrom: installed });
   return true;
 }

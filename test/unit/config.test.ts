@@ -8,7 +8,13 @@ describe('loadConfig', () => {
     expect(c.database).toEqual({ kind: 'embedded', dataDir: path.resolve('./.data'), poolSize: 4 });
     expect(c.pubSub).toBe('memory');
     expect(c.seedDemo).toBe(true);
-    expect(c.engine).toEqual({ windowMinutes: 30, skewMinutes: 2, holdMinutes: 5, clusterSize: 3, clusterMinutes: 10 });
+    expect(c.engine).toEqual({
+      windowMinutes: 30,
+      skewMinutes: 2,
+      holdMinutes: 5,
+      clusterSize: 3,
+      clusterMinutes: 10,
+    });
   });
 
   test('DATABASE_URL selects real PostgreSQL with LISTEN/NOTIFY', () => {

@@ -14,10 +14,13 @@ test('every public type and field in the schema has a description', async () => 
   const sdl = printAppSchema(await buildAppSchema(createInProcessPubSub().pubSub));
   const { buildSchema, isObjectType, isInputObjectType } = await import('graphql');
   // Federation's own types (_Service, link__*) are Apollo's; only ours must be described.
-  const schema = buildSchema(sdl.replace(/@link\([^)]*\)/g, '').replace(/extend schema\s*/g, ''), { assumeValid: true });
+  const schema = buildSchema(sdl.replace(/@link\([^)]*\)/g, '').replace(/extend schema\s*/g, ''), {
+    assumeValid: true,
+  });
   const missing: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
-    if (type.name.startsWith('_') || type.name.startsWith('link__') || type.name.startsWith('federation__')) continue;
+    if (type.name.startsWith('_') || type.name.startsWith('link__') || type.name.startsWith('federation__'))
+      continue;
     if (!isObjectType(type) && !isInputObjectType(type)) continue;
     if (['Query', 'Mutation', 'Subscription'].includes(type.name)) {
       for (const field of Object.values(type.getFields())) {
@@ -27,7 +30,8 @@ test('every public type and field in the schema has a description', async () => 
     }
     if (!type.description) missing.push(type.name);
     if (isObjectType(type)) {
-      for (const field of Object.values(type.getFields())) if (!field.description) missing.push(`${type.name}.${field.name}`);
+      for (const field of Object.values(type.getFields()))
+        if (!field.description) missing.push(`${type.name}.${field.name}`);
     }
   }
   expect(missing).toEqual([]);
