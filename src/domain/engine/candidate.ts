@@ -188,6 +188,20 @@ export function activationWindow(
 
 type FirmwareMatch = 'MATCH' | 'UNKNOWN_FIRMWARE_VERSION' | 'FIRMWARE_NOT_AFFECTED';
 
+/**
+ * Whether a rule covers an activation from a known pre-activation firmware version: the same test
+ * the engine applies, for callers (scheduling) that want the window an activation implies.
+ */
+export function ruleCoversActivation(
+  rule: AffectedFirmwareRuleFact,
+  activation: Pick<FirmwareActivationFact, 'targetFirmwareVersion' | 'imageHash'>,
+  versionBefore: string | null,
+): boolean {
+  if (!rule.enabled || versionBefore === null) return false;
+  const firmware: FirmwareEvidence = { versionBefore, source: 'ACTIVATION' };
+  return matchFirmware(rule, activation as FirmwareActivationFact, firmware) === 'MATCH';
+}
+
 function matchFirmware(
   rule: AffectedFirmwareRuleFact,
   activation: FirmwareActivationFact,

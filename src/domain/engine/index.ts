@@ -37,7 +37,7 @@ export type {
 export { DECISION_REASONS, isWithheld, nextEvaluationAt, sameDecision } from './decision';
 export { decidePowerOutageAlert } from './decide';
 export type { Candidate, Identification } from './candidate';
-export { activationWindow, associationsAt, identify } from './candidate';
+export { activationWindow, associationsAt, identify, ruleCoversActivation } from './candidate';
 export { isSupplyRestoredCode, restoreOverlapsOutage } from './evidence';
 export type { OutageAlertWithDecision, RestoreDecisionReason, SupplyRestoredDecision } from './restore';
 export { RESTORE_DECISION_REASONS, decideSupplyRestoredAlert, pairSupplyRestoredAlert } from './restore';
