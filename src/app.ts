@@ -59,7 +59,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       url = config.database.url;
     }
 
-    const dataSource = createDataSource(url, config.database.poolSize);
+    const metrics = createMetrics();
+    const dataSource = createDataSource(url, config.database.poolSize, {
+      query: () => metrics.dbQueries.inc({ outcome: 'ok' }),
+      error: () => metrics.dbQueries.inc({ outcome: 'error' }),
+    });
     await dataSource.initialize();
     cleanups.push(() => dataSource.destroy());
     const applied = await runMigrations(dataSource);
@@ -99,7 +103,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         verifier,
         clock,
         log,
-        metrics: createMetrics(),
+        metrics,
         introspection: config.graphql.introspection,
         exposeInternalErrors: config.nodeEnv === 'development',
         keepAliveSeconds: config.ws.keepAliveSeconds,
@@ -110,6 +114,19 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       config.host,
     );
     cleanups.push(() => server.close());
+
+    // Pending activations whose outcome is overdue become OUTCOME_UNKNOWN (set-based, safe on every instance).
+    const expiry = setInterval(() => {
+      services.activations.expireOverdueOutcomes().then(
+        () => metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'ok' }),
+        (error: unknown) => {
+          metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'error' });
+          log.warn({ err: error }, 'outcome expiry failed');
+        },
+      );
+    }, 60_000);
+    expiry.unref();
+    cleanups.push(async () => clearInterval(expiry));
     log.info({ url: `${server.url}/graphql`, database: config.database.kind }, 'poa-sieve listening');
 
     let stopping: Promise<void> | undefined;

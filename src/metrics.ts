@@ -6,6 +6,8 @@ export interface Metrics {
   readonly graphqlOperations: Counter<'operation' | 'type' | 'outcome'>;
   readonly graphqlDuration: Histogram<'type'>;
   readonly wsConnections: Gauge;
+  readonly dbQueries: Counter<'outcome'>;
+  readonly backgroundJobs: Counter<'job' | 'outcome'>;
 }
 
 export function createMetrics(): Metrics {
@@ -29,6 +31,18 @@ export function createMetrics(): Metrics {
     wsConnections: new Gauge({
       name: 'poa_sieve_ws_connections',
       help: 'Open authenticated graphql-ws connections.',
+      registers: [registry],
+    }),
+    dbQueries: new Counter({
+      name: 'poa_sieve_db_queries_total',
+      help: 'SQL statements sent to PostgreSQL, by outcome (ok, error).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    backgroundJobs: new Counter({
+      name: 'poa_sieve_background_jobs_total',
+      help: 'Background job runs, by job and outcome (ok, error).',
+      labelNames: ['job', 'outcome'] as const,
       registers: [registry],
     }),
   };

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import type { Logger as TypeOrmLogger } from 'typeorm';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../../migrations';
 
@@ -6,7 +7,17 @@ import { MIGRATIONS } from '../../migrations';
  * Builds the TypeORM data source. The schema changes only through the migrations in
  * `migrations/`; `synchronize` is never on.
  */
-export function createDataSource(url: string, poolSize: number, applicationName = 'poa-sieve'): DataSource {
+export interface QueryObserver {
+  query(): void;
+  error(error: unknown): void;
+}
+
+export function createDataSource(
+  url: string,
+  poolSize: number,
+  observer?: QueryObserver,
+  applicationName = 'poa-sieve',
+): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
@@ -15,7 +26,8 @@ export function createDataSource(url: string, poolSize: number, applicationName 
     migrationsTableName: 'schema_migration',
     synchronize: false,
     migrationsRun: false,
-    logging: false,
+    // Counts statements (a Prometheus metric); TypeORM hands every query to a custom logger.
+    logger: observer ? queryLogger(observer) : undefined,
     applicationName,
     extra: {
       max: poolSize,
@@ -58,4 +70,15 @@ export async function isDatabaseReady(dataSource: DataSource): Promise<boolean> 
   } catch {
     return false;
   }
+}
+
+function queryLogger(observer: QueryObserver): TypeOrmLogger {
+  return {
+    logQuery: () => observer.query(),
+    logQueryError: (error) => observer.error(error),
+    logQuerySlow: () => undefined,
+    logSchemaBuild: () => undefined,
+    logMigration: () => undefined,
+    log: () => undefined,
+  };
 }

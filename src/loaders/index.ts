@@ -2,9 +2,13 @@ import DataLoader from 'dataloader';
 import type { Principal } from '../auth/principal';
 import { parseEui64 } from '../domain/identifiers';
 import type {
+  AffectedFirmwareRuleChangeEntity,
+  AffectedFirmwareRuleEntity,
   CommsHubLinkEntity,
   DeviceEntity,
   DeviceFirmwareEntity,
+  FirmwareActivationEntity,
+  FirmwareImageEntity,
   NetworkOperatorEntity,
 } from '../entities';
 import { deviceReadScope, inScope } from '../services/access';
@@ -21,6 +25,10 @@ export interface Loaders {
   readonly scopedDevice: DataLoader<string, DeviceEntity | null>;
   readonly firmwareHistory: DataLoader<string, DeviceFirmwareEntity[]>;
   readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
+  readonly activationsOfDevice: DataLoader<string, FirmwareActivationEntity[]>;
+  readonly firmwareImage: DataLoader<string, FirmwareImageEntity | undefined>;
+  readonly rule: DataLoader<string, AffectedFirmwareRuleEntity | undefined>;
+  readonly ruleChanges: DataLoader<string, AffectedFirmwareRuleChangeEntity[]>;
 }
 
 export function createLoaders(services: Services, principal: Principal): Loaders {
@@ -38,5 +46,9 @@ export function createLoaders(services: Services, principal: Principal): Loaders
     }),
     firmwareHistory: new DataLoader((guids) => services.devices.firmwareHistories(guids)),
     commsHubLinks: new DataLoader((guids) => services.devices.linksOf(guids)),
+    activationsOfDevice: new DataLoader((guids) => services.activations.ofDevices(guids)),
+    firmwareImage: new DataLoader((ids) => services.firmware.imagesByIds(ids)),
+    rule: new DataLoader((ids) => services.activations.rulesByIds(ids)),
+    ruleChanges: new DataLoader((ids) => services.firmware.ruleChanges(ids)),
   };
 }

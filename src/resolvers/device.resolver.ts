@@ -14,6 +14,8 @@ import {
 } from '../schema/device.type';
 import { NetworkOperator } from '../schema/network-operator.type';
 import { DateTimeScalar, EUI64Scalar } from '../schema/scalars';
+import { FirmwareActivation } from '../schema/firmware.type';
+import { toActivation } from './activation.resolver';
 import { toNetworkOperator } from './network-operator.resolver';
 
 @Resolver(() => Device)
@@ -97,6 +99,20 @@ export class DeviceResolver {
   @FieldResolver(() => [FirmwareVersionEntry], { description: 'Firmware versions over time, oldest first.' })
   firmwareHistory(@Root() device: DeviceEntity, @Ctx() ctx: GraphQLContext): Promise<FirmwareVersionEntry[]> {
     return ctx.loaders.firmwareHistory.load(device.guid);
+  }
+
+  @FieldResolver(() => [FirmwareActivation], {
+    description: 'SR11.3 activations of this device, newest first.',
+  })
+  async activations(@Root() device: DeviceEntity, @Ctx() ctx: GraphQLContext): Promise<FirmwareActivation[]> {
+    const rows = await ctx.loaders.activationsOfDevice.load(device.guid);
+    // Suppliers see only their own activations, even on a device they can reach.
+    const p = ctx.principal;
+    const visible =
+      p.kind === 'user' && (p.role === 'IS' || p.role === 'GS')
+        ? rows.filter((a) => a.supplierId === p.supplierId)
+        : rows;
+    return visible.map(toActivation);
   }
 
   @FieldResolver(() => [CommsHubLink], {

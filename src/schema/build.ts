@@ -5,19 +5,33 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { PubSub } from 'type-graphql';
 import { DateTimeScalar } from './scalars';
+import { ActivationResolver, activationReference } from '../resolvers/activation.resolver';
 import { DeviceResolver, deviceReference } from '../resolvers/device.resolver';
+import {
+  AffectedFirmwareRuleResolver,
+  FirmwareImageResolver,
+  firmwareImageReference,
+} from '../resolvers/firmware.resolver';
 import { NetworkOperatorResolver, networkOperatorReference } from '../resolvers/network-operator.resolver';
 
 /** Federation 2: without this link the subgraph would be read as Federation 1. */
 const FEDERATION_LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
 
-const RESOLVERS = [NetworkOperatorResolver, DeviceResolver] as const;
+const RESOLVERS = [
+  NetworkOperatorResolver,
+  DeviceResolver,
+  FirmwareImageResolver,
+  AffectedFirmwareRuleResolver,
+  ActivationResolver,
+] as const;
 
 /** Entity reference resolvers, called by the router through `_entities`. */
 const REFERENCE_RESOLVERS: Record<string, object> = {
   NetworkOperator: networkOperatorReference,
   Device: deviceReference,
+  FirmwareImage: firmwareImageReference,
+  FirmwareActivation: activationReference,
 };
 
 /**

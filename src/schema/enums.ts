@@ -1,5 +1,5 @@
 import { registerEnumType } from 'type-graphql';
-import { DEVICE_TYPES, SMI_STATUSES } from '../domain/model';
+import { ACTIVATION_OUTCOME_CODES, ACTIVATION_STATUSES, DEVICE_TYPES, SMI_STATUSES } from '../domain/model';
 
 /** GraphQL enums built from the domain's closed sets, so the two can never drift apart. */
 function enumFrom<const T extends readonly string[]>(values: T): { [K in T[number]]: K } {
@@ -13,4 +13,22 @@ export const SmiStatusEnum = enumFrom(SMI_STATUSES);
 registerEnumType(SmiStatusEnum, {
   name: 'SmiStatus',
   description: 'SMI status of a device in the DSP inventory.',
+});
+
+export const ActivationStatusEnum = enumFrom(ACTIVATION_STATUSES);
+registerEnumType(ActivationStatusEnum, {
+  name: 'ActivationStatus',
+  description: 'Lifecycle status of an SR11.3 activation.',
+});
+
+export const ActivationOutcomeCodeEnum = enumFrom(ACTIVATION_OUTCOME_CODES);
+registerEnumType(ActivationOutcomeCodeEnum, {
+  name: 'ActivationOutcomeCode',
+  description: 'GBCS ActivateImageResponseCode of an activation outcome.',
+});
+
+export const RuleDeviceTypeEnum = enumFrom(['ESME', 'CHF'] as const);
+registerEnumType(RuleDeviceTypeEnum, {
+  name: 'RuleDeviceType',
+  description: 'Which device’s activation a rule covers.',
 });

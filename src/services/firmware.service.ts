@@ -2,8 +2,17 @@ import type { DataSource } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors';
-import { parseFirmwareHash, parseFirmwareVersion, parseManufacturerId, parseModelId } from '../domain/identifiers';
-import { AffectedFirmwareRuleChangeEntity, AffectedFirmwareRuleEntity, FirmwareImageEntity } from '../entities';
+import {
+  parseFirmwareHash,
+  parseFirmwareVersion,
+  parseManufacturerId,
+  parseModelId,
+} from '../domain/identifiers';
+import {
+  AffectedFirmwareRuleChangeEntity,
+  AffectedFirmwareRuleEntity,
+  FirmwareImageEntity,
+} from '../entities';
 import { requireRole, requireUser } from './access';
 
 export interface FirmwareImageInput {
@@ -59,7 +68,11 @@ export class FirmwareService {
     const model = parseModelId(input.model, 'model');
     const version = parseFirmwareVersion(input.version, 'version');
     const imageHash = parseFirmwareHash(input.imageHash, 'imageHash');
-    if (input.sizeBytes !== undefined && input.sizeBytes !== null && (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes <= 0)) {
+    if (
+      input.sizeBytes !== undefined &&
+      input.sizeBytes !== null &&
+      (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes <= 0)
+    ) {
       throw new InvalidInputError('INVALID_SIZE', 'sizeBytes must be a positive whole number', 'sizeBytes');
     }
     if (input.releaseDate && !/^\d{4}-\d{2}-\d{2}$/.test(input.releaseDate)) {
@@ -79,10 +92,22 @@ export class FirmwareService {
       `INSERT INTO firmware_image (manufacturer, model, version, image_hash, size_bytes, release_date, registered_at, registered_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT DO NOTHING RETURNING id`,
-      [manufacturer, model, version, imageHash, input.sizeBytes ?? null, input.releaseDate ?? null, this.clock.now(), user.subject],
+      [
+        manufacturer,
+        model,
+        version,
+        imageHash,
+        input.sizeBytes ?? null,
+        input.releaseDate ?? null,
+        this.clock.now(),
+        user.subject,
+      ],
     )) as { id: string }[];
     if (!row) {
-      throw new ConflictError('IMAGE_HASH_EXISTS', `this image hash is already registered for ${manufacturer}/${model}`);
+      throw new ConflictError(
+        'IMAGE_HASH_EXISTS',
+        `this image hash is already registered for ${manufacturer}/${model}`,
+      );
     }
     return repo.findOneByOrFail({ id: row.id });
   }
@@ -94,7 +119,8 @@ export class FirmwareService {
   ): Promise<FirmwareImageEntity[]> {
     requireUser(principal);
     const qb = this.dataSource.getRepository(FirmwareImageEntity).createQueryBuilder('i');
-    if (filter.manufacturer) qb.andWhere('i.manufacturer = :m', { m: parseManufacturerId(filter.manufacturer, 'manufacturer') });
+    if (filter.manufacturer)
+      qb.andWhere('i.manufacturer = :m', { m: parseManufacturerId(filter.manufacturer, 'manufacturer') });
     if (filter.model) qb.andWhere('i.model = :model', { model: parseModelId(filter.model, 'model') });
     return qb.orderBy('i.manufacturer').addOrderBy('i.model').addOrderBy('i.version').limit(1000).getMany();
   }
@@ -113,15 +139,24 @@ export class FirmwareService {
    * Creates or changes a rule. Each change bumps the version and appends who, when and the new
    * rule to the audit trail in the same transaction.
    */
-  async upsertRule(principal: Principal, input: AffectedFirmwareRuleInput): Promise<AffectedFirmwareRuleEntity> {
+  async upsertRule(
+    principal: Principal,
+    input: AffectedFirmwareRuleInput,
+  ): Promise<AffectedFirmwareRuleEntity> {
     const user = requireRole(principal, 'OPERATOR');
     const name = input.name.trim();
     if (name.length < 1 || name.length > 200) {
       throw new InvalidInputError('INVALID_NAME', 'name must be 1-200 characters', 'name');
     }
-    const versions = input.affectedFirmwareVersions.map((v, i) => parseFirmwareVersion(v, `affectedFirmwareVersions[${i}]`));
+    const versions = input.affectedFirmwareVersions.map((v, i) =>
+      parseFirmwareVersion(v, `affectedFirmwareVersions[${i}]`),
+    );
     if (versions.length === 0 || versions.length > 100) {
-      throw new InvalidInputError('INVALID_FIRMWARE_VERSIONS', 'affectedFirmwareVersions must list 1-100 versions', 'affectedFirmwareVersions');
+      throw new InvalidInputError(
+        'INVALID_FIRMWARE_VERSIONS',
+        'affectedFirmwareVersions must list 1-100 versions',
+        'affectedFirmwareVersions',
+      );
     }
     const windowMinutes = input.windowMinutes ?? this.defaults.windowMinutes;
     const skewMinutes = input.skewMinutes ?? this.defaults.skewMinutes;
@@ -137,8 +172,12 @@ export class FirmwareService {
       manufacturer: parseManufacturerId(input.manufacturer, 'manufacturer'),
       model: parseModelId(input.model, 'model'),
       affectedFirmwareVersions: [...new Set(versions)].sort(),
-      targetFirmwareVersion: input.targetFirmwareVersion ? parseFirmwareVersion(input.targetFirmwareVersion, 'targetFirmwareVersion') : null,
-      targetImageHash: input.targetImageHash ? parseFirmwareHash(input.targetImageHash, 'targetImageHash') : null,
+      targetFirmwareVersion: input.targetFirmwareVersion
+        ? parseFirmwareVersion(input.targetFirmwareVersion, 'targetFirmwareVersion')
+        : null,
+      targetImageHash: input.targetImageHash
+        ? parseFirmwareHash(input.targetImageHash, 'targetImageHash')
+        : null,
       windowMinutes,
       skewMinutes,
       enabled: input.enabled ?? true,
@@ -150,14 +189,30 @@ export class FirmwareService {
       let rule: AffectedFirmwareRuleEntity;
       if (input.id) {
         const id = parseUuid(input.id, 'rule', 'id');
-        const current = await repo.createQueryBuilder('r').setLock('pessimistic_write').where('r.id = :id', { id }).getOne();
+        const current = await repo
+          .createQueryBuilder('r')
+          .setLock('pessimistic_write')
+          .where('r.id = :id', { id })
+          .getOne();
         if (!current) throw new NotFoundError('AffectedFirmwareRule', id);
-        if (input.expectedVersion !== undefined && input.expectedVersion !== null && input.expectedVersion !== current.version) {
-          throw new ConflictError('STALE_RULE_VERSION', `the rule is at version ${current.version}, not ${input.expectedVersion}`, {
-            currentVersion: current.version,
-          });
+        if (
+          input.expectedVersion !== undefined &&
+          input.expectedVersion !== null &&
+          input.expectedVersion !== current.version
+        ) {
+          throw new ConflictError(
+            'STALE_RULE_VERSION',
+            `the rule is at version ${current.version}, not ${input.expectedVersion}`,
+            {
+              currentVersion: current.version,
+            },
+          );
         }
-        rule = repo.merge(current, fields, { version: current.version + 1, updatedAt: now, updatedBy: user.subject });
+        rule = repo.merge(current, fields, {
+          version: current.version + 1,
+          updatedAt: now,
+          updatedBy: user.subject,
+        });
         await repo.save(rule);
       } else {
         const [row] = (await tx.query('SELECT gen_random_uuid() AS id')) as { id: string }[];
@@ -176,7 +231,9 @@ export class FirmwareService {
   /** Rules are readable by every authenticated role: they are what the sieve applies to everyone. */
   async listRules(principal: Principal): Promise<AffectedFirmwareRuleEntity[]> {
     requireUser(principal);
-    return this.dataSource.getRepository(AffectedFirmwareRuleEntity).find({ order: { manufacturer: 'ASC', model: 'ASC', name: 'ASC' } });
+    return this.dataSource
+      .getRepository(AffectedFirmwareRuleEntity)
+      .find({ order: { manufacturer: 'ASC', model: 'ASC', name: 'ASC' } });
   }
 
   async ruleChanges(ruleIds: readonly string[]): Promise<AffectedFirmwareRuleChangeEntity[][]> {
