@@ -8,6 +8,18 @@ import type { DeviceInput } from '../services/device.service';
 /** The principal the demo loader acts as: an operator, so it goes through the same checks as anyone. */
 const DEMO_OPERATOR: Principal = { kind: 'user', subject: 'demo-seed', role: 'OPERATOR', distributorIds: [] };
 
+/** The supplier the demo activations come from. */
+export const DEMO_SUPPLIER_ID = '90-B3-D5-1F-30-01-00-00';
+const DEMO_SUPPLIER: Principal = {
+  kind: 'user',
+  subject: 'demo-supplier',
+  role: 'IS',
+  distributorIds: [],
+  supplierId: DEMO_SUPPLIER_ID,
+};
+/** SHA-256 of the (made-up) fixed image: any 32 bytes would do. */
+export const DEMO_IMAGE_HASH = 'c0ffee00'.repeat(8);
+
 /** Manufacturer and model IDs of the demo fleet. Made up: they stand for an affected and an unaffected model. */
 export const DEMO_AFFECTED = {
   manufacturer: 'AB01',
@@ -37,7 +49,10 @@ function demoGuid(area: number, premises: number, role: 'ESME' | 'CHF'): string 
 
 /**
  * Loads a small, readable dataset into an empty database so the first query shows something:
- * ESME + Communications Hub pairs on four feeders in four DNO areas, most on the affected model.
+ * ESME + Communications Hub pairs on four feeders in four DNO areas, most on the affected model;
+ * the fixed firmware image and the rule that marks the affected version; and activations: one
+ * done an hour ago (with its outcome), one immediate and pending, future-dated ones tonight.
+ * Everything goes through the services, as an operator and as a supplier would.
  * Returns false (and writes nothing) when the database already holds devices.
  */
 export async function seedDemoData(
@@ -84,7 +99,45 @@ export async function seedDemoData(
     }
   });
   await services.devices.upsertDevices(DEMO_OPERATOR, devices);
-  for (const link of links)
+  for (const link of links) {
     await services.devices.linkCommsHub(DEMO_OPERATOR, { ...link, effectiveFrom: installed });
+  }
+
+  await services.firmware.registerFirmwareImage(DEMO_OPERATOR, {
+    manufacturer: DEMO_AFFECTED.manufacturer,
+    model: DEMO_AFFECTED.model,
+    version: DEMO_AFFECTED.firmwareAfter,
+    imageHash: DEMO_IMAGE_HASH,
+    sizeBytes: 412_160,
+    releaseDate: '2026-06-01',
+  });
+  await services.firmware.upsertRule(DEMO_OPERATOR, {
+    name: 'Demo affected model: activation from 0002012F cuts CH power',
+    manufacturer: DEMO_AFFECTED.manufacturer,
+    model: DEMO_AFFECTED.model,
+    affectedFirmwareVersions: [DEMO_AFFECTED.firmwareBefore],
+  });
+
+  const schedule = (area: number, premises: number, counter: number, executeAt: Date | null) =>
+    services.activations.schedule(DEMO_SUPPLIER, {
+      requestId: `${DEMO_SUPPLIER_ID}:${demoGuid(area, premises, 'ESME')}:${counter}`,
+      esmeGuid: demoGuid(area, premises, 'ESME'),
+      imageHash: DEMO_IMAGE_HASH,
+      executeAt,
+    });
+  // London feeder: one activation already executed (immediate, outcome recorded), one pending now.
+  const done = await schedule(0, 0, 1, null);
+  await services.activations.recordOutcome(DEMO_SUPPLIER, {
+    requestId: done.requestId,
+    outcomeCode: 'success',
+    executedAt: new Date(now.getTime() + 40_000),
+    firmwareVersion: DEMO_AFFECTED.firmwareAfter,
+  });
+  await schedule(0, 1, 2, null);
+  // Future-dated activations tonight from 02:00 UTC, one per other area, 15 minutes apart.
+  const tonight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 2, 0, 0));
+  for (let area = 1; area < AREAS.length; area++) {
+    await schedule(area, 0, 10 + area, new Date(tonight.getTime() + area * 15 * 60_000));
+  }
   return true;
 }
