@@ -23,6 +23,8 @@ const common = {
 };
 
 module.exports = {
+  // Integration files start a database and a server; on a busy 2-core machine that can take seconds.
+  testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     ...['pglite', 'postgres'].map((backend) => ({
@@ -33,7 +35,6 @@ module.exports = {
       // Runs only when one of this project's tests is selected, so unit runs need no database.
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 60000,
     })),
   ],
 };
