@@ -65,7 +65,7 @@ export function createErrorFormatter(exposeInternals: boolean, onInternal: (erro
     // GraphQL's own failures (parse, validation, variable coercion) carry Apollo's codes already;
     // a scalar that rejected its input adds the domain reason (INVALID_EUI64, INVALID_MPAN_CHECK_DIGIT...).
     if (original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
-      const cause = original.originalError instanceof DomainError ? original.originalError.details : {};
+      const cause = domainCause(original)?.details ?? {};
       return { ...formatted, extensions: { ...stripStack(formatted.extensions), ...cause, code } };
     }
     onInternal(original);
@@ -76,6 +76,19 @@ export function createErrorFormatter(exposeInternals: boolean, onInternal: (erro
       extensions: { code: 'INTERNAL' },
     };
   };
+}
+
+/**
+ * The DomainError behind a GraphQLError, if any. A scalar rejecting a literal is wrapped once; one
+ * rejecting a variable is wrapped twice (graphql-js coercion, then the variable error).
+ */
+function domainCause(error: unknown): DomainError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof DomainError) return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
 }
 
 function stripStack(extensions: Record<string, unknown> | undefined): Record<string, unknown> {

@@ -109,15 +109,23 @@ export class DeviceService {
     const column = <K extends keyof ValidDevice>(key: K) => devices.map((d) => d[key]);
     // unnest() of one array per column: a fixed 10 parameters however large the batch
     // (PostgreSQL caps a statement at 65,535 parameters).
-    const [row] = (await this.dataSource.query(
-      `WITH input AS (
+    // Lock the existing rows first (in GUID order, so concurrent batches cannot deadlock); the
+    // upsert statement then takes a fresh snapshot that sees the latest committed versions, and
+    // two concurrent upserts of one device record a firmware change once.
+    const sorted = [...devices].map((d) => d.guid).sort();
+    const [row] = await this.dataSource.transaction(async (tx) => {
+      await tx.query('SELECT guid FROM device WHERE guid = ANY($1) ORDER BY guid FOR UPDATE', [sorted]);
+      return (await tx.query(
+        `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
                               $7::text[], $8::text[], $9::text[], $10::text[])
            AS i(guid, device_type, manufacturer, model, firmware_version, firmware_effective_from,
                 smi_status, mpan, area_key, csp_region)
        ),
        previous AS (
-         SELECT d.guid, d.firmware_version FROM device d JOIN input i ON i.guid = d.guid FOR UPDATE OF d
+         -- The versions before this statement, from its snapshot. The rows were locked by the statement
+         -- before (a FOR UPDATE here would skip rows that the upsert below already changed).
+         SELECT d.guid, d.firmware_version FROM device d JOIN input i ON i.guid = d.guid
        ),
        upserted AS (
          INSERT INTO device (guid, device_type, manufacturer, model, firmware_version, smi_status, mpan, area_key, csp_region)
@@ -140,19 +148,20 @@ export class DeviceService {
        SELECT (SELECT count(*) FROM upserted WHERE inserted)::int AS inserted,
               (SELECT count(*) FROM upserted WHERE NOT inserted)::int AS updated,
               (SELECT count(*) FROM history)::int AS firmware_changes`,
-      [
-        column('guid'),
-        column('deviceType'),
-        column('manufacturer'),
-        column('model'),
-        column('firmwareVersion'),
-        column('firmwareEffectiveFrom'),
-        column('smiStatus'),
-        column('mpan'),
-        column('areaKey'),
-        column('cspRegion'),
-      ],
-    )) as { inserted: number; updated: number; firmware_changes: number }[];
+        [
+          column('guid'),
+          column('deviceType'),
+          column('manufacturer'),
+          column('model'),
+          column('firmwareVersion'),
+          column('firmwareEffectiveFrom'),
+          column('smiStatus'),
+          column('mpan'),
+          column('areaKey'),
+          column('cspRegion'),
+        ],
+      )) as { inserted: number; updated: number; firmware_changes: number }[];
+    });
 
     const guids = devices.map((d) => d.guid);
     // Identifiers only, and few of them: the notification may cross instances by NOTIFY (8 kB cap).

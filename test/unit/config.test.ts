@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { DEFAULT_ENGINE_SETTINGS } from '../../src/domain/engine';
 
 describe('loadConfig', () => {
   test('defaults: embedded database in ./.data, port 4000, in-process pub/sub, demo data on', () => {
@@ -8,7 +9,8 @@ describe('loadConfig', () => {
     expect(c.database).toEqual({ kind: 'embedded', dataDir: path.resolve('./.data'), poolSize: 4 });
     expect(c.pubSub).toBe('memory');
     expect(c.seedDemo).toBe(true);
-    expect(c.engine).toEqual({
+    expect(c.engine).toEqual(DEFAULT_ENGINE_SETTINGS);
+    expect(c.engine).toMatchObject({
       windowMinutes: 30,
       skewMinutes: 2,
       holdMinutes: 5,
@@ -32,9 +34,18 @@ describe('loadConfig', () => {
     [{ WINDOW_MINUTES: '0' }, 'WINDOW_MINUTES'],
     [{ DATABASE_URL: 'postgres://u@db/x' }, 'AUTH_JWT_SECRET or AUTH_JWKS_URL is required'],
     [{ PUBSUB_MODE: 'postgres' }, 'PUBSUB_MODE=postgres needs DATABASE_URL'],
+    [{ BUDGET_MAX_SHARE: '1.5' }, 'BUDGET_MAX_SHARE'],
+    [{ HOLD_MINUTES: 'soon' }, 'HOLD_MINUTES'],
   ])('%j fails fast naming %s', (env, named) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(named);
+  });
+
+  test('engine settings come from the environment', () => {
+    const c = loadConfig({ WINDOW_MINUTES: '45', BUDGET_MAX_PER_AREA: '4', REQUIRE_AREA_KEY: 'false' });
+    expect(c.engine.windowMinutes).toBe(45);
+    expect(c.engine.budget.maxSuppressionsPerArea).toBe(4);
+    expect(c.engine.requireAreaKey).toBe(false);
   });
 
   test('empty strings count as unset', () => {

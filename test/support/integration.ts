@@ -1,0 +1,79 @@
+import { mpanCheckDigit } from '../../src/domain/identifiers';
+import type { GqlBody, TestApp } from './app';
+
+/**
+ * Small helpers shared by the integration tests. Row counts go through the application's own
+ * connection pool (t.app.dataSource): a separate client could be refused by the embedded
+ * database, which accepts only as many connections as the application's pool may open.
+ */
+
+export type Table =
+  | 'device'
+  | 'device_firmware'
+  | 'comms_hub_link'
+  | 'firmware_image'
+  | 'affected_firmware_rule'
+  | 'affected_firmware_rule_change'
+  | 'firmware_activation';
+
+/** `SELECT count(*)` of each table, as numbers keyed by table name. */
+export async function rowCounts<T extends Table>(t: TestApp, ...tables: T[]): Promise<Record<T, number>> {
+  const out = {} as Record<T, number>;
+  for (const table of tables) {
+    const [row] = (await t.app.dataSource.query(`SELECT count(*)::int AS n FROM ${table}`)) as {
+      n: number;
+    }[];
+    out[table] = row.n;
+  }
+  return out;
+}
+
+/** A valid 13-digit MPAN core for a distributor ID and a unique number. */
+export function mpan(distributorId: number | string, unique: number): string {
+  const first12 = `${String(distributorId).padStart(2, '0')}${String(unique).padStart(10, '0')}`;
+  return `${first12}${mpanCheckDigit(first12)}`;
+}
+
+/** A canonical EUI-64 from a 6-octet prefix and a 16-bit number, e.g. guid('00-DB-12-34-56-78', 7). */
+export function guid(prefix: string, n: number): string {
+  const hex = n.toString(16).toUpperCase().padStart(4, '0');
+  return `${prefix}-${hex.slice(0, 2)}-${hex.slice(2)}`;
+}
+
+/** The first error of a GraphQL response, failing loudly when there is none. */
+export function firstError<T>(body: GqlBody<T>) {
+  const error = body.errors?.[0];
+  if (!error) throw new Error(`expected an error, got ${JSON.stringify(body)}`);
+  return error;
+}
+
+/** Asserts a response failed with this code (and reason, when given), and returns its extensions. */
+export function expectError<T>(body: GqlBody<T>, code: string, reason?: string): Record<string, unknown> {
+  const extensions = firstError(body).extensions ?? {};
+  expect(extensions.code).toBe(code);
+  if (reason !== undefined) expect(extensions.reason).toBe(reason);
+  return extensions;
+}
+
+/** Asserts a response has no errors and returns its data. */
+export function ok<T>(body: GqlBody<T>): T {
+  expect(body.errors).toBeUndefined();
+  expect(body.data).toBeTruthy();
+  return body.data as T;
+}
+
+/** The sum over all labels of the SQL statement counter exposed at /metrics. */
+export async function dbQueriesTotal(t: TestApp): Promise<number> {
+  const text = await (await fetch(`${t.url}/metrics`)).text();
+  let sum = 0;
+  let seen = false;
+  for (const line of text.split('\n')) {
+    const m = /^poa_sieve_db_queries_total(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$/.exec(line);
+    if (m) {
+      sum += Number(m[1]);
+      seen = true;
+    }
+  }
+  if (!seen) throw new Error('poa_sieve_db_queries_total is not exposed at /metrics');
+  return sum;
+}
