@@ -17,6 +17,7 @@ import { createInProcessPubSub, createPostgresPubSub } from './realtime/pubsub';
 import type { PubSubHandle } from './realtime/pubsub';
 import { buildAppSchema } from './schema/build';
 import { createServices } from './services';
+import { DecisionScheduler } from './services/decision-scheduler';
 import type { Services } from './services';
 
 export interface App {
@@ -114,6 +115,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       config.host,
     );
     cleanups.push(() => server.close());
+
+    // Durable timers: held alerts are decided on time, by whichever instance claims them.
+    const scheduler = new DecisionScheduler(dataSource, services.decisions, clock, log, {
+      pollMs: config.ingest.schedulerPollMs,
+      batchSize: 200,
+    });
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
 
     // Pending activations whose outcome is overdue become OUTCOME_UNKNOWN (set-based, safe on every instance).
     const expiry = setInterval(() => {

@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ENGINE_SETTINGS, validateEngineSettings } from './domain/engine';
+import type { EngineSettings } from './domain/engine';
+import { DomainError } from './domain/errors';
 
 /**
  * Every setting of the service, parsed and validated once at start-up. Nothing else reads
@@ -45,6 +48,16 @@ const schema = z.object({
   ACTIVATION_HORIZON_DAYS: positiveInt.default(30),
   CLUSTER_SIZE: positiveInt.default(3),
   CLUSTER_MINUTES: positiveInt.default(10),
+  /** Safety budget: stop suppressing where suppressions pile up. */
+  BUDGET_WINDOW_MINUTES: positiveInt.default(DEFAULT_ENGINE_SETTINGS.budget.windowMinutes),
+  BUDGET_MAX_PER_DNO: positiveInt.default(DEFAULT_ENGINE_SETTINGS.budget.maxSuppressionsPerDno),
+  BUDGET_MAX_PER_AREA: positiveInt.default(DEFAULT_ENGINE_SETTINGS.budget.maxSuppressionsPerArea),
+  BUDGET_MAX_SHARE: z.coerce.number().gt(0).lte(1).default(DEFAULT_ENGINE_SETTINGS.budget.maxShare),
+  BUDGET_MIN_SAMPLE: positiveInt.default(DEFAULT_ENGINE_SETTINGS.budget.minSample),
+  ACTIVATION_FAILURE_RELEASES: bool.default(true),
+  REQUIRE_AREA_KEY: bool.default(true),
+  MAX_INGEST_BATCH: positiveInt.default(1000),
+  SCHEDULER_POLL_MS: positiveInt.default(1000),
 });
 
 export type Env = z.input<typeof schema>;
@@ -71,13 +84,9 @@ export interface Config {
   readonly ws: { readonly keepAliveSeconds: number };
   readonly shutdownGraceSeconds: number;
   readonly activation: { readonly horizonDays: number; readonly outcomeBoundMinutes: number };
-  readonly engine: {
-    readonly windowMinutes: number;
-    readonly skewMinutes: number;
-    readonly holdMinutes: number;
-    readonly clusterSize: number;
-    readonly clusterMinutes: number;
-  };
+  /** Every bound of the decision engine, validated. */
+  readonly engine: EngineSettings;
+  readonly ingest: { readonly maxBatchSize: number; readonly schedulerPollMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -125,12 +134,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ws: { keepAliveSeconds: e.WS_KEEPALIVE_SECONDS },
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     activation: { horizonDays: e.ACTIVATION_HORIZON_DAYS, outcomeBoundMinutes: e.OUTCOME_BOUND_MINUTES },
-    engine: {
+    engine: engineSettings({
       windowMinutes: e.WINDOW_MINUTES,
       skewMinutes: e.SKEW_MINUTES,
       holdMinutes: e.HOLD_MINUTES,
+      outcomeBoundMinutes: e.OUTCOME_BOUND_MINUTES,
       clusterSize: e.CLUSTER_SIZE,
       clusterMinutes: e.CLUSTER_MINUTES,
-    },
+      budget: {
+        windowMinutes: e.BUDGET_WINDOW_MINUTES,
+        maxSuppressionsPerDno: e.BUDGET_MAX_PER_DNO,
+        maxSuppressionsPerArea: e.BUDGET_MAX_PER_AREA,
+        maxShare: e.BUDGET_MAX_SHARE,
+        minSample: e.BUDGET_MIN_SAMPLE,
+      },
+      activationFailureReleases: e.ACTIVATION_FAILURE_RELEASES,
+      requireAreaKey: e.REQUIRE_AREA_KEY,
+    }),
+    ingest: { maxBatchSize: e.MAX_INGEST_BATCH, schedulerPollMs: e.SCHEDULER_POLL_MS },
   };
+}
+
+function engineSettings(settings: EngineSettings): EngineSettings {
+  try {
+    return validateEngineSettings(settings);
+  } catch (error) {
+    if (error instanceof DomainError) throw new ConfigError(`Invalid configuration:\n  ${error.message}`);
+    throw error;
+  }
 }

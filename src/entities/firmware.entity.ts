@@ -112,8 +112,12 @@ export class FirmwareActivationEntity {
   @Column({ name: 'request_id', type: 'text' })
   requestId: string;
 
-  @Column({ name: 'supplier_id', type: 'char', length: 23 })
-  supplierId: string;
+  /** The requesting supplier; null for a Communications Hub's own (DCC-managed) activation. */
+  @Column({ name: 'supplier_id', type: 'char', length: 23, nullable: true })
+  supplierId: string | null;
+
+  @Column({ type: 'text' })
+  source: 'SR11.3' | 'CH_FIRMWARE_ACTIVATION';
 
   @Column({ name: 'device_guid', type: 'char', length: 23 })
   deviceGuid: string;
@@ -121,8 +125,8 @@ export class FirmwareActivationEntity {
   @Column({ name: 'image_id', type: 'uuid', nullable: true })
   imageId: string | null;
 
-  @Column({ name: 'image_hash', type: 'char', length: 64 })
-  imageHash: string;
+  @Column({ name: 'image_hash', type: 'char', length: 64, nullable: true })
+  imageHash: string | null;
 
   @Column({ name: 'target_firmware_version', type: 'text', nullable: true })
   targetFirmwareVersion: string | null;

@@ -1,3 +1,4 @@
+import { AlertDecisionEntity, AlertEntity } from './alert.entity';
 import { CommsHubLinkEntity, DeviceEntity, DeviceFirmwareEntity } from './device.entity';
 import {
   AffectedFirmwareRuleChangeEntity,
@@ -8,6 +9,8 @@ import {
 import { NetworkOperatorEntity } from './network-operator.entity';
 
 export {
+  AlertDecisionEntity,
+  AlertEntity,
   AffectedFirmwareRuleChangeEntity,
   AffectedFirmwareRuleEntity,
   CommsHubLinkEntity,
@@ -28,4 +31,6 @@ export const ENTITIES = [
   AffectedFirmwareRuleEntity,
   AffectedFirmwareRuleChangeEntity,
   FirmwareActivationEntity,
+  AlertEntity,
+  AlertDecisionEntity,
 ];

@@ -2,6 +2,8 @@ import DataLoader from 'dataloader';
 import type { Principal } from '../auth/principal';
 import { parseEui64 } from '../domain/identifiers';
 import type {
+  AlertDecisionEntity,
+  AlertEntity,
   AffectedFirmwareRuleChangeEntity,
   AffectedFirmwareRuleEntity,
   CommsHubLinkEntity,
@@ -29,6 +31,8 @@ export interface Loaders {
   readonly firmwareImage: DataLoader<string, FirmwareImageEntity | undefined>;
   readonly rule: DataLoader<string, AffectedFirmwareRuleEntity | undefined>;
   readonly ruleChanges: DataLoader<string, AffectedFirmwareRuleChangeEntity[]>;
+  readonly alert: DataLoader<string, AlertEntity | undefined>;
+  readonly alertLedger: DataLoader<string, AlertDecisionEntity[]>;
 }
 
 export function createLoaders(services: Services, principal: Principal): Loaders {
@@ -50,5 +54,7 @@ export function createLoaders(services: Services, principal: Principal): Loaders
     firmwareImage: new DataLoader((ids) => services.firmware.imagesByIds(ids)),
     rule: new DataLoader((ids) => services.activations.rulesByIds(ids)),
     ruleChanges: new DataLoader((ids) => services.firmware.ruleChanges(ids)),
+    alert: new DataLoader((ids) => services.alerts.byIds(ids)),
+    alertLedger: new DataLoader((ids) => services.alerts.ledgers(ids)),
   };
 }

@@ -6,6 +6,7 @@ import { buildSchema, createResolversMap } from 'type-graphql';
 import type { PubSub } from 'type-graphql';
 import { DateTimeScalar } from './scalars';
 import { ActivationResolver, activationReference } from '../resolvers/activation.resolver';
+import { AlertResolver, alertReference } from '../resolvers/alert.resolver';
 import { DeviceResolver, deviceReference } from '../resolvers/device.resolver';
 import {
   AffectedFirmwareRuleResolver,
@@ -24,6 +25,7 @@ const RESOLVERS = [
   FirmwareImageResolver,
   AffectedFirmwareRuleResolver,
   ActivationResolver,
+  AlertResolver,
 ] as const;
 
 /** Entity reference resolvers, called by the router through `_entities`. */
@@ -32,6 +34,7 @@ const REFERENCE_RESOLVERS: Record<string, object> = {
   Device: deviceReference,
   FirmwareImage: firmwareImageReference,
   FirmwareActivation: activationReference,
+  Alert: alertReference,
 };
 
 /**

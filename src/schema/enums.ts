@@ -1,5 +1,11 @@
 import { registerEnumType } from 'type-graphql';
-import { ACTIVATION_OUTCOME_CODES, ACTIVATION_STATUSES, DEVICE_TYPES, SMI_STATUSES } from '../domain/model';
+import {
+  ACTIVATION_OUTCOME_CODES,
+  ACTIVATION_STATUSES,
+  DECISION_OUTCOMES,
+  DEVICE_TYPES,
+  SMI_STATUSES,
+} from '../domain/model';
 
 /** GraphQL enums built from the domain's closed sets, so the two can never drift apart. */
 function enumFrom<const T extends readonly string[]>(values: T): { [K in T[number]]: K } {
@@ -32,3 +38,23 @@ registerEnumType(RuleDeviceTypeEnum, {
   name: 'RuleDeviceType',
   description: 'Which device’s activation a rule covers.',
 });
+
+export const DecisionOutcomeEnum = enumFrom(DECISION_OUTCOMES);
+registerEnumType(DecisionOutcomeEnum, {
+  name: 'DecisionOutcome',
+  description: 'Outcome of the decision on an alert.',
+});
+
+export const AlertKindEnum = enumFrom(['AD1', 'SUPPLY_RESTORED'] as const);
+registerEnumType(AlertKindEnum, {
+  name: 'AlertKind',
+  description: 'Power Outage Alert (AD1) or supply restored.',
+});
+
+export const IngestKindEnum = enumFrom([
+  'AD1',
+  'SUPPLY_RESTORED',
+  'ACTIVATION_OUTCOME',
+  'CH_FIRMWARE_ACTIVATION',
+] as const);
+registerEnumType(IngestKindEnum, { name: 'IngestKind', description: 'What an ingested message was.' });

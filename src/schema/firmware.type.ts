@@ -193,14 +193,27 @@ export class FirmwareActivation {
   @Field({ description: 'DUIS request ID `supplierEUI64:esmeEUI64:counter` (the counter is a uint64).' })
   requestId: string;
 
-  @Field(() => EUI64Scalar, { description: 'Requesting supplier party ID.' })
-  supplierId: string;
+  @Field(() => EUI64Scalar, {
+    nullable: true,
+    description:
+      "Requesting supplier party ID; null for a Communications Hub's own (DCC-managed) firmware activation.",
+  })
+  supplierId: string | null;
+
+  @Field({
+    description:
+      "SR11.3 (a supplier's request) or CH_FIRMWARE_ACTIVATION (DCC alert CommsHubFirmwareActivation).",
+  })
+  source: string;
 
   @Field(() => EUI64Scalar, { description: 'Target device (ESME).' })
   deviceGuid: string;
 
-  @Field({ description: 'SHA-256 image hash activated.' })
-  imageHash: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'SHA-256 image hash activated (null for a CH activation).',
+  })
+  imageHash: string | null;
 
   @Field(() => String, { nullable: true, description: 'Firmware version the image installs.' })
   targetFirmwareVersion: string | null;

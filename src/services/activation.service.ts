@@ -30,6 +30,8 @@ import {
 } from '../entities';
 import { requireRole, requireUser } from './access';
 import type { User } from './access';
+import type { DecisionChange, DecisionService } from './decision.service';
+import { withheldNear } from './ingest.service';
 import { parseUuid } from './firmware.service';
 import { decodeCursor, pageSize, toPage } from './pagination';
 import type { Page } from './pagination';
@@ -84,16 +86,44 @@ const INACTIVE_SMI = new Set(['Decommissioned', 'Withdrawn']);
  * each one implies. The lifecycle rules live in the domain; this layer loads, locks and persists.
  */
 export class ActivationService {
+  /** Called after a committed change with the AD1 decisions it changed (delivery hooks in here). */
+  onCommitted: ((changes: readonly DecisionChange[]) => void) | null = null;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly settings: ActivationSettings,
+    private readonly decisions: DecisionService,
   ) {}
 
   async schedule(principal: Principal, input: ScheduleActivationInput): Promise<FirmwareActivationEntity> {
     const user = requireRole(principal, 'IS', 'GS');
     const now = this.clock.now();
-    return this.dataSource.transaction((tx) => this.scheduleIn(tx, user, input, now, null));
+    return this.withDecisions(async (tx, touched) => {
+      const activation = await this.scheduleIn(tx, user, input, now, null);
+      // A cancellation or supersession takes a window away from AD1s that may be waiting on it.
+      touched.push({ device: activation.deviceGuid, at: activation.requestedAt });
+      return activation;
+    });
+  }
+
+  /**
+   * Runs a change in a transaction, then re-decides the withheld AD1s near the touched
+   * activations in the same transaction, and reports the decision changes after commit.
+   */
+  private async withDecisions<T>(
+    work: (tx: EntityManager, touched: { device: string; at: Date }[]) => Promise<T>,
+  ): Promise<T> {
+    const now = this.clock.now();
+    const { result, changes } = await this.dataSource.transaction(async (tx) => {
+      const touched: { device: string; at: Date }[] = [];
+      const result = await work(tx, touched);
+      const ids = touched.length ? (await withheldNear(tx, touched)).map((r) => r.id) : [];
+      const changes = await this.decisions.evaluateOutageAlerts(tx, ids, now, 'EVIDENCE');
+      return { result, changes };
+    });
+    if (changes.length) this.onCommitted?.(changes);
+    return result;
   }
 
   /**
@@ -122,7 +152,7 @@ export class ActivationService {
     }
     const guids = input.esmeGuids.map((g, i) => parseEui64(g, `esmeGuids[${i}]`));
     const now = this.clock.now();
-    return this.dataSource.transaction(async (tx) => {
+    return this.withDecisions(async (tx, touched) => {
       const devices = await tx
         .getRepository(DeviceEntity)
         .createQueryBuilder('d')
@@ -162,6 +192,7 @@ export class ActivationService {
           ),
         );
       }
+      touched.push(...activations.map((a) => ({ device: a.deviceGuid, at: a.requestedAt })));
       return { campaignId, activations };
     });
   }
@@ -205,15 +236,16 @@ export class ActivationService {
         'esmeGuid',
       );
     }
-    const image = await this.resolveImage(tx, device, input);
-
     const existing = await tx
       .getRepository(FirmwareActivationEntity)
       .findOneBy({ requestId: request.requestId });
     if (existing) {
+      const sameImage = input.imageId
+        ? existing.imageId === parseUuid(input.imageId, 'firmware image', 'imageId')
+        : !!input.imageHash && existing.imageHash === parseFirmwareHash(input.imageHash, 'imageHash');
       const same =
         existing.deviceGuid === esmeGuid &&
-        existing.imageHash === image.imageHash &&
+        sameImage &&
         (existing.executeAt?.getTime() ?? null) === (input.executeAt?.getTime() ?? null);
       // A retry of the same request returns what the first attempt stored.
       if (same) return existing;
@@ -222,6 +254,7 @@ export class ActivationService {
         `request ${request.requestId} was already submitted with other details`,
       );
     }
+    const image = await this.resolveImage(tx, device, input);
     if (INACTIVE_SMI.has(device.smiStatus)) {
       throw new InvalidInputError('DEVICE_NOT_ACTIVE', `${esmeGuid} is ${device.smiStatus}`, 'esmeGuid');
     }
@@ -314,23 +347,41 @@ export class ActivationService {
   ): Promise<FirmwareActivationEntity> {
     const user = requireRole(principal, 'IS', 'GS', 'OPERATOR');
     const now = this.clock.now();
-    return this.dataSource.transaction(async (tx) => {
+    return this.withDecisions(async (tx, touched) => {
       const activation = await this.lockActivation(tx, user, ref);
       await this.transition(tx, activation, { kind: 'CANCEL' }, now);
+      touched.push({ device: activation.deviceGuid, at: activation.requestedAt });
       return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id: activation.id });
     });
   }
 
-  /**
-   * Records an immediate SR11.3 response or a 0x8F66/0x8F67 alert: the status follows the
-   * outcome, the window re-anchors on the actual execution time, and a success moves the
-   * device's firmware history on.
-   */
   async recordOutcome(
     principal: Principal,
     input: ActivationOutcomeInput,
   ): Promise<FirmwareActivationEntity> {
     const user = requireRole(principal, 'IS', 'GS', 'OPERATOR');
+    const now = this.clock.now();
+    return this.withDecisions(async (tx, touched) => {
+      const activation = await this.recordOutcomeIn(tx, user, input, now);
+      touched.push({
+        device: activation.deviceGuid,
+        at: activation.actualExecutedAt ?? activation.requestedAt,
+      });
+      return activation;
+    });
+  }
+
+  /**
+   * The outcome, inside the caller's transaction (ingestAlerts applies 0x8F66/0x8F67 here and
+   * re-decides the affected AD1s itself). The status follows the outcome, the window re-anchors
+   * on the actual execution time, and a success moves the device's firmware history on.
+   */
+  async recordOutcomeIn(
+    tx: EntityManager,
+    user: User,
+    input: ActivationOutcomeInput,
+    now: Date,
+  ): Promise<FirmwareActivationEntity> {
     if (!(ACTIVATION_OUTCOME_CODES as readonly string[]).includes(input.outcomeCode)) {
       throw new InvalidInputError(
         'INVALID_OUTCOME_CODE',
@@ -341,34 +392,110 @@ export class ActivationService {
     const firmwareVersion = input.firmwareVersion
       ? parseFirmwareVersion(input.firmwareVersion, 'firmwareVersion')
       : null;
-    const now = this.clock.now();
-    return this.dataSource.transaction(async (tx) => {
-      const activation = await this.lockActivation(tx, user, { requestId: input.requestId });
-      const event: ActivationEvent = {
-        kind: 'OUTCOME',
-        outcome: {
-          code: input.outcomeCode as ActivationOutcomeCode,
-          executedAt: input.executedAt,
-          firmwareVersion,
-        },
-      };
-      const next = await this.transition(tx, activation, event, now);
-      if (next.status === 'SUCCEEDED' && next.resultingFirmwareVersion && next.actualExecutedAt) {
-        await tx.query(
-          `INSERT INTO device_firmware (device_guid, firmware_version, effective_from, source)
-           VALUES ($1, $2, $3, 'ACTIVATION') ON CONFLICT (device_guid, effective_from) DO NOTHING`,
-          [activation.deviceGuid, next.resultingFirmwareVersion, next.actualExecutedAt],
-        );
-        // The inventory follows only if nothing newer has been recorded since.
-        await tx.query(
-          `UPDATE device SET firmware_version = $2, updated_at = now()
-            WHERE guid = $1 AND NOT EXISTS (
-              SELECT 1 FROM device_firmware WHERE device_guid = $1 AND effective_from > $3)`,
-          [activation.deviceGuid, next.resultingFirmwareVersion, next.actualExecutedAt],
-        );
-      }
-      return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id: activation.id });
-    });
+    const activation = await this.lockActivation(tx, user, { requestId: input.requestId });
+    const event: ActivationEvent = {
+      kind: 'OUTCOME',
+      outcome: {
+        code: input.outcomeCode as ActivationOutcomeCode,
+        executedAt: input.executedAt,
+        firmwareVersion,
+      },
+    };
+    const next = await this.transition(tx, activation, event, now);
+    if (next.status === 'SUCCEEDED' && next.resultingFirmwareVersion && next.actualExecutedAt) {
+      await this.moveFirmwareOn(
+        tx,
+        activation.deviceGuid,
+        next.resultingFirmwareVersion,
+        next.actualExecutedAt,
+      );
+    }
+    return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id: activation.id });
+  }
+
+  /**
+   * A Communications Hub's own firmware activation (DCC alert CommsHubFirmwareActivation): an
+   * executed activation of the CH, which opens a window where the CH model matches a CHF rule.
+   * Idempotent on (CH, activation time).
+   */
+  async recordCommsHubActivationIn(
+    tx: EntityManager,
+    input: { commsHubGuid: string; firmwareVersion: string; activatedAt: Date },
+    now: Date,
+  ): Promise<FirmwareActivationEntity> {
+    const requestId = `CHF:${input.commsHubGuid}:${input.activatedAt.toISOString()}`;
+    const existing = await tx.getRepository(FirmwareActivationEntity).findOneBy({ requestId });
+    if (existing) return existing;
+    const ch = await tx.getRepository(DeviceEntity).findOneBy({ guid: input.commsHubGuid });
+    if (ch && ch.deviceType !== 'CHF') {
+      throw new InvalidInputError(
+        'NOT_A_COMMS_HUB',
+        `${input.commsHubGuid} is a ${ch.deviceType}, not a CHF`,
+        'commsHubGuid',
+      );
+    }
+    // The version before is what the inventory held: that is what a CHF rule matches on.
+    const before = ch?.firmwareVersion ?? null;
+    const rules =
+      ch?.manufacturer && ch.model
+        ? await tx.getRepository(AffectedFirmwareRuleEntity).find({
+            where: { deviceType: 'CHF', manufacturer: ch.manufacturer, model: ch.model, enabled: true },
+            order: { id: 'ASC' },
+          })
+        : [];
+    const rule =
+      rules.find((r) =>
+        ruleCoversActivation(r, { targetFirmwareVersion: input.firmwareVersion, imageHash: null }, before),
+      ) ?? null;
+    const state: ActivationState = {
+      status: 'SUCCEEDED',
+      submittedAt: now,
+      executeAt: null,
+      requestedAt: input.activatedAt,
+      actualExecutedAt: input.activatedAt,
+      outcomeCode: 'success',
+      resultingFirmwareVersion: input.firmwareVersion,
+      firmwareVersionBefore: before,
+      overriddenStatus: null,
+    };
+    const window = rule ? activationWindow(state, rule) : null;
+    const [{ id }] = (await tx.query(
+      `INSERT INTO firmware_activation (request_id, supplier_id, source, device_guid, image_hash, target_firmware_version,
+         firmware_version_before, submitted_at, requested_at, status, actual_executed_at, outcome_code,
+         resulting_firmware_version, outcome_received_at, status_changed_at, rule_id, rule_version, window_from,
+         window_to, window_anchored_on_actual)
+       VALUES ($1, NULL, 'CH_FIRMWARE_ACTIVATION', $2, NULL, $3, $4, $5, $6, 'SUCCEEDED', $6, 'success', $3, $5, $5,
+               $7, $8, $9, $10, true)
+       RETURNING id`,
+      [
+        requestId,
+        input.commsHubGuid,
+        input.firmwareVersion,
+        before,
+        now,
+        input.activatedAt,
+        rule?.id ?? null,
+        rule?.version ?? null,
+        window?.from ?? null,
+        window?.to ?? null,
+      ],
+    )) as { id: string }[];
+    if (ch) await this.moveFirmwareOn(tx, ch.guid, input.firmwareVersion, input.activatedAt);
+    return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id });
+  }
+
+  private async moveFirmwareOn(tx: EntityManager, guid: string, version: string, at: Date): Promise<void> {
+    await tx.query(
+      `INSERT INTO device_firmware (device_guid, firmware_version, effective_from, source)
+       VALUES ($1, $2, $3, 'ACTIVATION') ON CONFLICT (device_guid, effective_from) DO NOTHING`,
+      [guid, version, at],
+    );
+    // The inventory follows only if nothing newer has been recorded since.
+    await tx.query(
+      `UPDATE device SET firmware_version = $2, updated_at = now()
+        WHERE guid = $1 AND NOT EXISTS (SELECT 1 FROM device_firmware WHERE device_guid = $1 AND effective_from > $3)`,
+      [guid, version, at],
+    );
   }
 
   /** Marks SCHEDULED activations whose outcome is overdue as OUTCOME_UNKNOWN. Safe to run on every instance. */

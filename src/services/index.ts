@@ -4,8 +4,11 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { AppPubSub } from '../realtime/pubsub';
 import { ActivationService } from './activation.service';
+import { AlertService } from './alert.service';
+import { DecisionService } from './decision.service';
 import { DeviceService } from './device.service';
 import { FirmwareService } from './firmware.service';
+import { IngestService } from './ingest.service';
 import { NetworkOperatorService } from './network-operator.service';
 
 /** Everything a use case may need, built once per process and shared by HTTP, WebSocket and scripts. */
@@ -22,21 +25,37 @@ export interface Services {
   readonly devices: DeviceService;
   readonly firmware: FirmwareService;
   readonly activations: ActivationService;
+  readonly decisions: DecisionService;
+  readonly ingest: IngestService;
+  readonly alerts: AlertService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
+  const { dataSource, config, clock } = deps;
+  const decisions = new DecisionService(config.engine);
+  const activations = new ActivationService(
+    dataSource,
+    clock,
+    {
+      horizonDays: config.activation.horizonDays,
+      skewMinutes: config.engine.skewMinutes,
+      outcomeBoundMinutes: config.activation.outcomeBoundMinutes,
+      maxCampaignSize: config.graphql.maxBatchSize,
+    },
+    decisions,
+  );
   return {
-    networkOperators: new NetworkOperatorService(deps.dataSource),
-    devices: new DeviceService(deps.dataSource, deps.clock, deps.pubSub, deps.config.graphql.maxBatchSize),
-    firmware: new FirmwareService(deps.dataSource, deps.clock, {
-      windowMinutes: deps.config.engine.windowMinutes,
-      skewMinutes: deps.config.engine.skewMinutes,
+    networkOperators: new NetworkOperatorService(dataSource),
+    devices: new DeviceService(dataSource, clock, deps.pubSub, config.graphql.maxBatchSize),
+    firmware: new FirmwareService(dataSource, clock, {
+      windowMinutes: config.engine.windowMinutes,
+      skewMinutes: config.engine.skewMinutes,
     }),
-    activations: new ActivationService(deps.dataSource, deps.clock, {
-      horizonDays: deps.config.activation.horizonDays,
-      skewMinutes: deps.config.engine.skewMinutes,
-      outcomeBoundMinutes: deps.config.activation.outcomeBoundMinutes,
-      maxCampaignSize: deps.config.graphql.maxBatchSize,
+    activations,
+    decisions,
+    alerts: new AlertService(dataSource),
+    ingest: new IngestService(dataSource, clock, decisions, activations, config.engine, {
+      maxBatchSize: config.ingest.maxBatchSize,
     }),
   };
 }

@@ -25,7 +25,43 @@ export interface TestApp {
     token?: string,
   ): Promise<{ status: number; body: GqlBody<T> }>;
   ws(token?: string, extra?: Partial<Parameters<typeof createClient>[0]>): WsClient;
+  /** Stops the server and drops the database (unless it was handed in). */
   stop(): Promise<void>;
+  /** Stops the server and keeps the database, to start another server on it (a restart). */
+  stopServerOnly(): Promise<void>;
+}
+
+/** A clock the test moves by hand; the server reads it for every decision and timer. */
+export class TestClock implements Clock {
+  private current: number;
+  constructor(start: Date | string) {
+    this.current = new Date(start).getTime();
+  }
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): Date {
+    this.current += ms;
+    return this.now();
+  }
+  set(at: Date | string): void {
+    this.current = new Date(at).getTime();
+  }
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export interface GqlBody<T> {
@@ -41,8 +77,13 @@ export interface GqlBody<T> {
  * Starts the real server (HTTP + WebSocket) on port 0 over a fresh database of this file's
  * backend. Everything goes through the public interfaces: fetch and the graphql-ws client.
  */
-export async function startTestApp(env: Record<string, string> = {}, clock?: Clock): Promise<TestApp> {
-  const db = await createTestDatabase();
+export async function startTestApp(
+  env: Record<string, string> = {},
+  clock?: Clock,
+  /** Reuse this database (a restart); it is then left for its owner to drop. */
+  existing?: TestDatabase,
+): Promise<TestApp> {
+  const db = existing ?? (await createTestDatabase());
   const config = loadConfig({
     DATABASE_URL: db.url,
     AUTH_JWT_SECRET: TEST_SECRET,
@@ -60,7 +101,7 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
   try {
     app = await startApp(config, { clock });
   } catch (error) {
-    await db.drop();
+    if (!existing) await db.drop();
     throw error;
   }
   const url = app.server.url;
@@ -105,7 +146,11 @@ export async function startTestApp(env: Record<string, string> = {}, clock?: Clo
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
-      await db.drop();
+      if (!existing) await db.drop();
+    },
+    async stopServerOnly() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await app.stop();
     },
   };
 }

@@ -41,3 +41,4 @@ export { activationWindow, associationsAt, identify, ruleCoversActivation } from
 export { isSupplyRestoredCode, restoreOverlapsOutage } from './evidence';
 export type { OutageAlertWithDecision, RestoreDecisionReason, SupplyRestoredDecision } from './restore';
 export { RESTORE_DECISION_REASONS, decideSupplyRestoredAlert, pairSupplyRestoredAlert } from './restore';
+export { REASON_TEXT, explainAlertDecision, explainRestoreDecision } from './explain';

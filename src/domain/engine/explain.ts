@@ -1,0 +1,105 @@
+import type { AlertDecision, DecisionReason } from './decision';
+import type { RestoreDecisionReason, SupplyRestoredDecision } from './restore';
+
+/** What each reason code means, in words an operator or a DNO reads. */
+export const REASON_TEXT: Readonly<Record<DecisionReason | RestoreDecisionReason, string>> = {
+  UNKNOWN_DEVICE: 'the Communications Hub is not in the inventory, so nothing is assumed (fail open)',
+  NO_COMMS_HUB_LINK: 'no ESME is known to have powered the hub at the outage start (fail open)',
+  AMBIGUOUS_COMMS_HUB_LINK:
+    'more than one ESME is recorded as powering the hub at the outage start (fail open)',
+  UNKNOWN_MODEL: 'the device model is not known (fail open)',
+  NO_MATCHING_RULE: 'no enabled affected-firmware rule covers the device model',
+  NO_ACTIVATION_WINDOW: 'no firmware activation window contains the outage start',
+  UNKNOWN_FIRMWARE_VERSION: 'the firmware version before the activation is not known (fail open)',
+  FIRMWARE_NOT_AFFECTED: 'the firmware version before the activation is not one that cuts hub power',
+  UNROUTED_ALERT: 'the alert could not be routed to a network operator, so it is never withheld',
+  UNKNOWN_AREA: 'the device has no area key, so a neighbourhood outage could not be ruled out (fail open)',
+  SHADOW_RULE: 'only a shadow rule matched: the decision is recorded but the alert is not withheld',
+  AWAITING_EVIDENCE: 'the outage started inside a firmware activation window; held briefly for evidence',
+  OTA_INDUCED:
+    'the outage started inside the window of a successful firmware activation and no evidence of a genuine outage arrived',
+  SUPPLY_RESTORED_OVERLAP:
+    'the meter reported a supply interruption overlapping the outage: a genuine loss of supply',
+  AREA_CLUSTER:
+    'enough neighbouring premises outside activation windows lost power at the same time: a genuine outage',
+  ACTIVATION_FAILED: 'the firmware activation failed, so it cannot explain the outage',
+  ACTIVATION_CANCELLED: 'the firmware activation was cancelled, so it cannot explain the outage',
+  ACTIVATION_SUPERSEDED: 'the firmware activation was superseded, so it cannot explain the outage',
+  OUTCOME_NOT_RECEIVED:
+    'the activation outcome did not arrive in time, so the outage could not be confirmed as OTA-induced',
+  HOLD_EXPIRED: 'the hold bound ran out before the outage was confirmed as OTA-induced',
+  SAFETY_BUDGET_SPENT: 'too many alerts were being suppressed here: the safety budget stopped suppressing',
+  NO_PAIRED_OUTAGE_ALERT: 'no power outage alert pairs with this restoration, so it is delivered on its own',
+  OUTAGE_ALERT_UNDECIDED:
+    'the paired power outage alert has no decision yet, so the restoration is delivered',
+  FOLLOWS_OUTAGE_ALERT: 'the restoration takes the same treatment as the power outage alert it pairs with',
+};
+
+/** A readable account of an AD1 decision, one sentence a line, from the evidence it recorded. */
+export function explainAlertDecision(decision: AlertDecision): string[] {
+  const e = decision.evidence;
+  const lines = [
+    `Power outage alert ${e.alert.id} from Communications Hub ${e.alert.commsHubGuid}, outage start ${e.alert.startAt}, received ${e.alert.receivedAt}.`,
+    `Decision: ${decision.outcome}${decision.late ? ' (late)' : ''} because ${REASON_TEXT[decision.reason]} [${decision.reason}].`,
+  ];
+  if (e.association) {
+    lines.push(
+      `At the outage start the hub was powered by ESME ${e.association.esmeGuid} (since ${e.association.effectiveFrom}).`,
+    );
+  }
+  if (e.esme)
+    lines.push(
+      `ESME model ${e.esme.manufacturer ?? '?'}/${e.esme.model ?? '?'}, area ${e.esme.areaKey ?? 'unknown'}.`,
+    );
+  if (e.rule)
+    lines.push(
+      `Rule ${e.rule.id} version ${e.rule.version}${e.rule.shadow ? ' (shadow)' : ''} covers the ${e.rule.deviceType}.`,
+    );
+  if (e.firmware)
+    lines.push(
+      `Firmware before the activation: ${e.firmware.versionBefore} (from ${e.firmware.source === 'ACTIVATION' ? 'the activation record' : 'the inventory history'}).`,
+    );
+  if (e.activation) {
+    const a = e.activation;
+    lines.push(
+      `Activation ${a.requestId} is ${a.status}${a.outcomeCode ? ` (${a.outcomeCode})` : ''}, requested for ${a.requestedAt}` +
+        `${a.actualExecutedAt ? `, executed at ${a.actualExecutedAt}` : ', execution time not yet known'}.`,
+    );
+  }
+  if (e.window) {
+    lines.push(
+      `Window ${e.window.from} to ${e.window.to} (${e.window.skewMinutes} min skew, ${e.window.windowMinutes} min window, ` +
+        `anchored on the ${e.window.anchoredOnActual ? 'actual' : 'requested'} time).`,
+    );
+  }
+  if (e.supplyRestoredAlertIds.length)
+    lines.push(`Overlapping supply-restored alerts: ${e.supplyRestoredAlertIds.join(', ')}.`);
+  if (e.cluster) {
+    lines.push(
+      `Area ${e.cluster.areaKey}: ${e.cluster.weight} neighbouring outage alert(s) outside activation windows within ` +
+        `${e.cluster.minutes} min (cluster at ${e.cluster.size}): ${e.cluster.found ? 'a cluster' : 'no cluster'}.`,
+    );
+  }
+  if (e.budget?.dno?.spent || e.budget?.area?.spent) {
+    lines.push(
+      `Safety budget spent (${e.budget.dno?.spent ? `DNO by ${e.budget.dno.spent}` : `area by ${e.budget.area?.spent}`}).`,
+    );
+  }
+  if (decision.outcome === 'HELD' && decision.dueAt)
+    lines.push(`Decided by ${decision.dueAt.toISOString()} at the latest.`);
+  if (decision.shadow) {
+    lines.push(`Had the shadow rule been enforced: ${decision.shadow.outcome} [${decision.shadow.reason}].`);
+  }
+  return lines;
+}
+
+/** A readable account of a supply-restored alert's decision. */
+export function explainRestoreDecision(decision: SupplyRestoredDecision): string[] {
+  return [
+    `Supply-restored alert ${decision.restoreAlertId}${decision.pairedAlertId ? `, paired with power outage alert ${decision.pairedAlertId}` : ''}.`,
+    `Decision: ${decision.outcome}${decision.late ? ' (late)' : ''} because ${REASON_TEXT[decision.reason]} [${decision.reason}].`,
+    ...(decision.outageOutcome
+      ? [`The power outage alert is ${decision.outageOutcome} [${decision.outageReason}].`]
+      : []),
+  ];
+}

@@ -1,0 +1,130 @@
+import type { DataSource } from 'typeorm';
+import type { Principal } from '../auth/principal';
+import { DECISION_OUTCOMES } from '../domain/model';
+import type { DecisionOutcome } from '../domain/model';
+import { InvalidInputError } from '../domain/errors';
+import { parseEui64 } from '../domain/identifiers';
+import { AlertDecisionEntity, AlertEntity } from '../entities';
+import { requireRole } from './access';
+import type { User } from './access';
+import { decodeCursor, pageSize, toPage } from './pagination';
+import type { Page } from './pagination';
+
+export interface AlertFilter {
+  readonly kind?: 'AD1' | 'SUPPLY_RESTORED' | null;
+  readonly outcome?: DecisionOutcome | null;
+  readonly distributorId?: string | null;
+  /** Only alerts that could not be routed to a network operator (operators only). */
+  readonly unrouted?: boolean | null;
+  readonly deviceGuid?: string | null;
+  readonly receivedFrom?: Date | null;
+  readonly receivedTo?: Date | null;
+}
+
+export interface SuppressionStat {
+  readonly distributorId: string | null;
+  readonly outcome: DecisionOutcome;
+  readonly reason: string;
+  readonly count: number;
+}
+
+/**
+ * Reading alerts and their decisions. Distributors see the alerts routed to their distributor
+ * IDs; operators see everything, the UNROUTED queue included; suppliers see no alerts.
+ */
+export class AlertService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(
+    principal: Principal,
+    filter: AlertFilter,
+    first?: number | null,
+    after?: string | null,
+  ): Promise<Page<AlertEntity>> {
+    const user = requireRole(principal, 'OPERATOR', 'ED');
+    const limit = pageSize(first);
+    const cursor = decodeCursor(after, 2);
+    const qb = this.dataSource
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .orderBy('a.received_at', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .take(limit + 1);
+    if (user.role === 'ED') qb.andWhere('a.distributor_id = ANY(:own)', { own: [...user.distributorIds] });
+    if (cursor)
+      qb.andWhere('(a.received_at, a.id) < (:at::timestamptz, :id::bigint)', {
+        at: cursor[0],
+        id: cursor[1],
+      });
+    if (filter.kind) qb.andWhere('a.kind = :kind', { kind: filter.kind });
+    if (filter.outcome) {
+      if (!(DECISION_OUTCOMES as readonly string[]).includes(filter.outcome)) {
+        throw new InvalidInputError('INVALID_OUTCOME', 'unknown outcome', 'filter.outcome');
+      }
+      qb.andWhere('a.outcome = :outcome', { outcome: filter.outcome });
+    }
+    if (filter.distributorId) qb.andWhere('a.distributor_id = :dist', { dist: filter.distributorId });
+    if (filter.unrouted) qb.andWhere('a.distributor_id IS NULL');
+    if (filter.deviceGuid)
+      qb.andWhere('a.device_guid = :dev', { dev: parseEui64(filter.deviceGuid, 'filter.deviceGuid') });
+    if (filter.receivedFrom) qb.andWhere('a.received_at >= :from', { from: filter.receivedFrom });
+    if (filter.receivedTo) qb.andWhere('a.received_at < :to', { to: filter.receivedTo });
+    return toPage(await qb.getMany(), limit, (a) => [a.receivedAt.toISOString(), a.id]);
+  }
+
+  /** One alert the caller may see, or null. */
+  async byId(principal: Principal, id: string): Promise<AlertEntity | null> {
+    const user = requireRole(principal, 'OPERATOR', 'ED');
+    if (!/^[0-9]{1,18}$/.test(id)) throw new InvalidInputError('INVALID_ID', 'id is not an alert ID', 'id');
+    const alert = await this.dataSource.getRepository(AlertEntity).findOneBy({ id });
+    return alert && mayRead(user, alert) ? alert : null;
+  }
+
+  /** Ledger entries of each alert, oldest first (for loaders under a checked parent). */
+  async ledgers(alertIds: readonly string[]): Promise<AlertDecisionEntity[][]> {
+    const rows = await this.dataSource
+      .getRepository(AlertDecisionEntity)
+      .createQueryBuilder('d')
+      .where('d.alert_id = ANY(:ids::bigint[])', { ids: [...alertIds] })
+      .orderBy('d.revision', 'ASC')
+      .getMany();
+    return alertIds.map((id) => rows.filter((r) => r.alertId === id));
+  }
+
+  async byIds(ids: readonly string[]): Promise<(AlertEntity | undefined)[]> {
+    const rows = await this.dataSource
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .where('a.id = ANY(:ids::bigint[])', { ids: [...ids] })
+      .getMany();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
+  }
+
+  /** Current outcomes of the AD1s received in [from, to), by distributor, outcome and reason. */
+  async suppressionStats(principal: Principal, from: Date, to: Date): Promise<SuppressionStat[]> {
+    const user = requireRole(principal, 'OPERATOR', 'ED');
+    if (!(from.getTime() < to.getTime()))
+      throw new InvalidInputError('INVALID_TIME_RANGE', 'from must be before to', 'to');
+    const rows = (await this.dataSource.query(
+      `SELECT distributor_id, outcome, reason, count(*)::int AS count FROM alert
+        WHERE kind = 'AD1' AND received_at >= $1 AND received_at < $2 AND outcome IS NOT NULL
+          AND ($3::text[] IS NULL OR distributor_id = ANY($3))
+        GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2, 3`,
+      [from, to, user.role === 'ED' ? [...user.distributorIds] : null],
+    )) as { distributor_id: string | null; outcome: DecisionOutcome; reason: string; count: number }[];
+    return rows.map((r) => ({
+      distributorId: r.distributor_id,
+      outcome: r.outcome,
+      reason: r.reason,
+      count: r.count,
+    }));
+  }
+}
+
+function mayRead(user: User, alert: AlertEntity): boolean {
+  return (
+    user.role === 'OPERATOR' ||
+    (alert.distributorId !== null && user.distributorIds.includes(alert.distributorId))
+  );
+}

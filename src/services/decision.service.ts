@@ -1,0 +1,301 @@
+import type { EntityManager } from 'typeorm';
+import {
+  decidePowerOutageAlert,
+  decideSupplyRestoredAlert,
+  identify,
+  nextEvaluationAt,
+  sameDecision,
+} from '../domain/engine';
+import type { AlertDecision, EngineSettings, SupplyRestoredDecision } from '../domain/engine';
+import type { DecisionOutcome } from '../domain/model';
+import { AlertEntity } from '../entities';
+import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
+import { loadOutageFacts, toOutageAlertFact, toRestoreFact } from './outage-facts';
+
+export type DecisionTrigger = 'INGEST' | 'EVIDENCE' | 'TIMER';
+
+/** One change of an alert's decision, as appended to the ledger in the caller's transaction. */
+export interface DecisionChange {
+  readonly alert: AlertEntity;
+  readonly revision: number;
+  readonly previousOutcome: DecisionOutcome | null;
+  readonly outcome: DecisionOutcome;
+  readonly reason: string;
+  readonly late: boolean;
+  /** The engine's decision (AD1) or restore decision, as stored in the ledger. */
+  readonly decision: AlertDecision | SupplyRestoredDecision;
+}
+
+interface LedgerRow {
+  alertId: string;
+  revision: number;
+  outcome: DecisionOutcome;
+  reason: string;
+  late: boolean;
+  ruleId: string | null;
+  ruleVersion: number | null;
+  activationId: string | null;
+  windowFrom: Date | null;
+  windowTo: Date | null;
+  dueAt: Date | null;
+  decidedAt: Date;
+  trigger: DecisionTrigger;
+  decision: unknown;
+  inActivationWindow: boolean;
+}
+
+/**
+ * Runs the decision engine over stored alerts inside the caller's transaction: locks the
+ * alerts, loads their facts, decides, and appends every changed decision to the ledger with the
+ * alert's current state and durable timer (`due_at`). Restores paired with a changed AD1 are
+ * re-decided in the same step, so they always follow their AD1.
+ */
+export class DecisionService {
+  constructor(private readonly settings: EngineSettings) {}
+
+  async evaluateOutageAlerts(
+    tx: EntityManager,
+    alertIds: readonly string[],
+    now: Date,
+    trigger: DecisionTrigger,
+  ): Promise<DecisionChange[]> {
+    if (alertIds.length === 0) return [];
+    // Lock in id order so concurrent batches touching the same alerts cannot deadlock.
+    const alerts = await tx
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .setLock('pessimistic_write')
+      .where("a.id = ANY(:ids::bigint[]) AND a.kind = 'AD1'", { ids: [...new Set(alertIds)] })
+      .orderBy('a.id')
+      .getMany();
+    if (alerts.length === 0) return [];
+    const previous = await this.latestDecisions(
+      tx,
+      alerts.map((a) => a.id),
+    );
+    const bundle = await loadOutageFacts(tx, alerts, now, this.settings);
+
+    // First pass: which of these alerts lie in an activation window, so that alerts of one batch
+    // see each other correctly as cluster neighbours.
+    const inWindow = new Map<string, boolean>();
+    for (const alert of alerts) {
+      const facts = bundle.factsFor(alert, null, inWindow);
+      inWindow.set(alert.id, identify(facts, facts.rules, this.settings, now).candidates.length > 0);
+    }
+
+    const rows: LedgerRow[] = [];
+    const changes: DecisionChange[] = [];
+    const flagOnly: { id: string; inWindow: boolean }[] = [];
+    for (const alert of alerts) {
+      const prev = previous.get(alert.id) ?? null;
+      const prevDecision = prev ? decodeAlertDecision(prev) : null;
+      const next = decidePowerOutageAlert(bundle.factsFor(alert, prevDecision, inWindow), this.settings, now);
+      const flag = inWindow.get(alert.id) ?? false;
+      if (prevDecision && sameDecision(prevDecision, next)) {
+        if (flag !== alert.inActivationWindow) flagOnly.push({ id: alert.id, inWindow: flag });
+        continue;
+      }
+      const wasWithheld = alert.outcome === 'SUPPRESSED' || alert.outcome === 'PAIRED';
+      const nowWithheld = next.outcome === 'SUPPRESSED' || next.outcome === 'PAIRED';
+      if (wasWithheld !== nowWithheld) bundle.countSuppression(alert, nowWithheld ? 1 : -1);
+      const revision = alert.revision + 1;
+      rows.push({
+        alertId: alert.id,
+        revision,
+        outcome: next.outcome,
+        reason: next.reason,
+        late: next.late,
+        ruleId: next.ruleId,
+        ruleVersion: next.ruleVersion,
+        activationId: next.activationId,
+        windowFrom: next.window?.from ?? null,
+        windowTo: next.window?.to ?? null,
+        dueAt: nextEvaluationAt(next),
+        decidedAt: now,
+        trigger,
+        decision: next,
+        inActivationWindow: flag,
+      });
+      changes.push({
+        alert,
+        revision,
+        previousOutcome: alert.outcome,
+        outcome: next.outcome,
+        reason: next.reason,
+        late: next.late,
+        decision: next,
+      });
+    }
+    await this.append(tx, rows);
+    if (flagOnly.length) {
+      await tx.query(
+        `UPDATE alert SET in_activation_window = f.flag FROM unnest($1::bigint[], $2::boolean[]) AS f(id, flag) WHERE alert.id = f.id`,
+        [flagOnly.map((f) => f.id), flagOnly.map((f) => f.inWindow)],
+      );
+    }
+    const restoreChanges = await this.followPairedRestores(
+      tx,
+      changes.map((c) => ({ alert: c.alert, decision: c.decision as AlertDecision })),
+      now,
+      trigger,
+    );
+    return [...changes, ...restoreChanges];
+  }
+
+  /**
+   * Decides restores: each takes the treatment of the AD1 it pairs with (given, after that AD1
+   * was re-decided with the restore among its facts), or is delivered on its own.
+   */
+  async decideRestores(
+    tx: EntityManager,
+    restores: readonly {
+      restore: AlertEntity;
+      paired: { alert: AlertEntity; decision: AlertDecision | null } | null;
+    }[],
+    now: Date,
+    trigger: DecisionTrigger,
+  ): Promise<DecisionChange[]> {
+    if (restores.length === 0) return [];
+    const previous = await this.latestDecisions(
+      tx,
+      restores.map((r) => r.restore.id),
+    );
+    const rows: LedgerRow[] = [];
+    const changes: DecisionChange[] = [];
+    for (const { restore, paired } of restores) {
+      const prevJson = previous.get(restore.id);
+      const prev = prevJson ? decodeRestoreDecision(prevJson) : null;
+      const fact = toRestoreFact({
+        id: restore.id,
+        device_guid: restore.deviceGuid,
+        alert_code: restore.alertCode,
+        event_at: restore.eventAt,
+        restored_at: restore.restoredAt ?? restore.eventAt,
+        received_at: restore.receivedAt,
+      });
+      const next = decideSupplyRestoredAlert(
+        fact,
+        paired ? { alert: toOutageAlertFact(paired.alert), decision: paired.decision } : null,
+        prev,
+        now,
+      );
+      if (
+        prev === next ||
+        (prev &&
+          prev.outcome === next.outcome &&
+          prev.reason === next.reason &&
+          prev.pairedAlertId === next.pairedAlertId)
+      ) {
+        continue;
+      }
+      const revision = restore.revision + 1;
+      rows.push({
+        alertId: restore.id,
+        revision,
+        outcome: next.outcome,
+        reason: next.reason,
+        late: next.late,
+        ruleId: null,
+        ruleVersion: null,
+        activationId: null,
+        windowFrom: null,
+        windowTo: null,
+        dueAt: next.dueAt,
+        decidedAt: now,
+        trigger,
+        decision: next,
+        inActivationWindow: false,
+      });
+      changes.push({
+        alert: restore,
+        revision,
+        previousOutcome: restore.outcome,
+        outcome: next.outcome,
+        reason: next.reason,
+        late: next.late,
+        decision: next,
+      });
+    }
+    await this.append(tx, rows);
+    return changes;
+  }
+
+  /** The latest stored decision (raw ledger JSON) of each alert. */
+  async latestDecisions(tx: EntityManager, alertIds: readonly string[]): Promise<Map<string, unknown>> {
+    const rows = (await tx.query(
+      `SELECT DISTINCT ON (alert_id) alert_id::text AS alert_id, decision FROM alert_decision
+        WHERE alert_id = ANY($1::bigint[]) ORDER BY alert_id, revision DESC`,
+      [[...alertIds]],
+    )) as { alert_id: string; decision: unknown }[];
+    return new Map(rows.map((r) => [r.alert_id, r.decision]));
+  }
+
+  private async followPairedRestores(
+    tx: EntityManager,
+    changed: readonly { alert: AlertEntity; decision: AlertDecision }[],
+    now: Date,
+    trigger: DecisionTrigger,
+  ): Promise<DecisionChange[]> {
+    if (changed.length === 0) return [];
+    const byAd1 = new Map(changed.map((c) => [c.alert.id, c]));
+    const restores = await tx
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .setLock('pessimistic_write')
+      .where("a.paired_alert_id = ANY(:ids::bigint[]) AND a.kind = 'SUPPLY_RESTORED'", {
+        ids: [...byAd1.keys()],
+      })
+      .orderBy('a.id')
+      .getMany();
+    return this.decideRestores(
+      tx,
+      restores.map((restore) => ({ restore, paired: byAd1.get(restore.pairedAlertId!) ?? null })),
+      now,
+      trigger,
+    );
+  }
+
+  /** Appends ledger rows and moves each alert's current state and timer on, in two statements. */
+  private async append(tx: EntityManager, rows: readonly LedgerRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const col = <K extends keyof LedgerRow>(k: K) => rows.map((r) => r[k]);
+    await tx.query(
+      `INSERT INTO alert_decision (alert_id, revision, outcome, reason, late, rule_id, rule_version, activation_id,
+                                   window_from, window_to, due_at, decided_at, trigger, decision)
+       SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::uuid[], $7::int[],
+                            $8::uuid[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+                            $13::text[], $14::jsonb[])`,
+      [
+        col('alertId'),
+        col('revision'),
+        col('outcome'),
+        col('reason'),
+        col('late'),
+        col('ruleId'),
+        col('ruleVersion'),
+        col('activationId'),
+        col('windowFrom'),
+        col('windowTo'),
+        col('dueAt'),
+        col('decidedAt'),
+        col('trigger'),
+        rows.map((r) => JSON.stringify(r.decision)),
+      ],
+    );
+    await tx.query(
+      `UPDATE alert SET outcome = u.outcome, reason = u.reason, revision = u.revision, due_at = u.due_at,
+                        in_activation_window = u.in_window
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::boolean[])
+           AS u(id, outcome, reason, revision, due_at, in_window)
+        WHERE alert.id = u.id`,
+      [
+        col('alertId'),
+        col('outcome'),
+        col('reason'),
+        col('revision'),
+        col('dueAt'),
+        col('inActivationWindow'),
+      ],
+    );
+  }
+}

@@ -1,0 +1,607 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Principal } from '../auth/principal';
+import type { Clock } from '../clock';
+import { pairSupplyRestoredAlert, SUPPLY_RESTORED_ALERT_CODES } from '../domain/engine';
+import type { AlertDecision, EngineSettings } from '../domain/engine';
+import { InvalidInputError } from '../domain/errors';
+import { inspectMpan, parseEui64, parseFirmwareVersion, parseRequestId } from '../domain/identifiers';
+import { ACTIVATION_OUTCOME_CODES } from '../domain/model';
+import type { ActivationOutcomeCode, DecisionOutcome } from '../domain/model';
+import { AlertEntity } from '../entities';
+import { requireRole } from './access';
+import type { User } from './access';
+import type { ActivationService } from './activation.service';
+import { decodeAlertDecision } from './decision-codec';
+import type { DecisionChange, DecisionService } from './decision.service';
+import { toOutageAlertFact } from './outage-facts';
+
+/** One alert of an ingestAlerts batch, after GraphQL has picked its kind. */
+export type AlertInput =
+  | {
+      readonly kind: 'AD1';
+      readonly commsHubGuid: string;
+      readonly startAt: Date;
+      readonly mpan: string;
+      readonly duisResponseId?: string | null;
+      readonly throttledCount?: number | null;
+      readonly throttledSequenceId?: string | null;
+    }
+  | {
+      readonly kind: 'SUPPLY_RESTORED';
+      readonly esmeGuid: string;
+      readonly alertCode: string;
+      readonly interruptionAt: Date;
+      readonly restorationAt: Date;
+      readonly mpan?: string | null;
+      readonly duisResponseId?: string | null;
+    }
+  | {
+      readonly kind: 'ACTIVATION_OUTCOME';
+      readonly esmeGuid: string;
+      /** 8F66 (actioned) or 8F67 (not actioned); IMMEDIATE for an SR11.3 response. */
+      readonly alertCode: string;
+      readonly requestId: string;
+      readonly outcomeCode: string;
+      readonly executedAt: Date;
+      readonly firmwareVersion?: string | null;
+    }
+  | {
+      readonly kind: 'CH_FIRMWARE_ACTIVATION';
+      readonly commsHubGuid: string;
+      readonly firmwareVersion: string;
+      readonly activatedAt: Date;
+    };
+
+/** What happened to one alert of the batch; a retried batch gets the same alert IDs back. */
+export interface IngestResult {
+  readonly index: number;
+  readonly kind: AlertInput['kind'];
+  /** The stored alert (AD1 and supply-restored alerts). */
+  readonly alertId: string | null;
+  /** The activation it updated or created (outcomes and CH activations). */
+  readonly activationId: string | null;
+  /** True when this alert had been ingested before (nothing new was stored). */
+  readonly duplicate: boolean;
+  readonly outcome: DecisionOutcome | null;
+  readonly reason: string | null;
+  readonly dueAt: Date | null;
+}
+
+export interface IngestSettings {
+  readonly maxBatchSize: number;
+}
+
+const MAX_TEXT = 64;
+const DAY_MS = 24 * 3600_000;
+
+interface StoredAlertRow {
+  kind: 'AD1' | 'SUPPLY_RESTORED';
+  naturalKey: string;
+  duisResponseId: string | null;
+  alertCode: string;
+  deviceGuid: string;
+  mpan: string | null;
+  mpanValid: boolean;
+  distributorId: string | null;
+  unroutedReason: string | null;
+  areaKey: string | null;
+  eventAt: Date;
+  restoredAt: Date | null;
+  throttledCount: number;
+  throttledSequenceId: string | null;
+  index: number;
+}
+
+/**
+ * ingestAlerts: one transaction per batch. Alerts are validated first (one bad alert rejects the
+ * batch and nothing is written), stored once each (natural key, and DUIS response ID when
+ * present), routed to the MPAN's network operator or the UNROUTED queue, and decided.
+ * Activation outcomes in the batch are applied first, so the AD1s beside them see them.
+ */
+export class IngestService {
+  /** Called after each committed batch with the decision changes it made (delivery hooks in here). */
+  onCommitted: ((changes: readonly DecisionChange[]) => void) | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly decisions: DecisionService,
+    private readonly activations: ActivationService,
+    private readonly engineSettings: EngineSettings,
+    private readonly settings: IngestSettings,
+  ) {}
+
+  async ingestAlerts(principal: Principal, inputs: readonly AlertInput[]): Promise<IngestResult[]> {
+    const user = requireRole(principal, 'OPERATOR');
+    if (inputs.length === 0) throw new InvalidInputError('EMPTY_BATCH', 'alerts must not be empty', 'alerts');
+    if (inputs.length > this.settings.maxBatchSize) {
+      throw new InvalidInputError(
+        'BATCH_TOO_LARGE',
+        `at most ${this.settings.maxBatchSize} alerts per call`,
+        'alerts',
+        {
+          limit: this.settings.maxBatchSize,
+        },
+      );
+    }
+    const valid = inputs.map((input, i) => validateAlert(input, `alerts[${i}]`));
+    const now = this.clock.now();
+    const { results, changes } = await this.dataSource.transaction((tx) =>
+      this.ingestIn(tx, user, valid, now),
+    );
+    this.onCommitted?.(changes);
+    return results;
+  }
+
+  private async ingestIn(
+    tx: EntityManager,
+    user: User,
+    inputs: readonly AlertInput[],
+    now: Date,
+  ): Promise<{ results: IngestResult[]; changes: DecisionChange[] }> {
+    const results: (IngestResult | undefined)[] = new Array(inputs.length);
+    const changes: DecisionChange[] = [];
+
+    // 1. Activation facts first: the AD1s in this batch must see them.
+    for (const [index, input] of inputs.entries()) {
+      if (input.kind === 'ACTIVATION_OUTCOME') {
+        const activation = await this.activations.recordOutcomeIn(tx, user, input, now);
+        results[index] = activationResult(index, input.kind, activation.id);
+      } else if (input.kind === 'CH_FIRMWARE_ACTIVATION') {
+        const activation = await this.activations.recordCommsHubActivationIn(tx, input, now);
+        results[index] = activationResult(index, input.kind, activation.id);
+      }
+    }
+
+    // 2. Store AD1s and restores, once each.
+    const rows = await this.enrich(tx, inputs);
+    const inserted = await this.insertAlerts(tx, rows, now, user.subject);
+    const stored = await tx
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .where('a.natural_key = ANY(:keys)', { keys: rows.map((r) => r.naturalKey) })
+      .orWhere('a.duis_response_id = ANY(:dids)', {
+        dids: rows.map((r) => r.duisResponseId).filter((d): d is string => !!d),
+      })
+      .getMany();
+    const byKey = new Map(stored.map((a) => [a.naturalKey, a]));
+    const byDuis = new Map(stored.filter((a) => a.duisResponseId).map((a) => [a.duisResponseId!, a]));
+    const alertOf = (row: StoredAlertRow) =>
+      byKey.get(row.naturalKey) ?? (row.duisResponseId ? byDuis.get(row.duisResponseId) : undefined);
+
+    const newAd1s = rows
+      .filter((r) => r.kind === 'AD1' && inserted.has(r.naturalKey))
+      .map((r) => alertOf(r)!);
+    const newRestores = rows
+      .filter((r) => r.kind === 'SUPPLY_RESTORED' && inserted.has(r.naturalKey))
+      .map((r) => alertOf(r)!);
+
+    // 3. Decide the new AD1s, then re-decide the withheld AD1s that the new evidence touches.
+    changes.push(
+      ...(await this.decisions.evaluateOutageAlerts(
+        tx,
+        newAd1s.map((a) => a.id),
+        now,
+        'INGEST',
+      )),
+    );
+    const affected = await this.affectedWithheldAlerts(tx, newAd1s, newRestores, inputs);
+    const newIds = new Set(newAd1s.map((a) => a.id));
+    changes.push(
+      ...(await this.decisions.evaluateOutageAlerts(
+        tx,
+        affected.filter((id) => !newIds.has(id)),
+        now,
+        'EVIDENCE',
+      )),
+    );
+
+    // 4. Pair each new restore with its AD1 and decide it the same way.
+    changes.push(...(await this.pairAndDecideRestores(tx, newRestores, now)));
+
+    // 5. Results, in input order, with each alert's current decision.
+    const current = await tx
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .where('a.id = ANY(:ids::bigint[])', { ids: stored.map((a) => a.id) })
+      .getMany();
+    const currentById = new Map(current.map((a) => [a.id, a]));
+    for (const row of rows) {
+      const alert = currentById.get(alertOf(row)!.id)!;
+      results[row.index] = {
+        index: row.index,
+        kind: row.kind,
+        alertId: alert.id,
+        activationId: null,
+        duplicate: !inserted.has(row.naturalKey),
+        outcome: alert.outcome,
+        reason: alert.reason,
+        dueAt: alert.dueAt,
+      };
+    }
+    return { results: results as IngestResult[], changes };
+  }
+
+  /** Routing (MPAN to network operator) and area keys, for every AD1 and restore of the batch. */
+  private async enrich(tx: EntityManager, inputs: readonly AlertInput[]): Promise<StoredAlertRow[]> {
+    const alerts = inputs
+      .map((input, index) => ({ input, index }))
+      .filter(
+        (x): x is { input: Extract<AlertInput, { kind: 'AD1' | 'SUPPLY_RESTORED' }>; index: number } =>
+          x.input.kind === 'AD1' || x.input.kind === 'SUPPLY_RESTORED',
+      );
+    if (alerts.length === 0) return [];
+    const guids = [
+      ...new Set(alerts.map(({ input }) => (input.kind === 'AD1' ? input.commsHubGuid : input.esmeGuid))),
+    ];
+    const operators = (await tx.query(
+      `SELECT distributor_id FROM network_operator WHERE effective_to IS NULL`,
+    )) as {
+      distributor_id: string;
+    }[];
+    const known = new Set(operators.map((o) => o.distributor_id));
+    const devices = (await tx.query(
+      `SELECT d.guid, d.mpan, d.area_key, e.area_key AS esme_area_key
+         FROM device d
+         LEFT JOIN comms_hub_link l ON l.comms_hub_guid = d.guid AND l.effective_to IS NULL
+         LEFT JOIN device e ON e.guid = l.esme_guid
+        WHERE d.guid = ANY($1)`,
+      [guids],
+    )) as { guid: string; mpan: string | null; area_key: string | null; esme_area_key: string | null }[];
+    // A CH without an area key borrows its ESME's: the engine correlates outages by area.
+    const areaOf = new Map(devices.map((d) => [d.guid, d.area_key ?? d.esme_area_key]));
+    // A restore that carries no MPxN is routed by its ESME's MPAN in the inventory.
+    const mpanOf = new Map(devices.map((d) => [d.guid, d.mpan]));
+
+    return alerts.map(({ input, index }) => {
+      const mpan = input.kind === 'AD1' ? input.mpan : (input.mpan ?? mpanOf.get(input.esmeGuid) ?? null);
+      const route = routeMpan(mpan || null, known);
+      if (input.kind === 'AD1') {
+        return {
+          kind: 'AD1',
+          naturalKey: `AD1:${input.commsHubGuid}:${input.startAt.toISOString()}`,
+          duisResponseId: input.duisResponseId ?? null,
+          alertCode: 'AD1',
+          deviceGuid: input.commsHubGuid,
+          mpan: input.mpan,
+          ...route,
+          areaKey: areaOf.get(input.commsHubGuid) ?? null,
+          eventAt: input.startAt,
+          restoredAt: null,
+          throttledCount: input.throttledCount ?? 1,
+          throttledSequenceId: input.throttledSequenceId ?? null,
+          index,
+        };
+      }
+      return {
+        kind: 'SUPPLY_RESTORED',
+        naturalKey: `${input.alertCode}:${input.esmeGuid}:${input.interruptionAt.toISOString()}:${input.restorationAt.toISOString()}`,
+        duisResponseId: input.duisResponseId ?? null,
+        alertCode: input.alertCode,
+        deviceGuid: input.esmeGuid,
+        mpan,
+        ...route,
+        areaKey: areaOf.get(input.esmeGuid) ?? null,
+        eventAt: input.interruptionAt,
+        restoredAt: input.restorationAt,
+        throttledCount: 1,
+        throttledSequenceId: null,
+        index,
+      };
+    });
+  }
+
+  /** One multi-row INSERT; returns the natural keys that were new. */
+  private async insertAlerts(
+    tx: EntityManager,
+    rows: readonly StoredAlertRow[],
+    now: Date,
+    by: string,
+  ): Promise<Set<string>> {
+    if (rows.length === 0) return new Set();
+    const col = <K extends keyof StoredAlertRow>(k: K) => rows.map((r) => r[k]);
+    const inserted = (await tx.query(
+      `INSERT INTO alert (kind, natural_key, duis_response_id, alert_code, device_guid, mpan, mpan_check_digit_valid,
+                          distributor_id, unrouted_reason, area_key, event_at, restored_at, throttled_count,
+                          throttled_sequence_id, received_at, ingested_by)
+       SELECT k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts, $15, $16
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[],
+                     $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::int[], $14::text[])
+           AS i(k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts)
+       ON CONFLICT DO NOTHING
+       RETURNING natural_key`,
+      [
+        col('kind'),
+        col('naturalKey'),
+        col('duisResponseId'),
+        col('alertCode'),
+        col('deviceGuid'),
+        col('mpan'),
+        col('mpanValid'),
+        col('distributorId'),
+        col('unroutedReason'),
+        col('areaKey'),
+        col('eventAt'),
+        col('restoredAt'),
+        col('throttledCount'),
+        col('throttledSequenceId'),
+        now,
+        by,
+      ],
+    )) as { natural_key: string }[];
+    return new Set(inserted.map((r) => r.natural_key));
+  }
+
+  /**
+   * Withheld (HELD, SUPPRESSED, PAIRED) AD1s that new facts may change: neighbours of new AD1s
+   * (a cluster may now exist), AD1s of the CHs a restoring ESME powers, and AD1s near an
+   * activation whose outcome arrived.
+   */
+  private async affectedWithheldAlerts(
+    tx: EntityManager,
+    newAd1s: readonly AlertEntity[],
+    newRestores: readonly AlertEntity[],
+    inputs: readonly AlertInput[],
+  ): Promise<string[]> {
+    const clusterMs = this.engineSettings.clusterMinutes * 60_000;
+    const ids = new Set<string>();
+    const add = (rows: { id: string }[]) => rows.forEach((r) => ids.add(r.id));
+    const withArea = newAd1s.filter((a) => a.areaKey !== null);
+    if (withArea.length) {
+      add(
+        (await tx.query(
+          `SELECT a.id::text AS id FROM alert a
+             JOIN unnest($1::text[], $2::timestamptz[]) AS n(area_key, event_at)
+               ON a.area_key = n.area_key AND a.event_at BETWEEN n.event_at - $3::interval AND n.event_at + $3::interval
+            WHERE a.kind = 'AD1' AND a.outcome IN ('HELD', 'SUPPRESSED', 'PAIRED')`,
+          [withArea.map((a) => a.areaKey), withArea.map((a) => a.eventAt), `${clusterMs} milliseconds`],
+        )) as { id: string }[],
+      );
+    }
+    const touched = [
+      ...newRestores.map((r) => ({ device: r.deviceGuid, at: r.eventAt })),
+      ...inputs
+        .filter(
+          (i): i is Extract<AlertInput, { kind: 'ACTIVATION_OUTCOME' }> => i.kind === 'ACTIVATION_OUTCOME',
+        )
+        .map((i) => ({ device: i.esmeGuid, at: i.executedAt })),
+      ...inputs
+        .filter(
+          (i): i is Extract<AlertInput, { kind: 'CH_FIRMWARE_ACTIVATION' }> =>
+            i.kind === 'CH_FIRMWARE_ACTIVATION',
+        )
+        .map((i) => ({ device: i.commsHubGuid, at: i.activatedAt })),
+    ];
+    if (touched.length) add(await withheldNear(tx, touched));
+    return [...ids];
+  }
+
+  private async pairAndDecideRestores(
+    tx: EntityManager,
+    restores: readonly AlertEntity[],
+    now: Date,
+  ): Promise<DecisionChange[]> {
+    if (restores.length === 0) return [];
+    const esmes = [...new Set(restores.map((r) => r.deviceGuid))];
+    const links = (await tx.query(
+      `SELECT comms_hub_guid, esme_guid, effective_from, effective_to FROM comms_hub_link WHERE esme_guid = ANY($1)`,
+      [esmes],
+    )) as { comms_hub_guid: string; esme_guid: string; effective_from: Date; effective_to: Date | null }[];
+    const associations = links.map((l) => ({
+      commsHubGuid: l.comms_hub_guid,
+      esmeGuid: l.esme_guid,
+      effectiveFrom: l.effective_from,
+      effectiveTo: l.effective_to,
+    }));
+    const times = restores.map((r) => r.eventAt.getTime());
+    const ad1s = associations.length
+      ? await tx
+          .getRepository(AlertEntity)
+          .createQueryBuilder('a')
+          .where("a.kind = 'AD1' AND a.device_guid = ANY(:chs) AND a.event_at BETWEEN :from AND :to", {
+            chs: [...new Set(associations.map((a) => a.commsHubGuid))],
+            from: new Date(Math.min(...times) - DAY_MS),
+            to: new Date(Math.max(...times) + DAY_MS),
+          })
+          .getMany()
+      : [];
+    const ad1ById = new Map(ad1s.map((a) => [a.id, a]));
+    const latest = await this.decisions.latestDecisions(
+      tx,
+      ad1s.map((a) => a.id),
+    );
+    const pairs = restores.map((restore) => {
+      const paired = pairSupplyRestoredAlert(
+        {
+          id: restore.id,
+          esmeGuid: restore.deviceGuid,
+          alertCode: restore.alertCode as (typeof SUPPLY_RESTORED_ALERT_CODES)[number],
+          interruptionAt: restore.eventAt,
+          restorationAt: restore.restoredAt ?? restore.eventAt,
+          receivedAt: restore.receivedAt,
+        },
+        ad1s.map(toOutageAlertFact),
+        associations,
+        this.engineSettings,
+      );
+      const alert = paired ? ad1ById.get(paired.id)! : null;
+      const json = alert ? latest.get(alert.id) : undefined;
+      return {
+        restore,
+        paired: alert
+          ? { alert, decision: json ? (decodeAlertDecision(json) as AlertDecision) : null }
+          : null,
+      };
+    });
+    const withPair = pairs.filter((p) => p.paired);
+    if (withPair.length) {
+      await tx.query(
+        `UPDATE alert SET paired_alert_id = p.ad1 FROM unnest($1::bigint[], $2::bigint[]) AS p(id, ad1) WHERE alert.id = p.id`,
+        [withPair.map((p) => p.restore.id), withPair.map((p) => p.paired!.alert.id)],
+      );
+    }
+    return this.decisions.decideRestores(tx, pairs, now, 'INGEST');
+  }
+}
+
+/** Withheld AD1s of a device (a CH, or the CHs an ESME powers) within a day of an instant. */
+export async function withheldNear(
+  tx: EntityManager,
+  touched: readonly { device: string; at: Date }[],
+): Promise<{ id: string }[]> {
+  return (await tx.query(
+    `SELECT DISTINCT a.id::text AS id
+       FROM unnest($1::text[], $2::timestamptz[]) AS t(device, at)
+       JOIN alert a ON a.kind = 'AD1' AND a.outcome IN ('HELD', 'SUPPRESSED', 'PAIRED')
+                   AND a.event_at BETWEEN t.at - interval '1 day' AND t.at + interval '1 day'
+                   AND (a.device_guid = t.device
+                        OR a.device_guid IN (SELECT comms_hub_guid FROM comms_hub_link WHERE esme_guid = t.device))`,
+    [touched.map((t) => t.device), touched.map((t) => t.at)],
+  )) as { id: string }[];
+}
+
+function activationResult(index: number, kind: AlertInput['kind'], activationId: string): IngestResult {
+  return {
+    index,
+    kind,
+    alertId: null,
+    activationId,
+    duplicate: false,
+    outcome: null,
+    reason: null,
+    dueAt: null,
+  };
+}
+
+/** An MPAN routes to its distributor when it is well formed, its check digit holds and the distributor is known. */
+function routeMpan(
+  mpan: string | null,
+  known: ReadonlySet<string>,
+): { mpanValid: boolean; distributorId: string | null; unroutedReason: string | null } {
+  if (!mpan) return { mpanValid: false, distributorId: null, unroutedReason: 'NO_MPAN' };
+  const m = inspectMpan(mpan);
+  if (!m.wellFormed) return { mpanValid: false, distributorId: null, unroutedReason: 'MALFORMED_MPAN' };
+  if (!m.checkDigitValid) return { mpanValid: false, distributorId: null, unroutedReason: 'BAD_CHECK_DIGIT' };
+  if (!known.has(m.distributorId!))
+    return { mpanValid: true, distributorId: null, unroutedReason: 'UNKNOWN_DISTRIBUTOR' };
+  return { mpanValid: true, distributorId: m.distributorId, unroutedReason: null };
+}
+
+function text(value: string | null | undefined, field: string): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  if (value.length > MAX_TEXT || /\p{Cc}/u.test(value)) {
+    throw new InvalidInputError(
+      'INVALID_TEXT',
+      `${field} must be at most ${MAX_TEXT} printable characters`,
+      field,
+    );
+  }
+  return value;
+}
+
+function validDate(value: Date, field: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new InvalidInputError('INVALID_DATETIME', `${field} is not a date-time`, field);
+  }
+  return value;
+}
+
+/** Checks and normalises one alert; the MPAN of an alert is kept as sent (a bad one is routed to UNROUTED). */
+export function validateAlert(input: AlertInput, path: string): AlertInput {
+  switch (input.kind) {
+    case 'AD1': {
+      const count = input.throttledCount ?? 1;
+      if (!Number.isInteger(count) || count < 1 || count > 1_000_000) {
+        throw new InvalidInputError(
+          'INVALID_THROTTLED_COUNT',
+          'throttledCount must be 1 or more',
+          `${path}.throttledCount`,
+        );
+      }
+      return {
+        kind: 'AD1',
+        commsHubGuid: parseEui64(input.commsHubGuid, `${path}.commsHubGuid`),
+        startAt: validDate(input.startAt, `${path}.startAt`),
+        mpan: text(input.mpan, `${path}.mpan`) ?? '',
+        duisResponseId: text(input.duisResponseId, `${path}.duisResponseId`),
+        throttledCount: count,
+        throttledSequenceId: text(input.throttledSequenceId, `${path}.throttledSequenceId`),
+      };
+    }
+    case 'SUPPLY_RESTORED': {
+      const code = input.alertCode.toUpperCase().replace(/^0X/, '');
+      if (!(SUPPLY_RESTORED_ALERT_CODES as readonly string[]).includes(code)) {
+        throw new InvalidInputError(
+          'INVALID_ALERT_CODE',
+          `alertCode must be one of 0x8F35-0x8F3C`,
+          `${path}.alertCode`,
+        );
+      }
+      const interruptionAt = validDate(input.interruptionAt, `${path}.interruptionAt`);
+      const restorationAt = validDate(input.restorationAt, `${path}.restorationAt`);
+      if (restorationAt.getTime() < interruptionAt.getTime()) {
+        throw new InvalidInputError(
+          'RESTORATION_BEFORE_INTERRUPTION',
+          'restorationAt is before interruptionAt',
+          `${path}.restorationAt`,
+        );
+      }
+      return {
+        kind: 'SUPPLY_RESTORED',
+        esmeGuid: parseEui64(input.esmeGuid, `${path}.esmeGuid`),
+        alertCode: code,
+        interruptionAt,
+        restorationAt,
+        mpan: text(input.mpan, `${path}.mpan`),
+        duisResponseId: text(input.duisResponseId, `${path}.duisResponseId`),
+      };
+    }
+    case 'ACTIVATION_OUTCOME': {
+      const code = input.alertCode.toUpperCase().replace(/^0X/, '');
+      if (!['8F66', '8F67', 'IMMEDIATE'].includes(code)) {
+        throw new InvalidInputError(
+          'INVALID_ALERT_CODE',
+          'alertCode must be 8F66, 8F67 or IMMEDIATE',
+          `${path}.alertCode`,
+        );
+      }
+      if (!(ACTIVATION_OUTCOME_CODES as readonly string[]).includes(input.outcomeCode)) {
+        throw new InvalidInputError('INVALID_OUTCOME_CODE', 'unknown outcomeCode', `${path}.outcomeCode`);
+      }
+      if (code === '8F67' && input.outcomeCode === 'success') {
+        throw new InvalidInputError(
+          'INVALID_OUTCOME_CODE',
+          '0x8F67 (not actioned) cannot report success',
+          `${path}.outcomeCode`,
+        );
+      }
+      const esmeGuid = parseEui64(input.esmeGuid, `${path}.esmeGuid`);
+      const request = parseRequestId(input.requestId, `${path}.requestId`);
+      if (request.targetId !== esmeGuid) {
+        throw new InvalidInputError(
+          'REQUEST_ID_TARGET_MISMATCH',
+          'the request ID targets another device',
+          `${path}.requestId`,
+        );
+      }
+      return {
+        kind: 'ACTIVATION_OUTCOME',
+        esmeGuid,
+        alertCode: code,
+        requestId: request.requestId,
+        outcomeCode: input.outcomeCode as ActivationOutcomeCode,
+        executedAt: validDate(input.executedAt, `${path}.executedAt`),
+        firmwareVersion: input.firmwareVersion
+          ? parseFirmwareVersion(input.firmwareVersion, `${path}.firmwareVersion`)
+          : null,
+      };
+    }
+    case 'CH_FIRMWARE_ACTIVATION':
+      return {
+        kind: 'CH_FIRMWARE_ACTIVATION',
+        commsHubGuid: parseEui64(input.commsHubGuid, `${path}.commsHubGuid`),
+        firmwareVersion: parseFirmwareVersion(input.firmwareVersion, `${path}.firmwareVersion`),
+        activatedAt: validDate(input.activatedAt, `${path}.activatedAt`),
+      };
+  }
+}
