@@ -46,17 +46,23 @@ export class Alerts1763700200000 implements MigrationInterface {
         CHECK ((distributor_id IS NULL) = (unrouted_reason IS NOT NULL)),
         CHECK (restored_at IS NULL OR restored_at >= event_at)
       )`);
-    await q.query('CREATE UNIQUE INDEX alert_duis_response_uq ON alert (duis_response_id) WHERE duis_response_id IS NOT NULL');
+    await q.query(
+      'CREATE UNIQUE INDEX alert_duis_response_uq ON alert (duis_response_id) WHERE duis_response_id IS NOT NULL',
+    );
     // The scheduler's queue: only alerts waiting on a timer are in it.
     await q.query('CREATE INDEX alert_due_idx ON alert (due_at) WHERE due_at IS NOT NULL');
     // Restores of an ESME / AD1s of a CH near an instant.
     await q.query('CREATE INDEX alert_device_event_idx ON alert (device_guid, event_at)');
     // Neighbours for the cluster test.
-    await q.query(`CREATE INDEX alert_area_event_idx ON alert (area_key, event_at) WHERE kind = 'AD1' AND area_key IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX alert_area_event_idx ON alert (area_key, event_at) WHERE kind = 'AD1' AND area_key IS NOT NULL`,
+    );
     // Budget counters and DNO-scoped listings.
     await q.query(`CREATE INDEX alert_distributor_received_idx ON alert (distributor_id, received_at)`);
     await q.query('CREATE INDEX alert_received_idx ON alert (received_at DESC, id DESC)');
-    await q.query('CREATE INDEX alert_paired_idx ON alert (paired_alert_id) WHERE paired_alert_id IS NOT NULL');
+    await q.query(
+      'CREATE INDEX alert_paired_idx ON alert (paired_alert_id) WHERE paired_alert_id IS NOT NULL',
+    );
 
     await q.query(`
       CREATE TABLE alert_decision (
