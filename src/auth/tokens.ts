@@ -40,6 +40,8 @@ export interface TokenSettings {
   readonly jwksUrl?: string;
   readonly issuer?: string;
   readonly audience?: string;
+  /** The service clock: exp and nbf are judged by it, as the WebSocket expiry re-check is (default: wall time). */
+  readonly now?: () => Date;
 }
 
 export interface TokenVerifier {
@@ -62,7 +64,12 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
     async verify(token) {
       let payload: JWTPayload;
       try {
-        const options = { algorithms, issuer: settings.issuer, audience: settings.audience };
+        const options = {
+          algorithms,
+          issuer: settings.issuer,
+          audience: settings.audience,
+          currentDate: settings.now?.(),
+        };
         // jwtVerify has separate overloads for a key and a key resolver.
         payload =
           key instanceof Uint8Array

@@ -14,7 +14,9 @@ export type Table =
   | 'firmware_image'
   | 'affected_firmware_rule'
   | 'affected_firmware_rule_change'
-  | 'firmware_activation';
+  | 'firmware_activation'
+  | 'alert'
+  | 'alert_decision';
 
 /** `SELECT count(*)` of each table, as numbers keyed by table name. */
 export async function rowCounts<T extends Table>(t: TestApp, ...tables: T[]): Promise<Record<T, number>> {

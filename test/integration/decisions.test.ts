@@ -1,0 +1,957 @@
+import crypto from 'node:crypto';
+import { mpanCheckDigit } from '../../src/domain/identifiers';
+import { eventually, startTestApp, TestClock } from '../support/app';
+import type { TestApp } from '../support/app';
+import { expectError, guid, mpan, ok, rowCounts } from '../support/integration';
+
+/**
+ * The decision engine end to end, through the public API on a hand-moved clock: holds and their
+ * durable timers (also across a restart), suppression of OTA-induced AD1s, every kind of release
+ * evidence (restore overlap, area cluster, failed activation, a re-anchored window), restores
+ * following their AD1, idempotent ingest, routing to the UNROUTED queue, input validation that
+ * writes nothing, who may see what, and the append-only ledger.
+ *
+ * Each scenario has premises (ESME + CH) of its own in an area key of its own, and starts three
+ * hours after the previous one on the clock, so no scenario's alerts or windows reach another's.
+ * Nothing sleeps: outcomes are awaited by polling the API, and "nothing more will happen" is
+ * shown by the alert having no durable timer left (a timer-less alert changes only on new input).
+ */
+
+const SUP = '90-B3-D5-1F-30-01-00-00';
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const ENV = { SCHEDULER_POLL_MS: '100', HOLD_MINUTES: '5', MAX_INGEST_BATCH: '20' };
+const LINKED_FROM = '2026-01-01T00:00:00Z';
+
+const ESME_PREFIX = 'DE-00-00-00-00-01';
+const CH_PREFIX = 'DE-00-00-00-00-02';
+const ESME = (n: number) => guid(ESME_PREFIX, n);
+const CH = (n: number) => guid(CH_PREFIX, n);
+const UNKNOWN_CH = guid('DE-00-00-00-00-0F', 1);
+
+const IMAGE_HASH = crypto.createHash('sha256').update('AB01/010A030B/00020130').digest('hex');
+const AFFECTED_MODEL = '010A030B';
+const UNAFFECTED_MODEL = '0F0F0F0F';
+
+/** One premises: an ESME and the CH it powers, linked well before the clock starts. */
+interface Premises {
+  readonly n: number;
+  readonly esme: string;
+  readonly ch: string;
+  readonly mpan: string;
+  readonly area: string;
+  readonly model: string;
+}
+const premises = (n: number, area: string, model = AFFECTED_MODEL): Premises => ({
+  n,
+  esme: ESME(n),
+  ch: CH(n),
+  mpan: mpan(12, n),
+  area,
+  model,
+});
+
+const P = {
+  ota: premises(1, 'FEEDER-S1'),
+  restoreHeld: premises(2, 'FEEDER-S2A'),
+  restoreLate: premises(3, 'FEEDER-S2B'),
+  clusterLate: premises(4, 'FEEDER-S3A'),
+  clusterLateNeighbours: [
+    premises(5, 'FEEDER-S3A', UNAFFECTED_MODEL),
+    premises(6, 'FEEDER-S3A', UNAFFECTED_MODEL),
+    premises(7, 'FEEDER-S3A'), // affected model, but no activation
+  ],
+  clusterFirst: premises(8, 'FEEDER-S3B'),
+  clusterFirstNeighbours: [
+    premises(9, 'FEEDER-S3B', UNAFFECTED_MODEL),
+    premises(10, 'FEEDER-S3B', UNAFFECTED_MODEL),
+    premises(11, 'FEEDER-S3B'),
+  ],
+  clusterShort: premises(20, 'FEEDER-S3C'),
+  clusterShortNeighbours: [premises(21, 'FEEDER-S3C', UNAFFECTED_MODEL), premises(22, 'FEEDER-S3C')],
+  failed: premises(12, 'FEEDER-S4'),
+  reanchoredInside: premises(13, 'FEEDER-S5A'),
+  reanchoredOutside: premises(14, 'FEEDER-S5B'),
+  idempotent: [premises(15, 'FEEDER-S7'), premises(16, 'FEEDER-S7')],
+  unrouted: premises(17, 'FEEDER-S8'),
+  access: premises(18, 'FEEDER-S10'),
+  ledger: premises(19, 'FEEDER-S11'),
+};
+const ALL_PREMISES: Premises[] = [
+  P.ota,
+  P.restoreHeld,
+  P.restoreLate,
+  P.clusterLate,
+  ...P.clusterLateNeighbours,
+  P.clusterFirst,
+  ...P.clusterFirstNeighbours,
+  P.clusterShort,
+  ...P.clusterShortNeighbours,
+  P.failed,
+  P.reanchoredInside,
+  P.reanchoredOutside,
+  ...P.idempotent,
+  P.unrouted,
+  P.access,
+  P.ledger,
+];
+
+const INGEST = `mutation ($a: [AlertInput!]!) {
+  ingestAlerts(alerts: $a) { index kind alertId activationId duplicate outcome reason dueAt }
+}`;
+const RECORD = `revision outcome reasonCode reasonText late decidedAt dueAt trigger activationId ruleId ruleVersion
+  windowFrom windowTo evidence`;
+const ALERT_FIELDS = `id kind alertCode deviceGuid mpan mpanCheckDigitValid distributorId unroutedReason areaKey eventAt
+  restoredAt throttledCount duisResponseId receivedAt outcome decision { ${RECORD} } decisionHistory { ${RECORD} }
+  pairedAlert { id outcome }`;
+const ALERT = `query ($id: ID!) { alert(id: $id) { ${ALERT_FIELDS} } }`;
+const ALERTS = `query ($f: AlertFilterInput) { alerts(filter: $f, first: 500) { nodes { id distributorId unroutedReason outcome } } }`;
+const EXPLAIN = `query ($id: ID!) { explainAlert(id: $id) { alert { id outcome } lines } }`;
+const STATS = `query ($from: DateTime!, $to: DateTime!) { suppressionStats(from: $from, to: $to) { distributorId outcome reason count } }`;
+const SCHEDULE = `mutation ($a: ScheduleFirmwareActivationInput!) {
+  scheduleFirmwareActivation(activation: $a) { id requestId status executeAt window { from to anchoredOnActual } }
+}`;
+const OUTCOME = `mutation ($o: ActivationOutcomeInput!) {
+  recordActivationOutcome(outcome: $o) { id status actualExecutedAt window { from to anchoredOnActual } }
+}`;
+
+interface DecisionRecord {
+  revision: number;
+  outcome: string;
+  reasonCode: string;
+  reasonText: string;
+  late: boolean;
+  decidedAt: string;
+  dueAt: string | null;
+  trigger: string;
+  activationId: string | null;
+  ruleId: string | null;
+  ruleVersion: number | null;
+  windowFrom: string | null;
+  windowTo: string | null;
+  evidence: Record<string, unknown>;
+}
+interface AlertView {
+  id: string;
+  kind: string;
+  alertCode: string;
+  deviceGuid: string;
+  mpan: string | null;
+  mpanCheckDigitValid: boolean;
+  distributorId: string | null;
+  unroutedReason: string | null;
+  areaKey: string | null;
+  eventAt: string;
+  restoredAt: string | null;
+  throttledCount: number;
+  duisResponseId: string | null;
+  receivedAt: string;
+  outcome: string | null;
+  decision: DecisionRecord | null;
+  decisionHistory: DecisionRecord[];
+  pairedAlert: { id: string; outcome: string | null } | null;
+}
+interface IngestResult {
+  index: number;
+  kind: string;
+  alertId: string | null;
+  activationId: string | null;
+  duplicate: boolean;
+  outcome: string | null;
+  reason: string | null;
+  dueAt: string | null;
+}
+interface Activation {
+  id: string;
+  requestId: string;
+  status: string;
+  executeAt: string | null;
+  actualExecutedAt?: string | null;
+  window: { from: string; to: string; anchoredOnActual: boolean } | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const ms = (s: string | null | undefined) => (s ? Date.parse(s) : NaN);
+/** The ledger as (outcome, reason, trigger, late) tuples, oldest first. */
+const ledger = (a: AlertView) => a.decisionHistory.map((d) => [d.outcome, d.reasonCode, d.trigger, d.late]);
+
+const ad1 = (p: { ch: string; mpan: string }, startAt: number, extra: Record<string, unknown> = {}) => ({
+  powerOutage: { commsHubGuid: p.ch, startAt: iso(startAt), mpan: p.mpan, ...extra },
+});
+const restore = (p: Premises, interruptionAt: number, restorationAt: number) => ({
+  supplyRestored: {
+    esmeGuid: p.esme,
+    alertCode: '8F36',
+    interruptionAt: iso(interruptionAt),
+    restorationAt: iso(restorationAt),
+  },
+});
+
+/**
+ * A client for one running server: the OPERATOR seeds the affected model, its image and rule and
+ * the premises; the supplier schedules and reports activations.
+ */
+function client(t: TestApp, clock: TestClock) {
+  let operator = '';
+  let supplier = '';
+  let counter = 5000;
+  const api = {
+    get operator() {
+      return operator;
+    },
+    get supplier() {
+      return supplier;
+    },
+    async init() {
+      // The server judges expiry by its own clock, which these tests move on by days.
+      operator = await t.token({ role: 'OPERATOR', ttlSeconds: 7 * 24 * 3600 });
+      supplier = await t.token({ role: 'IS', supplierId: SUP, ttlSeconds: 7 * 24 * 3600 });
+    },
+    async seed(list: readonly Premises[]) {
+      const devices = list.flatMap((p) => [
+        {
+          guid: p.esme,
+          deviceType: 'ESME',
+          manufacturer: 'AB01',
+          model: p.model,
+          firmwareVersion: '0002012F',
+          firmwareEffectiveFrom: LINKED_FROM,
+          mpan: p.mpan,
+          areaKey: p.area,
+        },
+        {
+          guid: p.ch,
+          deviceType: 'CHF',
+          manufacturer: 'AB01',
+          model: '0C0C0C0C',
+          firmwareVersion: '00010001',
+          firmwareEffectiveFrom: LINKED_FROM,
+          areaKey: p.area,
+        },
+      ]);
+      ok(
+        (
+          await t.gql(
+            `mutation ($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted } }`,
+            { d: devices },
+            operator,
+          )
+        ).body,
+      );
+      const links = list
+        .map(
+          (p, i) =>
+            `l${i}: linkCommsHub(commsHubGuid: "${p.ch}", esmeGuid: "${p.esme}", effectiveFrom: "${LINKED_FROM}") { esmeGuid }`,
+        )
+        .join('\n');
+      ok((await t.gql(`mutation { ${links} }`, {}, operator)).body);
+      ok(
+        (
+          await t.gql(
+            `mutation ($i: FirmwareImageInput!) { registerFirmwareImage(image: $i) { id } }`,
+            {
+              i: { manufacturer: 'AB01', model: AFFECTED_MODEL, version: '00020130', imageHash: IMAGE_HASH },
+            },
+            operator,
+          )
+        ).body,
+      );
+      ok(
+        (
+          await t.gql(
+            `mutation ($r: AffectedFirmwareRuleInput!) { upsertAffectedFirmwareRule(rule: $r) { id } }`,
+            {
+              r: {
+                name: 'E470 pre-fix',
+                manufacturer: 'AB01',
+                model: AFFECTED_MODEL,
+                affectedFirmwareVersions: ['0002012F'],
+                windowMinutes: 30,
+                skewMinutes: 2,
+              },
+            },
+            operator,
+          )
+        ).body,
+      );
+    },
+    /** Moves the clock to an instant (never backwards). */
+    at(instant: number) {
+      expect(instant).toBeGreaterThanOrEqual(clock.now().getTime());
+      clock.set(new Date(instant));
+    },
+    async ingestRaw(alerts: unknown[], token = operator) {
+      return (await t.gql<{ ingestAlerts: IngestResult[] }>(INGEST, { a: alerts }, token)).body;
+    },
+    async ingest(alerts: unknown[]) {
+      return ok(await api.ingestRaw(alerts)).ingestAlerts;
+    },
+    async schedule(esme: string, executeAt?: number): Promise<Activation> {
+      const a = {
+        requestId: `${SUP}:${esme}:${counter++}`,
+        esmeGuid: esme,
+        imageHash: IMAGE_HASH,
+        ...(executeAt === undefined ? {} : { executeAt: iso(executeAt) }),
+      };
+      return ok((await t.gql<{ scheduleFirmwareActivation: Activation }>(SCHEDULE, { a }, supplier)).body)
+        .scheduleFirmwareActivation;
+    },
+    async outcome(requestId: string, outcomeCode: string, executedAt: number): Promise<Activation> {
+      const o = {
+        requestId,
+        outcomeCode,
+        executedAt: iso(executedAt),
+        ...(outcomeCode === 'success' ? { firmwareVersion: '00020130' } : {}),
+      };
+      return ok((await t.gql<{ recordActivationOutcome: Activation }>(OUTCOME, { o }, supplier)).body)
+        .recordActivationOutcome;
+    },
+    async alert(id: string, token = operator): Promise<AlertView | null> {
+      return ok((await t.gql<{ alert: AlertView | null }>(ALERT, { id }, token)).body).alert;
+    },
+    /** Polls the API until the alert's current outcome is `outcome`. */
+    async until(id: string, outcome: string): Promise<AlertView> {
+      let last: AlertView | null = null;
+      return eventually(
+        async () => {
+          last = await api.alert(id);
+          return last?.outcome === outcome ? last : undefined;
+        },
+        10_000,
+        `alert ${id} to become ${outcome} (is ${(last as AlertView | null)?.outcome ?? 'unknown'})`,
+      );
+    },
+  };
+  return api;
+}
+
+describe('decisions: holds, suppression, release evidence and the ledger', () => {
+  const T0 = Date.parse('2026-03-02T10:00:00Z');
+  const clock = new TestClock(new Date(T0));
+  let t: TestApp;
+  let c: ReturnType<typeof client>;
+  let scenario = 0;
+  /** The start of the next scenario: three hours after the previous one, on a whole minute. */
+  const begin = () => {
+    scenario += 1;
+    const start = T0 + scenario * 3 * HOUR;
+    c.at(start);
+    return start;
+  };
+
+  /** The alert's durable timer (due_at) in ms, or null when none is set. */
+  const timer = async (id: string): Promise<number | null> => {
+    const [row] = (await t.app.dataSource.query(`SELECT due_at FROM alert WHERE id = $1`, [id])) as {
+      due_at: Date | string | null;
+    }[];
+    return row.due_at === null ? null : new Date(row.due_at).getTime();
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp(ENV, clock);
+    c = client(t, clock);
+    await c.init();
+    await c.seed(ALL_PREMISES);
+  });
+  afterAll(() => t?.stop());
+
+  test('1. an OTA-induced AD1 is held, then suppressed by the timer; explained and counted', async () => {
+    const T = begin();
+    const p = P.ota;
+    const act = await c.schedule(p.esme);
+    c.at(T + MINUTE);
+    const done = await c.outcome(act.requestId, 'success', T + MINUTE);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.window).toEqual({ from: iso(T - MINUTE), to: iso(T + 31 * MINUTE), anchoredOnActual: true });
+
+    c.at(T + 5 * MINUTE);
+    const [r] = await c.ingest([ad1(p, T + 2 * MINUTE)]);
+    expect(r).toMatchObject({
+      index: 0,
+      kind: 'AD1',
+      duplicate: false,
+      outcome: 'HELD',
+      reason: 'AWAITING_EVIDENCE',
+    });
+    const dueAt = T + 10 * MINUTE;
+    expect(ms(r.dueAt)).toBe(dueAt);
+
+    const held = (await c.alert(r.alertId!))!;
+    expect(held).toMatchObject({
+      kind: 'AD1',
+      deviceGuid: p.ch,
+      mpan: p.mpan,
+      mpanCheckDigitValid: true,
+      distributorId: '12',
+      unroutedReason: null,
+      areaKey: p.area,
+      outcome: 'HELD',
+    });
+    expect(ms(held.receivedAt)).toBe(T + 5 * MINUTE);
+    expect(ms(held.decision!.dueAt)).toBe(ms(held.receivedAt) + 5 * MINUTE);
+    expect(ledger(held)).toEqual([['HELD', 'AWAITING_EVIDENCE', 'INGEST', false]]);
+    expect(held.decision!.activationId).toBe(act.id);
+
+    expect(await timer(r.alertId!)).toBe(dueAt);
+
+    c.at(dueAt);
+    const suppressed = await c.until(r.alertId!, 'SUPPRESSED');
+    expect(ledger(suppressed)).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['SUPPRESSED', 'OTA_INDUCED', 'TIMER', false],
+    ]);
+    const d = suppressed.decision!;
+    expect(d).toMatchObject({ revision: 2, activationId: act.id, dueAt: null });
+    expect(d.ruleId).toBeTruthy();
+    expect(ms(d.windowFrom)).toBe(T - MINUTE);
+    expect(ms(d.windowTo)).toBe(T + 31 * MINUTE);
+    expect(ms(d.decidedAt)).toBe(dueAt);
+
+    const explained = ok(
+      (
+        await t.gql<{ explainAlert: { alert: { id: string; outcome: string }; lines: string[] } }>(
+          EXPLAIN,
+          { id: r.alertId },
+          c.operator,
+        )
+      ).body,
+    ).explainAlert;
+    expect(explained.alert).toEqual({ id: r.alertId, outcome: 'SUPPRESSED' });
+    expect(explained.lines.some((l) => l.includes('OTA_INDUCED'))).toBe(true);
+
+    const stats = ok(
+      (await t.gql<{ suppressionStats: unknown[] }>(STATS, { from: iso(T), to: iso(T + HOUR) }, c.operator))
+        .body,
+    ).suppressionStats;
+    expect(stats).toEqual([{ distributorId: '12', outcome: 'SUPPRESSED', reason: 'OTA_INDUCED', count: 1 }]);
+    const ed12 = await t.token({ role: 'ED', distributorIds: ['12'] });
+    const ed15 = await t.token({ role: 'ED', distributorIds: ['15'] });
+    expect(ok((await t.gql(STATS, { from: iso(T), to: iso(T + HOUR) }, ed12)).body)).toEqual({
+      suppressionStats: stats,
+    });
+    expect(ok((await t.gql(STATS, { from: iso(T), to: iso(T + HOUR) }, ed15)).body)).toEqual({
+      suppressionStats: [],
+    });
+  });
+
+  test('2a. an overlapping restore while HELD releases the AD1 at once, and the restore follows it', async () => {
+    const T = begin();
+    const p = P.restoreHeld;
+    const act = await c.schedule(p.esme);
+    c.at(T + MINUTE);
+    await c.outcome(act.requestId, 'success', T + MINUTE);
+    c.at(T + 5 * MINUTE);
+    const [r] = await c.ingest([ad1(p, T + 2 * MINUTE)]);
+    expect(r).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+
+    // The meter lost mains from the AD1 start until T+4: a genuine interruption. No clock move.
+    c.at(T + 6 * MINUTE);
+    const [rr] = await c.ingest([restore(p, T + 2 * MINUTE, T + 4 * MINUTE)]);
+    expect(rr).toMatchObject({
+      kind: 'SUPPLY_RESTORED',
+      duplicate: false,
+      outcome: 'RELEASED',
+      reason: 'FOLLOWS_OUTAGE_ALERT',
+    });
+
+    const released = (await c.alert(r.alertId!))!;
+    expect(released.outcome).toBe('RELEASED');
+    expect(ledger(released)).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['RELEASED', 'SUPPLY_RESTORED_OVERLAP', 'EVIDENCE', false],
+    ]);
+    expect(ms(released.decision!.decidedAt)).toBe(T + 6 * MINUTE);
+    expect(released.decision!.dueAt).toBeNull();
+
+    const rest = (await c.alert(rr.alertId!))!;
+    expect(rest).toMatchObject({
+      kind: 'SUPPLY_RESTORED',
+      alertCode: '8F36',
+      deviceGuid: p.esme,
+      distributorId: '12',
+      outcome: 'RELEASED',
+      pairedAlert: { id: r.alertId, outcome: 'RELEASED' },
+    });
+    expect(ms(rest.eventAt)).toBe(T + 2 * MINUTE);
+    expect(ms(rest.restoredAt)).toBe(T + 4 * MINUTE);
+    expect(ledger(rest)).toEqual([['RELEASED', 'FOLLOWS_OUTAGE_ALERT', 'INGEST', false]]);
+
+    // RELEASED is final: the durable timer is gone with the hold, and so is the restore's.
+    expect(await timer(r.alertId!)).toBeNull();
+    expect(await timer(rr.alertId!)).toBeNull();
+  });
+
+  test('2b. a restore after the suppression releases the AD1 late, and the restore follows it', async () => {
+    const T = begin();
+    const p = P.restoreLate;
+    const act = await c.schedule(p.esme);
+    c.at(T + MINUTE);
+    await c.outcome(act.requestId, 'success', T + MINUTE);
+    c.at(T + 5 * MINUTE);
+    const [r] = await c.ingest([ad1(p, T + 2 * MINUTE)]);
+    expect(r.outcome).toBe('HELD');
+    c.at(T + 10 * MINUTE);
+    await c.until(r.alertId!, 'SUPPRESSED');
+
+    c.at(T + 40 * MINUTE);
+    const [rr] = await c.ingest([restore(p, T + 2 * MINUTE, T + 35 * MINUTE)]);
+    expect(rr).toMatchObject({ outcome: 'RELEASED', reason: 'FOLLOWS_OUTAGE_ALERT' });
+
+    const released = (await c.alert(r.alertId!))!;
+    expect(ledger(released)).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['SUPPRESSED', 'OTA_INDUCED', 'TIMER', false],
+      ['RELEASED', 'SUPPLY_RESTORED_OVERLAP', 'EVIDENCE', true],
+    ]);
+    expect(released.decision!.late).toBe(true);
+    const rest = (await c.alert(rr.alertId!))!;
+    expect(rest).toMatchObject({ outcome: 'RELEASED', pairedAlert: { id: r.alertId } });
+    expect(ledger(rest)).toEqual([['RELEASED', 'FOLLOWS_OUTAGE_ALERT', 'INGEST', false]]);
+
+    const stats = ok(
+      (await t.gql<{ suppressionStats: unknown[] }>(STATS, { from: iso(T), to: iso(T + HOUR) }, c.operator))
+        .body,
+    ).suppressionStats;
+    expect(stats).toEqual([
+      { distributorId: '12', outcome: 'RELEASED', reason: 'SUPPLY_RESTORED_OVERLAP', count: 1 },
+    ]);
+  });
+
+  const neighbourAd1s = (list: readonly Premises[], starts: readonly number[]) =>
+    list.map((n, i) => ad1(n, starts[i]));
+
+  test('3a. a held candidate is RELEASED (AREA_CLUSTER) when 3 neighbours outside windows lose power', async () => {
+    const T = begin();
+    const p = P.clusterLate;
+    const act = await c.schedule(p.esme);
+    c.at(T + MINUTE);
+    await c.outcome(act.requestId, 'success', T + MINUTE);
+    c.at(T + 4 * MINUTE);
+    const [r] = await c.ingest([ad1(p, T + 3 * MINUTE)]);
+    expect(r).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+
+    c.at(T + 6 * MINUTE);
+    const neighbours = await c.ingest(
+      neighbourAd1s(P.clusterLateNeighbours, [T - 5 * MINUTE, T + 4 * MINUTE, T + 5 * MINUTE]),
+    );
+    expect(neighbours.map((n) => [n.outcome, n.reason])).toEqual([
+      ['DELIVERED', 'NO_MATCHING_RULE'],
+      ['DELIVERED', 'NO_MATCHING_RULE'],
+      ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
+    ]);
+    const released = (await c.alert(r.alertId!))!;
+    expect(ledger(released)).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['RELEASED', 'AREA_CLUSTER', 'EVIDENCE', false],
+    ]);
+    expect(released.decision!.evidence).toMatchObject({
+      cluster: { areaKey: p.area, found: true, weight: 3 },
+    });
+
+    // Released for good: no timer is left to suppress it at the old due time.
+    expect(await timer(r.alertId!)).toBeNull();
+  });
+
+  test('3b. a candidate arriving after 3 neighbours outside windows is DELIVERED (AREA_CLUSTER), never held', async () => {
+    const T = begin();
+    const p = P.clusterFirst;
+    const act = await c.schedule(p.esme);
+    c.at(T + MINUTE);
+    await c.outcome(act.requestId, 'success', T + MINUTE);
+    c.at(T + 4 * MINUTE);
+    await c.ingest(neighbourAd1s(P.clusterFirstNeighbours, [T + 2 * MINUTE, T + 3 * MINUTE, T + 3 * MINUTE]));
+    const [r] = await c.ingest([ad1(p, T + 3 * MINUTE)]);
+    expect(r).toMatchObject({ outcome: 'DELIVERED', reason: 'AREA_CLUSTER', dueAt: null });
+
+    expect(await timer(r.alertId!)).toBeNull();
+    const a = (await c.alert(r.alertId!))!;
+    expect(a.outcome).toBe('DELIVERED');
+    expect(ledger(a)).toEqual([['DELIVERED', 'AREA_CLUSTER', 'INGEST', false]]);
+    expect(a.decision!.activationId).toBe(act.id);
+  });
+
+  test('3c. the cluster counts only other CHs outside windows: two neighbours are not enough', async () => {
+    const T = begin();
+    const p = P.clusterShort;
+    const act = await c.schedule(p.esme);
+    c.at(T + MINUTE);
+    await c.outcome(act.requestId, 'success', T + MINUTE);
+    c.at(T + 4 * MINUTE);
+    // Two neighbours, plus a second AD1 of the candidate's own CH: no cluster.
+    await c.ingest(neighbourAd1s(P.clusterShortNeighbours, [T + 2 * MINUTE, T + 3 * MINUTE]));
+    const [r, own] = await c.ingest([ad1(p, T + 3 * MINUTE), ad1(p, T + 2 * MINUTE)]);
+    expect(r).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+    expect(own).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+    c.at(T + 9 * MINUTE);
+    expect(ledger(await c.until(r.alertId!, 'SUPPRESSED'))).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['SUPPRESSED', 'OTA_INDUCED', 'TIMER', false],
+    ]);
+  });
+
+  test('4. a failed activation releases its held AD1 and delivers later ones at once', async () => {
+    const T = begin();
+    const p = P.failed;
+    const act = await c.schedule(p.esme);
+    c.at(T + 2 * MINUTE);
+    // Outcome not in yet: held on the provisional window [T-2, T+30].
+    const [r] = await c.ingest([ad1(p, T + MINUTE)]);
+    expect(r).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+    expect(ms(r.dueAt)).toBe(T + 7 * MINUTE);
+
+    c.at(T + 3 * MINUTE);
+    const [o] = await c.ingest([
+      {
+        activationOutcome: {
+          esmeGuid: p.esme,
+          alertCode: '8F67',
+          requestId: act.requestId,
+          outcomeCode: 'hashMismatch',
+          executedAt: iso(T + MINUTE),
+        },
+      },
+    ]);
+    expect(o).toMatchObject({ kind: 'ACTIVATION_OUTCOME', activationId: act.id, alertId: null });
+    const released = (await c.alert(r.alertId!))!;
+    expect(ledger(released)).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['RELEASED', 'ACTIVATION_FAILED', 'EVIDENCE', false],
+    ]);
+
+    c.at(T + 5 * MINUTE);
+    const [after] = await c.ingest([ad1(p, T + 4 * MINUTE)]);
+    expect(after).toMatchObject({ outcome: 'DELIVERED', reason: 'ACTIVATION_FAILED', dueAt: null });
+    expect(ledger((await c.alert(after.alertId!))!)).toEqual([
+      ['DELIVERED', 'ACTIVATION_FAILED', 'INGEST', false],
+    ]);
+  });
+
+  test('5. a future-dated activation re-anchors on its actual time: inside is suppressed, outside released', async () => {
+    const T = begin();
+    const inside = P.reanchoredInside;
+    const outside = P.reanchoredOutside;
+    const a = await c.schedule(inside.esme, T + 2 * HOUR);
+    const b = await c.schedule(outside.esme, T + 2 * HOUR);
+    for (const x of [a, b]) {
+      expect(x.status).toBe('SCHEDULED');
+      expect(x.window).toEqual({
+        from: iso(T + 118 * MINUTE),
+        to: iso(T + 150 * MINUTE),
+        anchoredOnActual: false,
+      });
+    }
+
+    // (b) An AD1 at T+2h05, received (late) at T+2h18 before any outcome: held on the provisional window.
+    c.at(T + 138 * MINUTE);
+    const [rb] = await c.ingest([ad1(outside, T + 125 * MINUTE)]);
+    expect(rb).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+    expect((await c.alert(rb.alertId!))!.decision).toMatchObject({
+      windowFrom: iso(T + 118 * MINUTE),
+      windowTo: iso(T + 150 * MINUTE),
+    });
+
+    // Both activations executed at T+2h20: the actual window is [T+2h18, T+2h50].
+    c.at(T + 141 * MINUTE);
+    const doneB = await c.outcome(b.requestId, 'success', T + 140 * MINUTE);
+    expect(doneB.window).toEqual({
+      from: iso(T + 138 * MINUTE),
+      to: iso(T + 170 * MINUTE),
+      anchoredOnActual: true,
+    });
+    await c.outcome(a.requestId, 'success', T + 140 * MINUTE);
+    const releasedB = (await c.alert(rb.alertId!))!;
+    expect(releasedB.outcome).toBe('RELEASED');
+    expect(ledger(releasedB)).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['RELEASED', 'NO_ACTIVATION_WINDOW', 'EVIDENCE', false],
+    ]);
+
+    // (a) An AD1 at T+2h40, after the outcome: inside the actual window only.
+    c.at(T + 161 * MINUTE);
+    const [ra] = await c.ingest([ad1(inside, T + 160 * MINUTE)]);
+    expect(ra).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+    c.at(T + 166 * MINUTE);
+    const suppressed = await c.until(ra.alertId!, 'SUPPRESSED');
+    expect(ledger(suppressed)).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+      ['SUPPRESSED', 'OTA_INDUCED', 'TIMER', false],
+    ]);
+    expect(suppressed.decision).toMatchObject({
+      activationId: a.id,
+      windowFrom: iso(T + 138 * MINUTE),
+      windowTo: iso(T + 170 * MINUTE),
+    });
+    // (b) never became SUPPRESSED, not even after its own due time passed.
+    expect(ledger((await c.alert(rb.alertId!))!).map((e) => e[0])).toEqual(['HELD', 'RELEASED']);
+  });
+
+  test('7. a retried batch stores nothing new and returns the same alert IDs', async () => {
+    const T = begin();
+    const [p1, p2] = P.idempotent;
+    const batch = [
+      ad1(p1, T - MINUTE, { duisResponseId: 'DUIS-S7-1' }),
+      ad1(p2, T - MINUTE, { duisResponseId: 'DUIS-S7-2' }),
+    ];
+    const first = await c.ingest(batch);
+    expect(first.map((r) => [r.duplicate, r.outcome, r.reason])).toEqual([
+      [false, 'DELIVERED', 'NO_ACTIVATION_WINDOW'],
+      [false, 'DELIVERED', 'NO_ACTIVATION_WINDOW'],
+    ]);
+    const before = await rowCounts(t, 'alert', 'alert_decision');
+
+    c.at(T + MINUTE);
+    const second = await c.ingest(batch);
+    expect(second.map((r) => r.duplicate)).toEqual([true, true]);
+    expect(second.map((r) => r.alertId)).toEqual(first.map((r) => r.alertId));
+    expect(second.map((r) => r.outcome)).toEqual(['DELIVERED', 'DELIVERED']);
+
+    // The same outage (CH, startAt) under another DUIS response ID is the same alert.
+    const [third] = await c.ingest([ad1(p1, T - MINUTE, { duisResponseId: 'DUIS-S7-1-RETRY' })]);
+    expect(third).toMatchObject({ duplicate: true, alertId: first[0].alertId });
+    // The same DUIS response ID is the same alert too.
+    const [fourth] = await c.ingest([ad1(p2, T - 2 * MINUTE, { duisResponseId: 'DUIS-S7-2' })]);
+    expect(fourth).toMatchObject({ duplicate: true, alertId: first[1].alertId });
+    // A duplicate inside one batch is stored once.
+    const [x, y] = await c.ingest([ad1(p1, T - MINUTE), ad1(p1, T - MINUTE)]);
+    expect(x.alertId).toBe(first[0].alertId);
+    expect(y.alertId).toBe(first[0].alertId);
+
+    expect(await rowCounts(t, 'alert', 'alert_decision')).toEqual(before);
+    const stored = (await c.alert(first[0].alertId!))!;
+    expect(stored.duisResponseId).toBe('DUIS-S7-1');
+    expect(ms(stored.receivedAt)).toBe(T);
+  });
+
+  test('8. AD1s with a bad MPAN go to the UNROUTED queue and are never withheld', async () => {
+    const T = begin();
+    const p = P.unrouted;
+    const badCheck = '1200000000009';
+    expect(String(mpanCheckDigit(badCheck.slice(0, 12)))).not.toBe(badCheck[12]);
+    // In an activation window, so the AD1s are candidates: only the routing guard delivers them.
+    const act = await c.schedule(p.esme);
+    c.at(T + MINUTE);
+    await c.outcome(act.requestId, 'success', T + MINUTE);
+    c.at(T + 3 * MINUTE);
+    const [bad, malformed] = await c.ingest([
+      ad1(p, T + 2 * MINUTE, { mpan: badCheck }),
+      ad1(p, T + 2 * MINUTE + 30_000, { mpan: 'ABC' }),
+    ]);
+    expect([bad.outcome, bad.reason, malformed.outcome, malformed.reason]).toEqual([
+      'DELIVERED',
+      'UNROUTED_ALERT',
+      'DELIVERED',
+      'UNROUTED_ALERT',
+    ]);
+    const a1 = (await c.alert(bad.alertId!))!;
+    const a2 = (await c.alert(malformed.alertId!))!;
+    expect(a1).toMatchObject({
+      mpan: badCheck,
+      mpanCheckDigitValid: false,
+      distributorId: null,
+      unroutedReason: 'BAD_CHECK_DIGIT',
+    });
+    expect(a2).toMatchObject({
+      mpan: 'ABC',
+      mpanCheckDigitValid: false,
+      distributorId: null,
+      unroutedReason: 'MALFORMED_MPAN',
+    });
+    expect(ledger(a1)).toEqual([['DELIVERED', 'UNROUTED_ALERT', 'INGEST', false]]);
+    expect(a1.decision!.activationId).toBe(act.id);
+
+    const queue = ok(
+      (await t.gql<{ alerts: { nodes: { id: string }[] } }>(ALERTS, { f: { unrouted: true } }, c.operator))
+        .body,
+    ).alerts.nodes.map((n) => n.id);
+    expect(queue).toEqual(expect.arrayContaining([bad.alertId, malformed.alertId]));
+
+    const ed12 = await t.token({ role: 'ED', distributorIds: ['12'] });
+    const seen = ok((await t.gql<{ alerts: { nodes: { id: string }[] } }>(ALERTS, {}, ed12)).body).alerts
+      .nodes;
+    expect(seen.map((n) => n.id)).not.toContain(bad.alertId);
+    expect(seen.map((n) => n.id)).not.toContain(malformed.alertId);
+    expect(ok((await t.gql<{ alert: null }>(ALERT, { id: bad.alertId }, ed12)).body).alert).toBeNull();
+    expectError((await t.gql(EXPLAIN, { id: malformed.alertId }, ed12)).body, 'NOT_FOUND');
+  });
+
+  test('9. invalid input rejects the whole batch and writes nothing', async () => {
+    const T = begin();
+    const p = P.idempotent[0];
+    const before = await rowCounts(t, 'alert', 'alert_decision', 'firmware_activation');
+    const rejected = async (alerts: unknown[], reason: string, field?: string) => {
+      const ext = expectError(await c.ingestRaw(alerts), 'BAD_USER_INPUT', reason);
+      if (field !== undefined) expect(ext.field).toBe(field);
+      expect(await rowCounts(t, 'alert', 'alert_decision', 'firmware_activation')).toEqual(before);
+    };
+
+    await rejected(
+      [
+        ad1(p, T - MINUTE),
+        { powerOutage: { commsHubGuid: 'not-a-guid', startAt: iso(T), mpan: p.mpan } },
+        ad1(p, T),
+      ],
+      'INVALID_EUI64',
+      'alerts[1].commsHubGuid',
+    );
+    await rejected(
+      [ad1(p, T - MINUTE), restore(p, T, T - MINUTE)],
+      'RESTORATION_BEFORE_INTERRUPTION',
+      'alerts[1].restorationAt',
+    );
+    await rejected(
+      [ad1(p, T - MINUTE), { ...ad1(p, T), ...restore(p, T - MINUTE, T) }],
+      'EXACTLY_ONE_ALERT',
+      'alerts[1]',
+    );
+    await rejected([{}], 'EXACTLY_ONE_ALERT', 'alerts[0]');
+    await rejected(
+      Array.from({ length: 21 }, (_, i) => ad1(p, T - (i + 1) * MINUTE)),
+      'BATCH_TOO_LARGE',
+      'alerts',
+    );
+    await rejected([], 'EMPTY_BATCH', 'alerts');
+    await rejected([ad1(p, T - MINUTE, { throttledCount: 0 })], 'INVALID_THROTTLED_COUNT');
+    await rejected(
+      [
+        {
+          supplyRestored: {
+            esmeGuid: p.esme,
+            alertCode: '8F99',
+            interruptionAt: iso(T - MINUTE),
+            restorationAt: iso(T),
+          },
+        },
+      ],
+      'INVALID_ALERT_CODE',
+      'alerts[0].alertCode',
+    );
+
+    // The batch limit is inclusive: 20 alerts are accepted.
+    const twenty = await c.ingest(Array.from({ length: 20 }, (_, i) => ad1(p, T - (i + 1) * MINUTE)));
+    expect(twenty).toHaveLength(20);
+    expect((await rowCounts(t, 'alert')).alert).toBe(before.alert + 20);
+  });
+
+  test('10. who may ingest and see alerts', async () => {
+    const T = begin();
+    const p = P.access;
+    const ed12 = await t.token({ role: 'ED', distributorIds: ['12'] });
+    const ed15 = await t.token({ role: 'ED', distributorIds: ['15'] });
+    const [mine, theirs] = await c.ingest([
+      ad1(p, T - MINUTE),
+      ad1({ ch: UNKNOWN_CH, mpan: mpan(15, 1) }, T - MINUTE),
+    ]);
+    expect(theirs).toMatchObject({ outcome: 'DELIVERED', reason: 'UNKNOWN_DEVICE' });
+
+    const ids = async (token: string) =>
+      ok(
+        (
+          await t.gql<{ alerts: { nodes: { id: string; distributorId: string | null }[] } }>(
+            ALERTS,
+            {},
+            token,
+          )
+        ).body,
+      ).alerts.nodes;
+    const seen12 = await ids(ed12);
+    expect(seen12.map((n) => n.id)).toContain(mine.alertId);
+    expect(seen12.map((n) => n.id)).not.toContain(theirs.alertId);
+    expect(new Set(seen12.map((n) => n.distributorId))).toEqual(new Set(['12']));
+    const seen15 = await ids(ed15);
+    expect(seen15.map((n) => n.id)).toEqual([theirs.alertId]);
+    // Asking for another distributor's alerts by filter does not widen what an ED sees.
+    const filtered = ok(
+      (await t.gql<{ alerts: { nodes: unknown[] } }>(ALERTS, { f: { distributorId: '15' } }, ed12)).body,
+    ).alerts.nodes;
+    expect(filtered).toEqual([]);
+
+    expect(ok((await t.gql<{ alert: null }>(ALERT, { id: theirs.alertId }, ed12)).body).alert).toBeNull();
+    expect((await c.alert(mine.alertId!, ed12))!.id).toBe(mine.alertId);
+    expectError((await t.gql(EXPLAIN, { id: theirs.alertId }, ed12)).body, 'NOT_FOUND');
+    expect(ok((await t.gql(EXPLAIN, { id: theirs.alertId }, ed15)).body)).toBeTruthy();
+
+    const before = await rowCounts(t, 'alert', 'alert_decision');
+    expectError(await c.ingestRaw([ad1(p, T - 2 * MINUTE)], ed12), 'FORBIDDEN');
+    expectError(await c.ingestRaw([ad1(p, T - 2 * MINUTE)], c.supplier), 'FORBIDDEN');
+    expectError(await c.ingestRaw([ad1(p, T - 2 * MINUTE)], ''), 'UNAUTHENTICATED');
+    expect(await rowCounts(t, 'alert', 'alert_decision')).toEqual(before);
+
+    expectError((await t.gql(ALERTS, {}, c.supplier)).body, 'FORBIDDEN');
+    expectError((await t.gql(ALERT, { id: mine.alertId }, c.supplier)).body, 'FORBIDDEN');
+    expectError((await t.gql(ALERTS, {})).body, 'UNAUTHENTICATED');
+    expectError((await t.gql(EXPLAIN, { id: mine.alertId })).body, 'UNAUTHENTICATED');
+    expectError(
+      (await t.gql(STATS, { from: iso(T - HOUR), to: iso(T + HOUR) }, c.supplier)).body,
+      'FORBIDDEN',
+    );
+  });
+
+  test('11. the decision ledger is append-only', async () => {
+    const T = begin();
+    const [r] = await c.ingest([ad1(P.ledger, T - MINUTE)]);
+    expect(r.outcome).toBe('DELIVERED');
+    const before = await rowCounts(t, 'alert_decision');
+    expect(before.alert_decision).toBeGreaterThan(0);
+    await expect(t.app.dataSource.query(`UPDATE alert_decision SET outcome = 'DELIVERED'`)).rejects.toThrow();
+    await expect(
+      t.app.dataSource.query(`UPDATE alert_decision SET outcome = 'SUPPRESSED' WHERE alert_id = $1`, [
+        r.alertId,
+      ]),
+    ).rejects.toThrow();
+    await expect(t.app.dataSource.query(`DELETE FROM alert_decision`)).rejects.toThrow();
+    expect(await rowCounts(t, 'alert_decision')).toEqual(before);
+    expect(ledger((await c.alert(r.alertId!))!)).toEqual([
+      ['DELIVERED', 'NO_ACTIVATION_WINDOW', 'INGEST', false],
+    ]);
+  });
+
+  test('12. an AD1 from a CH not in the inventory fails open', async () => {
+    const T = begin();
+    const [r] = await c.ingest([ad1({ ch: UNKNOWN_CH, mpan: mpan(12, 999) }, T - MINUTE)]);
+    expect(r).toMatchObject({ outcome: 'DELIVERED', reason: 'UNKNOWN_DEVICE', dueAt: null });
+    const a = (await c.alert(r.alertId!))!;
+    expect(a).toMatchObject({ distributorId: '12', areaKey: null });
+    expect(ledger(a)).toEqual([['DELIVERED', 'UNKNOWN_DEVICE', 'INGEST', false]]);
+  });
+});
+
+describe('decisions: a restart in the middle of a hold', () => {
+  test('6. a second server on the same database decides the held AD1 when its timer is due', async () => {
+    const T = Date.parse('2026-03-02T10:00:00Z');
+    const clock1 = new TestClock(new Date(T));
+    const first = await startTestApp(ENV, clock1);
+    let firstRunning = true;
+    let second: TestApp | undefined;
+    try {
+      const c1 = client(first, clock1);
+      await c1.init();
+      const p = P.ota;
+      await c1.seed([p]);
+      const act = await c1.schedule(p.esme);
+      c1.at(T + MINUTE);
+      await c1.outcome(act.requestId, 'success', T + MINUTE);
+      c1.at(T + 5 * MINUTE);
+      const [r] = await c1.ingest([ad1(p, T + 2 * MINUTE)]);
+      expect(r).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+      expect(ms(r.dueAt)).toBe(T + 10 * MINUTE);
+      await first.stopServerOnly();
+      firstRunning = false;
+
+      const clock2 = new TestClock(new Date(T + 12 * MINUTE));
+      second = await startTestApp(ENV, clock2, first.db);
+      const c2 = client(second, clock2);
+      await c2.init();
+      const suppressed = await c2.until(r.alertId!, 'SUPPRESSED');
+      expect(ledger(suppressed)).toEqual([
+        ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
+        ['SUPPRESSED', 'OTA_INDUCED', 'TIMER', false],
+      ]);
+      expect(ms(suppressed.decision!.decidedAt)).toBe(T + 12 * MINUTE);
+    } finally {
+      // The second server was handed the database, so it must leave it; the first owns it.
+      await second?.stop();
+      if (firstRunning) await first.stopServerOnly();
+      await first.db.drop();
+    }
+  });
+});
