@@ -1,6 +1,12 @@
 import { NetworkOperators1763700000000 } from './1763700000000-NetworkOperators';
 import { Inventory1763700100000 } from './1763700100000-Inventory';
 import { Alerts1763700200000 } from './1763700200000-Alerts';
+import { Delivery1763700300000 } from './1763700300000-Delivery';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
-export const MIGRATIONS = [NetworkOperators1763700000000, Inventory1763700100000, Alerts1763700200000];
+export const MIGRATIONS = [
+  NetworkOperators1763700000000,
+  Inventory1763700100000,
+  Alerts1763700200000,
+  Delivery1763700300000,
+];

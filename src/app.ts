@@ -86,9 +86,19 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       jwksUrl: config.auth.jwksUrl,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
+      now: () => clock.now(),
     });
 
-    const services = createServices({ dataSource, config, clock, pubSub: pubSubHandle.pubSub, log });
+    const services = createServices({
+      dataSource,
+      config,
+      clock,
+      pubSub: pubSubHandle.pubSub,
+      log,
+      onSubscriberCount: (distributorId, delta) =>
+        metrics.dnoSubscribers.inc({ distributor_id: distributorId }, delta),
+    });
+    metrics.setLagSource(() => services.delivery.lags());
 
     if (config.seedDemo && config.database.kind === 'embedded') {
       if (await seedDemoData(dataSource, services, clock)) {
@@ -117,7 +127,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     cleanups.push(() => server.close());
 
     // Durable timers: held alerts are decided on time, by whichever instance claims them.
-    const scheduler = new DecisionScheduler(dataSource, services.decisions, clock, log, {
+    const scheduler = new DecisionScheduler(dataSource, services.decisions, services.delivery, clock, log, {
       pollMs: config.ingest.schedulerPollMs,
       batchSize: 200,
     });

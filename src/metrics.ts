@@ -8,12 +8,37 @@ export interface Metrics {
   readonly wsConnections: Gauge;
   readonly dbQueries: Counter<'outcome'>;
   readonly backgroundJobs: Counter<'job' | 'outcome'>;
+  readonly dnoSubscribers: Gauge<'distributor_id'>;
+  /** Set once the services exist: reads per-DNO lag at scrape time. */
+  setLagSource(source: () => Promise<{ distributorId: string; lag: number }[]>): void;
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'poa_sieve_' });
+  let lagSource: (() => Promise<{ distributorId: string; lag: number }[]>) | null = null;
+  new Gauge({
+    name: 'poa_sieve_dno_outbox_lag',
+    help: 'Per DNO: newest outbox sequence minus the acknowledged position.',
+    labelNames: ['distributor_id'] as const,
+    registers: [registry],
+    async collect() {
+      if (!lagSource) return;
+      this.reset();
+      for (const { distributorId, lag } of await lagSource())
+        this.set({ distributor_id: distributorId }, lag);
+    },
+  });
   return {
+    setLagSource(source) {
+      lagSource = source;
+    },
+    dnoSubscribers: new Gauge({
+      name: 'poa_sieve_dno_subscribers',
+      help: 'Open dnoAlerts subscriptions, per DNO (this instance).',
+      labelNames: ['distributor_id'] as const,
+      registers: [registry],
+    }),
     registry,
     graphqlOperations: new Counter({
       name: 'poa_sieve_graphql_operations_total',

@@ -64,6 +64,10 @@ export async function startHttpServer(
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
 
+  // One error mapping for HTTP and WebSocket alike: the same extensions.code on both paths.
+  const formatError = createErrorFormatter(deps.exposeInternalErrors, (error) =>
+    log.error({ err: error }, 'unexpected error in a GraphQL operation'),
+  );
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const recheckTimers = new Map<object, NodeJS.Timeout>();
   const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
@@ -112,17 +116,19 @@ export async function startHttpServer(
         services: deps.services,
         loaders: createLoaders(deps.services, ctx.extra.principal ?? ANONYMOUS),
       }),
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors?.length) return undefined;
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
+      },
       onError: (_ctx, _id, _payload, errors) => {
         log.warn({ errors: errors.map((e) => e.message) }, 'subscription operation failed');
+        return errors.map((e) => formatError(e.toJSON(), e));
       },
     },
     wss,
     deps.keepAliveSeconds * 1000,
   );
 
-  const formatError = createErrorFormatter(deps.exposeInternalErrors, (error) =>
-    log.error({ err: error }, 'unexpected error in a GraphQL operation'),
-  );
   const metricsPlugin: ApolloServerPlugin<GraphQLContext> = {
     async requestDidStart() {
       const stop = metrics.graphqlDuration.startTimer();

@@ -14,6 +14,8 @@ export interface InventoryChangedEvent {
 /** Topics and their payloads. Payloads stay small (identifiers): with PostgreSQL they travel by NOTIFY. */
 export interface Topics {
   INVENTORY_CHANGED: [InventoryChangedEvent];
+  /** A DNO's outbox has new messages (topic per DNO: the id is the distributor ID). */
+  DNO_OUTBOX: [distributorId: string, event: { distributorId: string; sequence: string }];
 }
 
 export type AppPubSub = ReturnType<typeof createPubSub<Topics & Record<string, [unknown]>>>;

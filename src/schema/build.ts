@@ -7,6 +7,7 @@ import type { PubSub } from 'type-graphql';
 import { DateTimeScalar } from './scalars';
 import { ActivationResolver, activationReference } from '../resolvers/activation.resolver';
 import { AlertResolver, alertReference } from '../resolvers/alert.resolver';
+import { DeliveryResolver } from '../resolvers/delivery.resolver';
 import { DeviceResolver, deviceReference } from '../resolvers/device.resolver';
 import {
   AffectedFirmwareRuleResolver,
@@ -26,6 +27,7 @@ const RESOLVERS = [
   AffectedFirmwareRuleResolver,
   ActivationResolver,
   AlertResolver,
+  DeliveryResolver,
 ] as const;
 
 /** Entity reference resolvers, called by the router through `_entities`. */

@@ -1,8 +1,10 @@
 import { registerEnumType } from 'type-graphql';
+import { DNO_MESSAGE_KINDS } from '../domain/delivery';
 import {
   ACTIVATION_OUTCOME_CODES,
   ACTIVATION_STATUSES,
   DECISION_OUTCOMES,
+  DELIVERY_PREFERENCES,
   DEVICE_TYPES,
   SMI_STATUSES,
 } from '../domain/model';
@@ -58,3 +60,14 @@ export const IngestKindEnum = enumFrom([
   'CH_FIRMWARE_ACTIVATION',
 ] as const);
 registerEnumType(IngestKindEnum, { name: 'IngestKind', description: 'What an ingested message was.' });
+
+export const DnoAlertKindEnum = enumFrom(DNO_MESSAGE_KINDS);
+registerEnumType(DnoAlertKindEnum, { name: 'DnoAlertKind', description: 'Kind of message on a DNO stream.' });
+
+export const DeliveryPreferenceEnum = enumFrom(DELIVERY_PREFERENCES);
+registerEnumType(DeliveryPreferenceEnum, {
+  name: 'DeliveryPreference',
+  description:
+    'FILTER: OTA-induced AD1s are not sent (default). PAIR: sent with an OTA_INDUCED companion. ANNOTATE: sent ' +
+    'carrying their classification. RAW: everything at once, no filtering (decisions still recorded).',
+});

@@ -28,9 +28,11 @@ import {
   FirmwareActivationEntity,
   FirmwareImageEntity,
 } from '../entities';
+import { returnedRows } from '../db/rows';
 import { requireRole, requireUser } from './access';
 import type { User } from './access';
-import type { DecisionChange, DecisionService } from './decision.service';
+import type { DecisionService } from './decision.service';
+import type { DeliveryService } from './delivery.service';
 import { withheldNear } from './ingest.service';
 import { parseUuid } from './firmware.service';
 import { decodeCursor, pageSize, toPage } from './pagination';
@@ -86,14 +88,12 @@ const INACTIVE_SMI = new Set(['Decommissioned', 'Withdrawn']);
  * each one implies. The lifecycle rules live in the domain; this layer loads, locks and persists.
  */
 export class ActivationService {
-  /** Called after a committed change with the AD1 decisions it changed (delivery hooks in here). */
-  onCommitted: ((changes: readonly DecisionChange[]) => void) | null = null;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly settings: ActivationSettings,
     private readonly decisions: DecisionService,
+    private readonly delivery: DeliveryService,
   ) {}
 
   async schedule(principal: Principal, input: ScheduleActivationInput): Promise<FirmwareActivationEntity> {
@@ -115,14 +115,14 @@ export class ActivationService {
     work: (tx: EntityManager, touched: { device: string; at: Date }[]) => Promise<T>,
   ): Promise<T> {
     const now = this.clock.now();
-    const { result, changes } = await this.dataSource.transaction(async (tx) => {
+    const { result, enqueued } = await this.dataSource.transaction(async (tx) => {
       const touched: { device: string; at: Date }[] = [];
       const result = await work(tx, touched);
       const ids = touched.length ? (await withheldNear(tx, touched)).map((r) => r.id) : [];
       const changes = await this.decisions.evaluateOutageAlerts(tx, ids, now, 'EVIDENCE');
-      return { result, changes };
+      return { result, enqueued: await this.delivery.enqueue(tx, changes) };
     });
-    if (changes.length) this.onCommitted?.(changes);
+    this.delivery.published(enqueued);
     return result;
   }
 
@@ -502,13 +502,14 @@ export class ActivationService {
   async expireOverdueOutcomes(): Promise<number> {
     const now = this.clock.now();
     const cutoff = new Date(now.getTime() - this.settings.outcomeBoundMinutes * 60_000);
-    const rows = (await this.dataSource.query(
-      `UPDATE firmware_activation SET status = 'OUTCOME_UNKNOWN', status_changed_at = $2,
-              window_from = NULL, window_to = NULL, window_anchored_on_actual = false
-        WHERE status = 'SCHEDULED' AND requested_at < $1 RETURNING id`,
-      [cutoff, now],
-    )) as [unknown[], number] | unknown[];
-    return Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
+    return returnedRows(
+      await this.dataSource.query(
+        `UPDATE firmware_activation SET status = 'OUTCOME_UNKNOWN', status_changed_at = $2,
+                window_from = NULL, window_to = NULL, window_anchored_on_actual = false
+          WHERE status = 'SCHEDULED' AND requested_at < $1 RETURNING id`,
+        [cutoff, now],
+      ),
+    ).length;
   }
 
   async list(

@@ -1,9 +1,11 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Clock } from '../clock';
+import { returnedRows } from '../db/rows';
 import type { Logger } from '../logger';
 import { AlertEntity } from '../entities';
 import type { DecisionChange, DecisionService } from './decision.service';
 import { decodeAlertDecision } from './decision-codec';
+import type { DeliveryService } from './delivery.service';
 
 export interface SchedulerSettings {
   /** How often to look for due alerts when nothing wakes the loop. */
@@ -19,7 +21,6 @@ export interface SchedulerSettings {
  * share the work without deciding one alert twice.
  */
 export class DecisionScheduler {
-  onCommitted: ((changes: readonly DecisionChange[]) => void) | null = null;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -28,6 +29,7 @@ export class DecisionScheduler {
   constructor(
     private readonly dataSource: DataSource,
     private readonly decisions: DecisionService,
+    private readonly delivery: DeliveryService,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly settings: SchedulerSettings,
@@ -80,12 +82,12 @@ export class DecisionScheduler {
   /** One batch: decides the alerts that are due now. Returns how many were claimed. */
   async runDue(): Promise<number> {
     const now = this.clock.now();
-    const { claimed, changes } = await this.dataSource.transaction(async (tx) => {
+    const { claimed, enqueued } = await this.dataSource.transaction(async (tx) => {
       const due = (await tx.query(
         `SELECT id::text AS id, kind FROM alert WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [now, this.settings.batchSize],
       )) as { id: string; kind: 'AD1' | 'SUPPLY_RESTORED' }[];
-      if (due.length === 0) return { claimed: 0, changes: [] };
+      if (due.length === 0) return { claimed: 0, enqueued: new Map<string, string>() };
       const ad1s = due.filter((d) => d.kind === 'AD1').map((d) => d.id);
       const changes = await this.decisions.evaluateOutageAlerts(tx, ad1s, now, 'TIMER');
       // A held restore follows its AD1; one whose AD1 no longer holds it is re-decided here.
@@ -93,16 +95,17 @@ export class DecisionScheduler {
       if (restores.length) changes.push(...(await this.followRestores(tx, restores, now)));
       // The engine never returns HELD at or after the due time; should a timer still be due, it
       // is cleared (and logged) rather than spun on forever.
-      const stuck = (await tx.query(
-        `UPDATE alert SET due_at = NULL WHERE id = ANY($1::bigint[]) AND due_at <= $2 RETURNING id::text AS id`,
-        [due.map((d) => d.id), now],
-      )) as unknown;
-      const stuckIds = rowsOf(stuck);
+      const stuckIds = returnedRows<{ id: string }>(
+        await tx.query(
+          `UPDATE alert SET due_at = NULL WHERE id = ANY($1::bigint[]) AND due_at <= $2 RETURNING id::text AS id`,
+          [due.map((d) => d.id), now],
+        ),
+      ).map((r) => r.id);
       if (stuckIds.length)
         this.log.error({ alertIds: stuckIds }, 'alerts were still due after evaluation; timers cleared');
-      return { claimed: due.length, changes };
+      return { claimed: due.length, enqueued: await this.delivery.enqueue(tx, changes) };
     });
-    if (changes.length) this.onCommitted?.(changes);
+    this.delivery.published(enqueued);
     return claimed;
   }
 
@@ -140,13 +143,4 @@ export class DecisionScheduler {
       'TIMER',
     );
   }
-}
-
-/** TypeORM returns UPDATE ... RETURNING as [rows, count] on PostgreSQL. */
-function rowsOf(result: unknown): string[] {
-  const rows =
-    Array.isArray(result) && Array.isArray(result[0])
-      ? (result[0] as { id: string }[])
-      : (result as { id: string }[]);
-  return rows.map((r) => r.id);
 }

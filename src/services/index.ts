@@ -6,6 +6,7 @@ import type { AppPubSub } from '../realtime/pubsub';
 import { ActivationService } from './activation.service';
 import { AlertService } from './alert.service';
 import { DecisionService } from './decision.service';
+import { DeliveryService } from './delivery.service';
 import { DeviceService } from './device.service';
 import { FirmwareService } from './firmware.service';
 import { IngestService } from './ingest.service';
@@ -18,6 +19,8 @@ export interface ServiceDeps {
   readonly clock: Clock;
   readonly pubSub: AppPubSub;
   readonly log: Logger;
+  /** Reports subscribers joining (+1) and leaving (-1) a DNO's stream, for metrics. */
+  readonly onSubscriberCount?: (distributorId: string, delta: 1 | -1) => void;
 }
 
 export interface Services {
@@ -28,11 +31,13 @@ export interface Services {
   readonly decisions: DecisionService;
   readonly ingest: IngestService;
   readonly alerts: AlertService;
+  readonly delivery: DeliveryService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { dataSource, config, clock } = deps;
   const decisions = new DecisionService(config.engine);
+  const delivery = new DeliveryService(dataSource, clock, deps.pubSub, deps.onSubscriberCount);
   const activations = new ActivationService(
     dataSource,
     clock,
@@ -43,6 +48,7 @@ export function createServices(deps: ServiceDeps): Services {
       maxCampaignSize: config.graphql.maxBatchSize,
     },
     decisions,
+    delivery,
   );
   return {
     networkOperators: new NetworkOperatorService(dataSource),
@@ -54,7 +60,8 @@ export function createServices(deps: ServiceDeps): Services {
     activations,
     decisions,
     alerts: new AlertService(dataSource),
-    ingest: new IngestService(dataSource, clock, decisions, activations, config.engine, {
+    delivery,
+    ingest: new IngestService(dataSource, clock, decisions, activations, delivery, config.engine, {
       maxBatchSize: config.ingest.maxBatchSize,
     }),
   };

@@ -13,6 +13,7 @@ import type { User } from './access';
 import type { ActivationService } from './activation.service';
 import { decodeAlertDecision } from './decision-codec';
 import type { DecisionChange, DecisionService } from './decision.service';
+import type { DeliveryService } from './delivery.service';
 import { toOutageAlertFact } from './outage-facts';
 
 /** One alert of an ingestAlerts batch, after GraphQL has picked its kind. */
@@ -99,14 +100,12 @@ interface StoredAlertRow {
  * Activation outcomes in the batch are applied first, so the AD1s beside them see them.
  */
 export class IngestService {
-  /** Called after each committed batch with the decision changes it made (delivery hooks in here). */
-  onCommitted: ((changes: readonly DecisionChange[]) => void) | null = null;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly decisions: DecisionService,
     private readonly activations: ActivationService,
+    private readonly delivery: DeliveryService,
     private readonly engineSettings: EngineSettings,
     private readonly settings: IngestSettings,
   ) {}
@@ -126,10 +125,12 @@ export class IngestService {
     }
     const valid = inputs.map((input, i) => validateAlert(input, `alerts[${i}]`));
     const now = this.clock.now();
-    const { results, changes } = await this.dataSource.transaction((tx) =>
-      this.ingestIn(tx, user, valid, now),
-    );
-    this.onCommitted?.(changes);
+    const { results, enqueued } = await this.dataSource.transaction(async (tx) => {
+      const { results, changes } = await this.ingestIn(tx, user, valid, now);
+      // Last step before commit: the DNO messages and their sequence numbers.
+      return { results, enqueued: await this.delivery.enqueue(tx, changes) };
+    });
+    this.delivery.published(enqueued);
     return results;
   }
 

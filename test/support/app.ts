@@ -141,6 +141,7 @@ export async function startTestApp(
         ...extra,
       });
       clients.push(client);
+      trackConnection(client);
       return client;
     },
     async stop() {
@@ -165,7 +166,9 @@ export function subscribe<T>(client: WsClient, query: string, variables: Record<
     { query, variables },
     {
       next: (value) => {
-        events.push(value.data as T);
+        // A subscription refused at subscribe time arrives as one result carrying errors.
+        if (value.errors?.length) error = value.errors;
+        else events.push(value.data as T);
         waiters.splice(0).forEach((w) => w());
       },
       error: (e) => {
@@ -207,8 +210,23 @@ export function subscribe<T>(client: WsClient, query: string, variables: Record<
   };
 }
 
+const connectionState = new WeakMap<WsClient, { acked: boolean; closed: unknown }>();
+
+/** Records acknowledgement from the start, so `connected()` also works after the fact. */
+function trackConnection(client: WsClient): void {
+  const state = { acked: false, closed: undefined as unknown };
+  connectionState.set(client, state);
+  client.on('connected', () => (state.acked = true));
+  client.on('closed', (event) => {
+    if (!state.acked) state.closed = event;
+  });
+}
+
 /** Resolves when the graphql-ws client has been acknowledged by the server. */
 export function connected(client: WsClient, timeoutMs = 10_000): Promise<void> {
+  const state = connectionState.get(client);
+  if (state?.acked) return Promise.resolve();
+  if (state?.closed) return Promise.reject(state.closed);
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('no connection_ack')), timeoutMs);
     client.on('connected', () => {

@@ -1,0 +1,464 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Principal } from '../auth/principal';
+import type { Clock } from '../clock';
+import { messagesFor } from '../domain/delivery';
+import type { DnoMessageKind } from '../domain/delivery';
+import type { AlertDecision, SupplyRestoredDecision } from '../domain/engine';
+import { ForbiddenError, InvalidInputError } from '../domain/errors';
+import { DELIVERY_PREFERENCES } from '../domain/model';
+import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
+import type { AlertEntity } from '../entities';
+import { returnedRows } from '../db/rows';
+import type { AppPubSub } from '../realtime/pubsub';
+import { requireRole } from './access';
+import type { User } from './access';
+import type { DecisionChange } from './decision.service';
+
+/** The message as stored in the outbox and sent to the DNO: everything it needs, pre-shaped. */
+export interface DnoMessagePayload {
+  readonly alert: {
+    id: string;
+    kind: 'AD1' | 'SUPPLY_RESTORED';
+    alertCode: string;
+    deviceGuid: string;
+    mpan: string | null;
+    mpanCheckDigitValid: boolean;
+    distributorId: string | null;
+    unroutedReason: string | null;
+    areaKey: string | null;
+    eventAt: string;
+    restoredAt: string | null;
+    throttledCount: number;
+    duisResponseId: string | null;
+    receivedAt: string;
+    pairedAlertId: string | null;
+  };
+  readonly decision: {
+    revision: number;
+    outcome: DecisionOutcome;
+    reasonCode: string;
+    late: boolean;
+    decidedAt: string;
+  };
+  /** The AD1 this message pairs with (OTA_INDUCED: the AD1 itself; SUPPLY_RESTORED: its outage alert). */
+  readonly pairedAlertId: string | null;
+  /** OTA_INDUCED (and ANNOTATE classification): what made the AD1 OTA-induced. */
+  readonly otaInduced: {
+    activationId: string | null;
+    activationRequestId: string | null;
+    actualExecutedAt: string | null;
+    manufacturer: string | null;
+    model: string | null;
+    firmwareBefore: string | null;
+    firmwareAfter: string | null;
+    ruleId: string | null;
+    ruleVersion: number | null;
+    windowFrom: string | null;
+    windowTo: string | null;
+  } | null;
+  readonly evidence: Record<string, unknown> | null;
+}
+
+export interface DnoMessage {
+  readonly distributorId: string;
+  readonly sequence: string;
+  readonly kind: DnoMessageKind;
+  readonly createdAt: Date;
+  readonly payload: DnoMessagePayload;
+}
+
+/** The newest sequence each DNO got in a committed transaction: what to wake subscribers with. */
+export type Enqueued = ReadonlyMap<string, string>;
+
+export interface DeliveryStatus {
+  readonly distributorId: string;
+  readonly newestSequence: string;
+  readonly acknowledgedSequence: string;
+  readonly lag: string;
+  readonly preference: DeliveryPreference;
+}
+
+const REPLAY_PAGE = 500;
+/** Subscribers re-read the outbox at least this often, so a lost wake-up delays, never loses. */
+const SAFETY_POLL_MS = 5_000;
+const SEQUENCE = /^(0|[1-9][0-9]{0,18})$/;
+
+/**
+ * Delivery to network operators through a durable per-DNO outbox. Messages are written in the
+ * transaction of the decision that caused them; sequence numbers are allocated under the DNO's
+ * row lock as the transaction's last step, so they commit in order. Subscribers replay from the
+ * outbox and are woken (never fed) by pub/sub, so a lost notification loses nothing.
+ */
+export class DeliveryService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly pubSub: AppPubSub,
+    private readonly onSubscriberCount: (distributorId: string, delta: 1 | -1) => void = () => undefined,
+  ) {}
+
+  /**
+   * Writes the messages that these decision changes produce, inside the caller's transaction.
+   * Call once per transaction, last: it takes the DNOs' sequence locks (in distributor order,
+   * so concurrent transactions cannot deadlock) and they are held until commit.
+   */
+  async enqueue(tx: EntityManager, changes: readonly DecisionChange[]): Promise<Enqueued> {
+    const routed = changes.filter((c) => c.alert.distributorId !== null);
+    if (routed.length === 0) return new Map();
+    const distributors = [...new Set(routed.map((c) => c.alert.distributorId!))].sort();
+    const preferences = await this.preferences(tx, distributors);
+    const pending = new Map<
+      string,
+      { kind: DnoMessageKind; alertId: string; revision: number; payload: DnoMessagePayload }[]
+    >();
+    for (const change of routed) {
+      const distributorId = change.alert.distributorId!;
+      const kinds = messagesFor({
+        alertKind: change.alert.kind,
+        previous: change.previousOutcome,
+        next: change.outcome,
+        preference: preferences.get(distributorId) ?? 'FILTER',
+      });
+      for (const kind of kinds) {
+        const list = pending.get(distributorId) ?? [];
+        list.push({
+          kind,
+          alertId: change.alert.id,
+          revision: change.revision,
+          payload: payloadOf(change, kind),
+        });
+        pending.set(distributorId, list);
+      }
+    }
+    if (pending.size === 0) return new Map();
+    const now = this.clock.now();
+    const newest = new Map<string, string>();
+    for (const distributorId of [...pending.keys()].sort()) {
+      const messages = pending.get(distributorId)!;
+      await tx.query('INSERT INTO dno_sequence (distributor_id) VALUES ($1) ON CONFLICT DO NOTHING', [
+        distributorId,
+      ]);
+      const [{ last }] = returnedRows<{ last: string }>(
+        await tx.query(
+          'UPDATE dno_sequence SET last_sequence = last_sequence + $2 WHERE distributor_id = $1 RETURNING last_sequence::text AS last',
+          [distributorId, messages.length],
+        ),
+      );
+      const first = BigInt(last) - BigInt(messages.length) + 1n;
+      await tx.query(
+        `INSERT INTO dno_outbox (distributor_id, sequence, kind, alert_id, decision_revision, payload, created_at)
+         SELECT $1, s, k, a, r, p, $7 FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::jsonb[]) AS m(s, k, a, r, p)`,
+        [
+          distributorId,
+          messages.map((_, i) => (first + BigInt(i)).toString()),
+          messages.map((m) => m.kind),
+          messages.map((m) => m.alertId),
+          messages.map((m) => m.revision),
+          messages.map((m) => JSON.stringify(m.payload)),
+          now,
+        ],
+      );
+      newest.set(distributorId, last);
+    }
+    return newest;
+  }
+
+  /** After commit: wakes the subscribers of each DNO that got messages. */
+  published(enqueued: Enqueued): void {
+    for (const [distributorId, sequence] of enqueued) {
+      void this.pubSub.publish('DNO_OUTBOX', distributorId, { distributorId, sequence });
+    }
+  }
+
+  /**
+   * A DNO's stream: everything after `after` (or after its acknowledged position) from the
+   * outbox, then live. Validates access before the first message.
+   */
+  async stream(
+    principal: Principal,
+    distributorIdArg: string | null | undefined,
+    after: string | null | undefined,
+  ): Promise<AsyncIterable<DnoMessage>> {
+    const distributorId = this.streamFor(requireRole(principal, 'ED', 'OPERATOR'), distributorIdArg);
+    let cursor =
+      after === null || after === undefined
+        ? await this.acknowledgedSequence(distributorId)
+        : parseSequence(after, 'after');
+    // Listen before the first read: a message committed between the read and the wait still wakes us.
+    const wakeups = this.pubSub.subscribe('DNO_OUTBOX', distributorId)[Symbol.asyncIterator]();
+    const state: { woken: boolean; wake: (() => void) | null; closed: boolean } = {
+      woken: false,
+      wake: null,
+      closed: false,
+    };
+    void (async () => {
+      for (;;) {
+        const next = await wakeups.next();
+        if (next.done) return;
+        state.woken = true;
+        state.wake?.();
+      }
+    })();
+    this.onSubscriberCount(distributorId, 1);
+    const buffer: DnoMessage[] = [];
+    const close = async () => {
+      if (state.closed) return;
+      state.closed = true;
+      state.wake?.();
+      this.onSubscriberCount(distributorId, -1);
+      await wakeups.return?.();
+    };
+    // An explicit iterator rather than a generator: return() must end a wait at once (a
+    // generator cannot be interrupted while it awaits), so closed sockets free everything now.
+    const iterator: AsyncIterableIterator<DnoMessage> = {
+      next: async () => {
+        while (!state.closed) {
+          const queued = buffer.shift();
+          if (queued) return { value: queued, done: false };
+          state.woken = false;
+          const rows = await this.read(distributorId, cursor, REPLAY_PAGE);
+          if (rows.length) {
+            cursor = rows[rows.length - 1].sequence;
+            buffer.push(...rows);
+            continue;
+          }
+          if (state.woken || state.closed) continue;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, SAFETY_POLL_MS);
+            timer.unref();
+            state.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          state.wake = null;
+        }
+        return { value: undefined, done: true };
+      },
+      return: async () => {
+        await close();
+        return { value: undefined, done: true };
+      },
+      throw: async (error?: unknown) => {
+        await close();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /** Outbox messages of a DNO after a sequence, in order. */
+  async read(distributorId: string, after: string, limit: number): Promise<DnoMessage[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT sequence::text AS sequence, kind, payload, created_at FROM dno_outbox
+        WHERE distributor_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
+      [distributorId, after, limit],
+    )) as { sequence: string; kind: DnoMessageKind; payload: DnoMessagePayload; created_at: Date }[];
+    return rows.map((r) => ({
+      distributorId,
+      sequence: r.sequence,
+      kind: r.kind,
+      createdAt: r.created_at,
+      payload: r.payload,
+    }));
+  }
+
+  /** Records how far a DNO's consumer has processed its stream (never moves backwards). */
+  async acknowledge(
+    principal: Principal,
+    distributorIdArg: string | null | undefined,
+    upTo: string,
+  ): Promise<DeliveryStatus> {
+    const user = requireRole(principal, 'ED', 'OPERATOR');
+    const distributorId = this.streamFor(user, distributorIdArg);
+    const position = parseSequence(upTo, 'upTo');
+    await this.dataSource.transaction(async (tx) => {
+      const [row] = (await tx.query(
+        'SELECT last_sequence::text AS last FROM dno_sequence WHERE distributor_id = $1',
+        [distributorId],
+      )) as { last: string }[];
+      if (BigInt(position) > BigInt(row?.last ?? '0')) {
+        throw new InvalidInputError(
+          'BEYOND_NEWEST_SEQUENCE',
+          `upTo is beyond the newest sequence (${row?.last ?? '0'})`,
+          'upTo',
+        );
+      }
+      await tx.query(
+        `INSERT INTO dno_delivery_position (distributor_id, acknowledged_sequence, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (distributor_id) DO UPDATE SET
+           acknowledged_sequence = GREATEST(dno_delivery_position.acknowledged_sequence, EXCLUDED.acknowledged_sequence),
+           updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
+        [distributorId, position, this.clock.now(), user.subject],
+      );
+    });
+    return this.status(principal, distributorId);
+  }
+
+  async status(principal: Principal, distributorIdArg: string | null | undefined): Promise<DeliveryStatus> {
+    const distributorId = this.streamFor(requireRole(principal, 'ED', 'OPERATOR'), distributorIdArg);
+    const [row] = (await this.dataSource.query(
+      `SELECT COALESCE(s.last_sequence, 0)::text AS newest, COALESCE(p.acknowledged_sequence, 0)::text AS acked,
+              COALESCE(d.preference, 'FILTER') AS preference
+         FROM (SELECT $1::char(2) AS distributor_id) x
+         LEFT JOIN dno_sequence s USING (distributor_id)
+         LEFT JOIN dno_delivery_position p USING (distributor_id)
+         LEFT JOIN delivery_preference d USING (distributor_id)`,
+      [distributorId],
+    )) as { newest: string; acked: string; preference: DeliveryPreference }[];
+    return {
+      distributorId,
+      newestSequence: row.newest,
+      acknowledgedSequence: row.acked,
+      lag: (BigInt(row.newest) - BigInt(row.acked)).toString(),
+      preference: row.preference,
+    };
+  }
+
+  /** Per-DNO lag for the metrics endpoint. */
+  async lags(): Promise<{ distributorId: string; lag: number }[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT s.distributor_id, (s.last_sequence - COALESCE(p.acknowledged_sequence, 0))::float8 AS lag
+         FROM dno_sequence s LEFT JOIN dno_delivery_position p USING (distributor_id)`,
+    )) as { distributor_id: string; lag: number }[];
+    return rows.map((r) => ({ distributorId: r.distributor_id, lag: r.lag }));
+  }
+
+  async setPreference(
+    principal: Principal,
+    distributorIdArg: string | null | undefined,
+    preference: DeliveryPreference,
+  ): Promise<DeliveryStatus> {
+    const user = requireRole(principal, 'ED', 'OPERATOR');
+    const distributorId = this.streamFor(user, distributorIdArg);
+    if (!(DELIVERY_PREFERENCES as readonly string[]).includes(preference)) {
+      throw new InvalidInputError(
+        'INVALID_PREFERENCE',
+        `preference must be one of ${DELIVERY_PREFERENCES.join(', ')}`,
+        'preference',
+      );
+    }
+    await this.dataSource.query(
+      `INSERT INTO delivery_preference (distributor_id, preference, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (distributor_id) DO UPDATE SET preference = EXCLUDED.preference, updated_at = EXCLUDED.updated_at,
+         updated_by = EXCLUDED.updated_by`,
+      [distributorId, preference, this.clock.now(), user.subject],
+    );
+    return this.status(principal, distributorId);
+  }
+
+  private async preferences(
+    tx: EntityManager,
+    distributorIds: readonly string[],
+  ): Promise<Map<string, DeliveryPreference>> {
+    const rows = (await tx.query(
+      'SELECT distributor_id, preference FROM delivery_preference WHERE distributor_id = ANY($1)',
+      [[...distributorIds]],
+    )) as { distributor_id: string; preference: DeliveryPreference }[];
+    return new Map(rows.map((r) => [r.distributor_id, r.preference]));
+  }
+
+  private async acknowledgedSequence(distributorId: string): Promise<string> {
+    const [row] = (await this.dataSource.query(
+      'SELECT acknowledged_sequence::text AS acked FROM dno_delivery_position WHERE distributor_id = $1',
+      [distributorId],
+    )) as { acked: string }[];
+    return row?.acked ?? '0';
+  }
+
+  /** Which DNO's stream: an ED's own (the only one, or the one named); an operator must name one. */
+  private streamFor(user: User, requested: string | null | undefined): string {
+    if (requested !== null && requested !== undefined && !/^[0-9]{2}$/.test(requested)) {
+      throw new InvalidInputError('INVALID_DISTRIBUTOR_ID', 'distributorId is two digits', 'distributorId');
+    }
+    if (user.role === 'OPERATOR') {
+      if (!requested)
+        throw new InvalidInputError(
+          'DISTRIBUTOR_REQUIRED',
+          'operators must name the distributorId',
+          'distributorId',
+        );
+      return requested;
+    }
+    if (requested) {
+      if (!user.distributorIds.includes(requested))
+        throw new ForbiddenError(`distributor ${requested} is not yours`);
+      return requested;
+    }
+    if (user.distributorIds.length !== 1) {
+      throw new InvalidInputError(
+        'DISTRIBUTOR_REQUIRED',
+        'your token covers several distributors: name one',
+        'distributorId',
+      );
+    }
+    return user.distributorIds[0];
+  }
+}
+
+function parseSequence(value: string, field: string): string {
+  if (!SEQUENCE.test(value))
+    throw new InvalidInputError('INVALID_CURSOR', `${field} must be a sequence number`, field);
+  return value;
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+function payloadOf(change: DecisionChange, kind: DnoMessageKind): DnoMessagePayload {
+  const a: AlertEntity = change.alert;
+  const isAd1 = a.kind === 'AD1';
+  const ad1 = isAd1 ? (change.decision as AlertDecision) : null;
+  const restore = isAd1 ? null : (change.decision as SupplyRestoredDecision);
+  const e = ad1?.evidence;
+  const otaInduced =
+    ad1 && (kind === 'OTA_INDUCED' || change.outcome === 'SUPPRESSED' || change.outcome === 'PAIRED') && e
+      ? {
+          activationId: ad1.activationId,
+          activationRequestId: e.activation?.requestId ?? null,
+          actualExecutedAt: e.activation?.actualExecutedAt ?? null,
+          manufacturer: e.esme?.manufacturer ?? e.commsHub?.manufacturer ?? null,
+          model: e.esme?.model ?? e.commsHub?.model ?? null,
+          firmwareBefore: e.firmware?.versionBefore ?? null,
+          firmwareAfter: e.activation?.targetFirmwareVersion ?? null,
+          ruleId: ad1.ruleId,
+          ruleVersion: ad1.ruleVersion,
+          windowFrom: iso(ad1.window?.from ?? null),
+          windowTo: iso(ad1.window?.to ?? null),
+        }
+      : null;
+  return {
+    alert: {
+      id: a.id,
+      kind: a.kind,
+      alertCode: a.alertCode,
+      deviceGuid: a.deviceGuid,
+      mpan: a.mpan,
+      mpanCheckDigitValid: a.mpanCheckDigitValid,
+      distributorId: a.distributorId,
+      unroutedReason: a.unroutedReason,
+      areaKey: a.areaKey,
+      eventAt: a.eventAt.toISOString(),
+      restoredAt: iso(a.restoredAt),
+      throttledCount: a.throttledCount,
+      duisResponseId: a.duisResponseId,
+      receivedAt: a.receivedAt.toISOString(),
+      pairedAlertId: restore?.pairedAlertId ?? a.pairedAlertId,
+    },
+    decision: {
+      revision: change.revision,
+      outcome: change.outcome,
+      reasonCode: change.reason,
+      late: change.late,
+      decidedAt: (ad1?.decidedAt ?? restore!.decidedAt).toISOString(),
+    },
+    pairedAlertId: kind === 'OTA_INDUCED' ? a.id : (restore?.pairedAlertId ?? null),
+    otaInduced,
+    evidence: ad1 ? (JSON.parse(JSON.stringify(ad1.evidence)) as Record<string, unknown>) : null,
+  };
+}
