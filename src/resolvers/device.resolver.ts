@@ -115,6 +115,32 @@ export class DeviceResolver {
     return visible.map(toActivation);
   }
 
+  @FieldResolver(() => Device, {
+    nullable: true,
+    description:
+      'For an ESME: the Communications Hub it powers now (null for other device types or when unlinked).',
+  })
+  async commsHub(@Root() device: DeviceEntity, @Ctx() ctx: GraphQLContext): Promise<DeviceEntity | null> {
+    if (device.deviceType !== 'ESME') return null;
+    const open = (await ctx.loaders.commsHubLinks.load(device.guid)).find(
+      (l) => l.esmeGuid === device.guid && l.effectiveTo === null,
+    );
+    return open ? ((await ctx.loaders.device.load(open.commsHubGuid)) ?? null) : null;
+  }
+
+  @FieldResolver(() => Device, {
+    nullable: true,
+    description:
+      'For a Communications Hub: the ESME that powers it now (null for other device types or when unlinked).',
+  })
+  async esme(@Root() device: DeviceEntity, @Ctx() ctx: GraphQLContext): Promise<DeviceEntity | null> {
+    if (device.deviceType !== 'CHF') return null;
+    const open = (await ctx.loaders.commsHubLinks.load(device.guid)).find(
+      (l) => l.commsHubGuid === device.guid && l.effectiveTo === null,
+    );
+    return open ? ((await ctx.loaders.device.load(open.esmeGuid)) ?? null) : null;
+  }
+
   @FieldResolver(() => [CommsHubLink], {
     description: 'Associations between this device and a Communications Hub or ESME, newest first.',
   })

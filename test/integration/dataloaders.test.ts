@@ -23,6 +23,7 @@ const NESTED = `query ($first: Int!) {
       networkOperator { name }
       firmwareHistory { firmwareVersion }
       commsHubLinks { commsHubGuid }
+      commsHub { guid esme { guid } }
       activations { id status image { version } rule { name } }
     }
   }
@@ -33,6 +34,7 @@ interface Node {
   networkOperator: { name: string } | null;
   firmwareHistory: { firmwareVersion: string }[];
   commsHubLinks: { commsHubGuid: string }[];
+  commsHub: { guid: string; esme: { guid: string } | null } | null;
   activations: {
     id: string;
     status: string;
@@ -142,6 +144,7 @@ describe('DataLoaders: a nested devices query costs a fixed number of SQL statem
       expect(node.networkOperator?.name).toEqual(expect.any(String));
       expect(node.firmwareHistory.map((h) => h.firmwareVersion)).toEqual(['0002012E', '0002012F']);
       expect(node.commsHubLinks).toEqual([{ commsHubGuid: CHFS[i] }]);
+      expect(node.commsHub).toEqual({ guid: CHFS[i], esme: { guid: ESMES[i] } });
       if (HAS_ACTIVATION(i)) {
         expect(node.activations).toEqual([
           {
@@ -157,7 +160,8 @@ describe('DataLoaders: a nested devices query costs a fixed number of SQL statem
     });
     expect(new Set(big.nodes.map((n) => n.networkOperator?.name)).size).toBe(14);
 
-    // devices + networkOperator + firmwareHistory + commsHubLinks + activations + image + rule = 7.
+    // devices + networkOperator + firmwareHistory + commsHubLinks + activations + image + rule, plus the
+    // hub devices and their links for commsHub { esme } = 9.
     expect(big.statements).toBeGreaterThan(0);
     expect(big.statements).toBeLessThanOrEqual(12);
 
