@@ -119,6 +119,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         exposeInternalErrors: config.nodeEnv === 'development',
         keepAliveSeconds: config.ws.keepAliveSeconds,
         authRecheckSeconds: config.auth.recheckSeconds,
+        duis: config.duis,
+        limits: {
+          maxDepth: config.graphql.maxDepth,
+          maxComplexity: config.graphql.maxComplexity,
+          maxBodyBytes: config.http.maxBodyBytes,
+          mutationsPerMinute: config.http.mutationsPerMinute,
+        },
         ready: async () => pubSubHandle.healthy() && (await isDatabaseReady(dataSource)),
       },
       config.port,

@@ -39,6 +39,11 @@ const schema = z.object({
   WS_KEEPALIVE_SECONDS: positiveInt.default(12),
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
   MAX_BATCH_SIZE: positiveInt.default(10_000),
+  /** Query limits (src/schema/limits.ts), request body size and mutation rate (README, "Security"). */
+  GRAPHQL_MAX_DEPTH: positiveInt.default(10),
+  GRAPHQL_MAX_COMPLEXITY: positiveInt.default(10_000),
+  MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
+  RATE_LIMIT_MUTATIONS_PER_MINUTE: nonNegativeInt.default(600),
 
   /** Decision-engine and activation settings (see README, "Settings"). */
   WINDOW_MINUTES: positiveInt.default(30),
@@ -58,6 +63,9 @@ const schema = z.object({
   REQUIRE_AREA_KEY: bool.default(true),
   MAX_INGEST_BATCH: positiveInt.default(1000),
   SCHEDULER_POLL_MS: positiveInt.default(1000),
+  /** POST /duis: validate documents against the DUIS/MMC XSDs in this folder when set; the largest body accepted. */
+  DUIS_SCHEMA_DIR: z.string().min(1).optional(),
+  DUIS_MAX_BYTES: positiveInt.default(1024 * 1024),
 });
 
 export type Env = z.input<typeof schema>;
@@ -80,13 +88,22 @@ export interface Config {
     readonly audience?: string;
     readonly recheckSeconds: number;
   };
-  readonly graphql: { readonly introspection: boolean; readonly maxBatchSize: number };
+  readonly graphql: {
+    readonly introspection: boolean;
+    readonly maxBatchSize: number;
+    readonly maxDepth: number;
+    readonly maxComplexity: number;
+  };
+  /** Request body size limit (bytes) and mutations a minute per principal (0: no limit). */
+  readonly http: { readonly maxBodyBytes: number; readonly mutationsPerMinute: number };
   readonly ws: { readonly keepAliveSeconds: number };
   readonly shutdownGraceSeconds: number;
   readonly activation: { readonly horizonDays: number; readonly outcomeBoundMinutes: number };
   /** Every bound of the decision engine, validated. */
   readonly engine: EngineSettings;
   readonly ingest: { readonly maxBatchSize: number; readonly schedulerPollMs: number };
+  /** POST /duis: the XSD folder (absolute; validation is off when unset) and the body size limit. */
+  readonly duis: { readonly schemaDir?: string; readonly maxBytes: number };
 }
 
 export class ConfigError extends Error {}
@@ -130,7 +147,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audience: e.AUTH_AUDIENCE,
       recheckSeconds: e.AUTH_RECHECK_SECONDS,
     },
-    graphql: { introspection: e.GRAPHQL_INTROSPECTION, maxBatchSize: e.MAX_BATCH_SIZE },
+    graphql: {
+      introspection: e.GRAPHQL_INTROSPECTION,
+      maxBatchSize: e.MAX_BATCH_SIZE,
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+    },
+    http: { maxBodyBytes: e.MAX_BODY_BYTES, mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE },
     ws: { keepAliveSeconds: e.WS_KEEPALIVE_SECONDS },
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     activation: { horizonDays: e.ACTIVATION_HORIZON_DAYS, outcomeBoundMinutes: e.OUTCOME_BOUND_MINUTES },
@@ -152,6 +175,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requireAreaKey: e.REQUIRE_AREA_KEY,
     }),
     ingest: { maxBatchSize: e.MAX_INGEST_BATCH, schedulerPollMs: e.SCHEDULER_POLL_MS },
+    duis: {
+      schemaDir: e.DUIS_SCHEMA_DIR ? path.resolve(e.DUIS_SCHEMA_DIR) : undefined,
+      maxBytes: e.DUIS_MAX_BYTES,
+    },
   };
 }
 

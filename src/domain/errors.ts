@@ -69,3 +69,33 @@ export class ConflictError extends DomainError {
     super(message, { reason, ...details });
   }
 }
+
+/** Too many requests from one principal: retry after `retryAfterSeconds`. */
+export class RateLimitedError extends DomainError {
+  readonly code = 'RATE_LIMITED' as const;
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly limit: number,
+  ) {
+    super(`too many mutations: at most ${limit} a minute; retry after ${retryAfterSeconds} s`, {
+      retryAfterSeconds,
+      limit,
+    });
+  }
+}
+
+/**
+ * An operation that would cost too much to run: nested deeper than the depth limit (reason DEPTH,
+ * with `depth` and `limit`) or estimated dearer than the complexity limit (reason COMPLEXITY, with
+ * `cost` and `limit`).
+ */
+export class QueryTooComplexError extends DomainError {
+  readonly code = 'QUERY_TOO_COMPLEX' as const;
+  constructor(
+    readonly reason: 'DEPTH' | 'COMPLEXITY',
+    message: string,
+    details: { readonly limit: number; readonly cost?: number; readonly depth?: number },
+  ) {
+    super(message, { reason, ...details });
+  }
+}

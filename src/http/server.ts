@@ -7,6 +7,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { getOperationAST } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -18,11 +19,17 @@ import type { TokenVerifier } from '../auth/tokens';
 import type { Clock } from '../clock';
 import { DomainError, UnauthenticatedError } from '../domain/errors';
 import { createLoaders } from '../loaders';
+import { graphiqlRouter } from './graphiql';
+import { createDuisRouter } from './duis';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { GraphQLContext } from '../schema/context';
 import { createErrorFormatter, toGraphQLError } from '../schema/errors';
 import type { Services } from '../services';
+import { RateLimitedError } from '../domain/errors';
+import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
+import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
+import { createMutationRateLimiter, mutationRateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
 
 export interface HttpServerDeps {
   readonly schema: GraphQLSchema;
@@ -35,6 +42,13 @@ export interface HttpServerDeps {
   readonly exposeInternalErrors: boolean;
   readonly keepAliveSeconds: number;
   readonly authRecheckSeconds: number;
+  /** Query depth/complexity, body size and mutation rate limits (defaults: config.ts). */
+  readonly limits?: {
+    readonly maxDepth: number;
+    readonly maxComplexity: number;
+    readonly maxBodyBytes: number;
+    readonly mutationsPerMinute: number;
+  };
   /** Readiness: database reachable, migrations applied, pub/sub connected. */
   readonly ready: () => Promise<boolean>;
 }
@@ -68,6 +82,13 @@ export async function startHttpServer(
   const formatError = createErrorFormatter(deps.exposeInternalErrors, (error) =>
     log.error({ err: error }, 'unexpected error in a GraphQL operation'),
   );
+  const limits = deps.limits ?? {
+    maxDepth: 10,
+    maxComplexity: 10_000,
+    maxBodyBytes: 8 * 1024 * 1024,
+    mutationsPerMinute: 600,
+  };
+  const rateLimiter = createMutationRateLimiter(limits.mutationsPerMinute);
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const recheckTimers = new Map<object, NodeJS.Timeout>();
   const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
@@ -110,8 +131,27 @@ export async function startHttpServer(
         }
         if (ctx.acknowledged) metrics.wsConnections.dec();
       },
+      // The same parse/validation codes, query limits and mutation rate limit as over HTTP.
+      onSubscribe: async (ctx, _id, payload) => {
+        const prepared = prepareWsOperation(deps.schema, payload, limits, deps.introspection);
+        if (Array.isArray(prepared)) return prepared;
+        const operation = getOperationAST(prepared.document, prepared.operationName);
+        if (rateLimiter && operation?.operation === 'mutation') {
+          try {
+            await rateLimiter.consume(
+              ctx.extra.principal ?? ANONYMOUS,
+              ctx.extra.request.socket.remoteAddress,
+            );
+          } catch (error) {
+            if (error instanceof RateLimitedError) return [rateLimitedGraphQLError(error, false)];
+            throw error;
+          }
+        }
+        return { ...prepared, schema: deps.schema };
+      },
       // A fresh context, with fresh loaders, for every subscribe message.
       context: (ctx): GraphQLContext => ({
+        clientIp: ctx.extra.request.socket.remoteAddress,
         principal: ctx.extra.principal ?? ANONYMOUS,
         services: deps.services,
         loaders: createLoaders(deps.services, ctx.extra.principal ?? ANONYMOUS),
@@ -167,10 +207,13 @@ export async function startHttpServer(
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin,
+      queryLimitsPlugin(limits),
+      ...(rateLimiter ? [mutationRateLimitPlugin(rateLimiter)] : []),
     ],
   });
   await apollo.start();
 
+  app.use(graphiqlRouter());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -181,9 +224,11 @@ export async function startHttpServer(
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // DUIS and MMC XML documents onto the same services and authorization (src/http/duis.ts).
+  app.use('/duis', createDuisRouter(deps));
   app.use(
     '/graphql',
-    express.json({ limit: '8mb' }),
+    graphqlJsonBody(limits.maxBodyBytes),
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         let principal: Principal = ANONYMOUS;
@@ -194,9 +239,15 @@ export async function startHttpServer(
           if (error instanceof DomainError) throw toGraphQLError(error, 401);
           throw error;
         }
-        return { principal, services: deps.services, loaders: createLoaders(deps.services, principal) };
+        return {
+          principal,
+          clientIp: req.ip,
+          services: deps.services,
+          loaders: createLoaders(deps.services, principal),
+        };
       },
     }),
+    bodyErrorHandler(limits.maxBodyBytes),
   );
 
   await new Promise<void>((resolve, reject) => {

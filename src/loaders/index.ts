@@ -42,11 +42,21 @@ export function createLoaders(services: Services, principal: Principal): Loaders
     device,
     scopedDevice: new DataLoader(async (refs: readonly string[]) => {
       const scope = deviceReadScope(principal);
-      const guids = refs.map((r) => parseEui64(r));
-      const rows = await device.loadMany(guids);
-      return rows.map((row) =>
-        row && !(row instanceof Error) && inScope(scope, row.distributorId) ? row : null,
-      );
+      // A malformed key fails its own reference only, not the whole batch.
+      const guids = refs.map((r) => {
+        try {
+          return parseEui64(r);
+        } catch (error) {
+          return error as Error;
+        }
+      });
+      const rows = await device.loadMany(guids.filter((g): g is string => typeof g === 'string'));
+      let next = 0;
+      return guids.map((guid) => {
+        if (guid instanceof Error) return guid;
+        const row = rows[next++];
+        return row && !(row instanceof Error) && inScope(scope, row.distributorId) ? row : null;
+      });
     }),
     firmwareHistory: new DataLoader((guids) => services.devices.firmwareHistories(guids)),
     commsHubLinks: new DataLoader((guids) => services.devices.linksOf(guids)),

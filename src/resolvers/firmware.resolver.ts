@@ -1,6 +1,8 @@
 import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AffectedFirmwareRuleEntity, FirmwareImageEntity } from '../entities';
 import type { GraphQLContext } from '../schema/context';
+import { requireUser } from '../services/access';
+import { parseUuid } from '../services/firmware.service';
 import {
   AffectedFirmwareRule,
   AffectedFirmwareRuleChange,
@@ -67,9 +69,10 @@ export class AffectedFirmwareRuleResolver {
   }
 }
 
-/** Federation reference resolver: `FirmwareImage(id)` through the request's loader. */
+/** Federation reference resolver: `FirmwareImage(id)` through the request's loader, for any authenticated caller (as `firmwareImages`). */
 export const firmwareImageReference = {
   async __resolveReference(ref: { id: string }, ctx: GraphQLContext): Promise<FirmwareImageEntity | null> {
-    return (await ctx.loaders.firmwareImage.load(ref.id)) ?? null;
+    requireUser(ctx.principal);
+    return (await ctx.loaders.firmwareImage.load(parseUuid(String(ref.id), 'firmware image', 'id'))) ?? null;
   },
 };

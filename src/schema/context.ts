@@ -7,4 +7,6 @@ export interface GraphQLContext {
   readonly principal: Principal;
   readonly services: Services;
   readonly loaders: Loaders;
+  /** The caller's IP address: the rate-limit key of callers without a token. */
+  readonly clientIp?: string;
 }

@@ -48,6 +48,17 @@ export function classify(
   return undefined;
 }
 
+/** Apollo's request-level codes: each means the client sent something unusable. */
+const APOLLO_BAD_REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
 /** Apollo `formatError`. */
 export function createErrorFormatter(exposeInternals: boolean, onInternal: (error: unknown) => void) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
@@ -62,11 +73,18 @@ export function createErrorFormatter(exposeInternals: boolean, onInternal: (erro
       };
     }
     const code = formatted.extensions?.code;
-    // GraphQL's own failures (parse, validation, variable coercion) carry Apollo's codes already;
-    // a scalar that rejected its input adds the domain reason (INVALID_EUI64, INVALID_MPAN_CHECK_DIGIT...).
+    // GraphQL's own failures (parse, validation, variable coercion, a malformed request) become
+    // BAD_USER_INPUT with Apollo's code as the reason (GRAPHQL_PARSE_FAILED,
+    // GRAPHQL_VALIDATION_FAILED, BAD_REQUEST...), so every error carries a code from one short
+    // list; a scalar that rejected its input gives the domain reason instead (INVALID_EUI64...).
     if (original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
       const cause = domainCause(original)?.details ?? {};
-      return { ...formatted, extensions: { ...stripStack(formatted.extensions), ...cause, code } };
+      const extensions = stripStack(formatted.extensions);
+      if (APOLLO_BAD_REQUEST_CODES.has(code)) {
+        const reason = code === 'BAD_USER_INPUT' ? (extensions.reason ?? 'INVALID_VARIABLES') : code;
+        return { ...formatted, extensions: { ...extensions, reason, ...cause, code: 'BAD_USER_INPUT' } };
+      }
+      return { ...formatted, extensions: { ...extensions, ...cause, code } };
     }
     onInternal(original);
     return {

@@ -35,7 +35,7 @@ import type { DecisionService } from './decision.service';
 import type { DeliveryService } from './delivery.service';
 import { withheldNear } from './ingest.service';
 import { parseUuid } from './firmware.service';
-import { decodeCursor, pageSize, toPage } from './pagination';
+import { CURSOR_PART, decodeCursor, pageSize, toPage } from './pagination';
 import type { Page } from './pagination';
 
 export interface ActivationSettings {
@@ -422,12 +422,15 @@ export class ActivationService {
     tx: EntityManager,
     input: { commsHubGuid: string; firmwareVersion: string; activatedAt: Date },
     now: Date,
-  ): Promise<FirmwareActivationEntity> {
+  ): Promise<FirmwareActivationEntity | null> {
     const requestId = `CHF:${input.commsHubGuid}:${input.activatedAt.toISOString()}`;
     const existing = await tx.getRepository(FirmwareActivationEntity).findOneBy({ requestId });
     if (existing) return existing;
     const ch = await tx.getRepository(DeviceEntity).findOneBy({ guid: input.commsHubGuid });
-    if (ch && ch.deviceType !== 'CHF') {
+    // A hub the inventory does not know has no model a rule could match: nothing to record, and
+    // AD1s from it fail open anyway. The alert is not refused: a batch must never lose its other alerts.
+    if (!ch) return null;
+    if (ch.deviceType !== 'CHF') {
       throw new InvalidInputError(
         'NOT_A_COMMS_HUB',
         `${input.commsHubGuid} is a ${ch.deviceType}, not a CHF`,
@@ -435,9 +438,9 @@ export class ActivationService {
       );
     }
     // The version before is what the inventory held: that is what a CHF rule matches on.
-    const before = ch?.firmwareVersion ?? null;
+    const before = ch.firmwareVersion;
     const rules =
-      ch?.manufacturer && ch.model
+      ch.manufacturer && ch.model
         ? await tx.getRepository(AffectedFirmwareRuleEntity).find({
             where: { deviceType: 'CHF', manufacturer: ch.manufacturer, model: ch.model, enabled: true },
             order: { id: 'ASC' },
@@ -480,7 +483,7 @@ export class ActivationService {
         window?.to ?? null,
       ],
     )) as { id: string }[];
-    if (ch) await this.moveFirmwareOn(tx, ch.guid, input.firmwareVersion, input.activatedAt);
+    await this.moveFirmwareOn(tx, ch.guid, input.firmwareVersion, input.activatedAt);
     return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id });
   }
 
@@ -520,7 +523,7 @@ export class ActivationService {
   ): Promise<Page<FirmwareActivationEntity>> {
     const user = requireUser(principal);
     const limit = pageSize(first);
-    const cursor = decodeCursor(after, 2);
+    const cursor = decodeCursor(after, 2, [CURSOR_PART.instant, CURSOR_PART.uuid]);
     const qb = this.dataSource
       .getRepository(FirmwareActivationEntity)
       .createQueryBuilder('a')

@@ -7,7 +7,7 @@ import { parseEui64 } from '../domain/identifiers';
 import { AlertDecisionEntity, AlertEntity } from '../entities';
 import { requireRole } from './access';
 import type { User } from './access';
-import { decodeCursor, pageSize, toPage } from './pagination';
+import { CURSOR_PART, decodeCursor, pageSize, toPage } from './pagination';
 import type { Page } from './pagination';
 
 export interface AlertFilter {
@@ -43,7 +43,7 @@ export class AlertService {
   ): Promise<Page<AlertEntity>> {
     const user = requireRole(principal, 'OPERATOR', 'ED');
     const limit = pageSize(first);
-    const cursor = decodeCursor(after, 2);
+    const cursor = decodeCursor(after, 2, [CURSOR_PART.instant, CURSOR_PART.bigint]);
     const qb = this.dataSource
       .getRepository(AlertEntity)
       .createQueryBuilder('a')

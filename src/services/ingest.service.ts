@@ -72,7 +72,8 @@ export interface IngestSettings {
   readonly maxBatchSize: number;
 }
 
-const MAX_TEXT = 64;
+/** DUIS response IDs are `EUI64:EUI64:counter` (up to 68 characters); 128 leaves room. */
+const MAX_TEXT = 128;
 const DAY_MS = 24 * 3600_000;
 
 interface StoredAlertRow {
@@ -150,7 +151,9 @@ export class IngestService {
         results[index] = activationResult(index, input.kind, activation.id);
       } else if (input.kind === 'CH_FIRMWARE_ACTIVATION') {
         const activation = await this.activations.recordCommsHubActivationIn(tx, input, now);
-        results[index] = activationResult(index, input.kind, activation.id);
+        results[index] = activation
+          ? activationResult(index, input.kind, activation.id)
+          : { ...activationResult(index, input.kind, null), reason: 'UNKNOWN_DEVICE' };
       }
     }
 
@@ -461,7 +464,11 @@ export async function withheldNear(
   )) as { id: string }[];
 }
 
-function activationResult(index: number, kind: AlertInput['kind'], activationId: string): IngestResult {
+function activationResult(
+  index: number,
+  kind: AlertInput['kind'],
+  activationId: string | null,
+): IngestResult {
   return {
     index,
     kind,

@@ -21,12 +21,29 @@ export function encodeCursor(parts: readonly string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | null | undefined, arity: number): string[] | null {
+/** Cursor parts that are SQL-cast (timestamptz, bigint, uuid) must have their shape: a forged one is INVALID_CURSOR, not a failed statement. */
+export const CURSOR_PART = {
+  instant: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
+  bigint: /^[0-9]{1,18}$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+} as const;
+
+export function decodeCursor(
+  cursor: string | null | undefined,
+  arity: number,
+  shapes: readonly RegExp[] = [],
+): string[] | null {
   if (cursor === null || cursor === undefined) return null;
   try {
     const parts: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parts) && parts.length === arity && parts.every((p) => typeof p === 'string'))
-      return parts;
+    if (
+      Array.isArray(parts) &&
+      parts.length === arity &&
+      parts.every((p, i) => typeof p === 'string' && (shapes[i]?.test(p) ?? true)) &&
+      (!shapes.some((s) => s === CURSOR_PART.instant) ||
+        parts.every((p, i) => shapes[i] !== CURSOR_PART.instant || !Number.isNaN(Date.parse(p as string))))
+    )
+      return parts as string[];
   } catch {
     // fall through to the error below
   }

@@ -913,6 +913,26 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     expect(a).toMatchObject({ distributorId: '12', areaKey: null });
     expect(ledger(a)).toEqual([['DELIVERED', 'UNKNOWN_DEVICE', 'INGEST', false]]);
   });
+
+  test('13. a hub firmware activation from a hub not in the inventory is noted, and the batch is kept', async () => {
+    const T = begin();
+    const results = await c.ingest([
+      {
+        commsHubFirmwareActivation: {
+          commsHubGuid: UNKNOWN_CH,
+          firmwareVersion: '00030003',
+          activatedAt: new Date(T).toISOString(),
+        },
+      },
+      ad1({ ch: UNKNOWN_CH, mpan: mpan(12, 998) }, T + MINUTE),
+    ]);
+    expect(results[0]).toMatchObject({
+      kind: 'CH_FIRMWARE_ACTIVATION',
+      activationId: null,
+      reason: 'UNKNOWN_DEVICE',
+    });
+    expect(results[1]).toMatchObject({ kind: 'AD1', outcome: 'DELIVERED', reason: 'UNKNOWN_DEVICE' });
+  });
 });
 
 describe('decisions: a restart in the middle of a hold', () => {

@@ -1,0 +1,212 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import depthLimit from 'graphql-depth-limit';
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import type { ComplexityEstimator } from 'graphql-query-complexity';
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  getOperationAST,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
+import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
+import { QueryTooComplexError } from '../domain/errors';
+import { MAX_PAGE_SIZE } from '../services/pagination';
+import type { GraphQLContext } from './context';
+import { toGraphQLError } from './errors';
+
+/**
+ * Query limits, the same for HTTP (an Apollo plugin) and WebSocket (graphql-ws `onSubscribe`):
+ *
+ * - depth: nested selection sets below a root field (graphql-depth-limit; `{ a { b } }` is 1;
+ *   introspection `__` fields are not counted). Over the limit: QUERY_TOO_COMPLEX, reason DEPTH.
+ * - complexity: every field costs 1, and a paged field (`first`) or a batch of federation
+ *   references (`_entities`) multiplies the cost of its selection by the page size (default 50,
+ *   at most 500: a larger `first` is the service's INVALID_PAGE_SIZE, not a cost) or by the
+ *   number of representations. Over the limit: QUERY_TOO_COMPLEX, reason COMPLEXITY, with `cost`
+ *   and `limit`.
+ *
+ * The schema is rebuilt from its printed SDL as a Federation subgraph (schema/build.ts), which
+ * drops type-graphql's field `complexity` extensions; the page-size rule therefore reads the
+ * arguments instead. fieldExtensionsEstimator stays first, so a field that does carry a
+ * `complexity` extension is priced by it.
+ */
+export interface QueryLimits {
+  readonly maxDepth: number;
+  readonly maxComplexity: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** `first`-paged fields and `_entities` cost their selection once per node they may return. */
+export const pagedFieldEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  if (field.name === '_entities' && Array.isArray(args.representations)) {
+    return 1 + Math.max(1, args.representations.length) * childComplexity;
+  }
+  if (!field.args.some((a) => a.name === 'first')) return undefined;
+  const first =
+    typeof args.first === 'number' && Number.isFinite(args.first) ? args.first : DEFAULT_PAGE_SIZE;
+  return 1 + Math.min(Math.max(1, Math.trunc(first)), MAX_PAGE_SIZE) * childComplexity;
+};
+
+const ESTIMATORS: ComplexityEstimator[] = [
+  fieldExtensionsEstimator(),
+  pagedFieldEstimator,
+  simpleEstimator({ defaultComplexity: 1 }),
+];
+
+/** The estimated cost of an operation, or undefined when it cannot be priced (its variables are invalid: execution will refuse it). */
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName?: string | null,
+  variables?: Record<string, unknown> | null,
+  /** Pricing stops after this many field nodes (graphql-query-complexity's guard against huge documents). */
+  maxQueryNodes = 10_000,
+): number | undefined {
+  try {
+    return getComplexity({
+      estimators: ESTIMATORS,
+      schema,
+      query: document,
+      operationName: operationName ?? undefined,
+      variables: variables ?? {},
+      maxQueryNodes,
+    });
+  } catch (error) {
+    // Every field costs at least 1, so more fields than the node bound costs more than that.
+    if (error instanceof GraphQLError && /maximum allowed number of nodes/.test(error.message)) {
+      return maxQueryNodes + 1;
+    }
+    return undefined;
+  }
+}
+
+/** The deepest selection of an operation in a validated document. */
+export function operationDepth(schema: GraphQLSchema, document: DocumentNode, maxDepth = Infinity): number {
+  let deepest = 0;
+  const errors = validate(schema, document, [
+    depthLimit(maxDepth, {}, (depths: Record<string, number>) => {
+      for (const d of Object.values(depths)) if (Number.isFinite(d)) deepest = Math.max(deepest, d);
+    }),
+  ]);
+  if (!errors.length) return deepest;
+  if (maxDepth === Infinity) return Infinity;
+  // Over the limit: measure how deep it really is, for the error (bounded by what the parser accepted).
+  try {
+    return Math.max(operationDepth(schema, document, Infinity), maxDepth + 1);
+  } catch {
+    return maxDepth + 1;
+  }
+}
+
+/** Throws QueryTooComplexError when a validated operation is too deep or too costly. */
+export function checkQueryLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  limits: QueryLimits,
+  operationName?: string | null,
+  variables?: Record<string, unknown> | null,
+): void {
+  const depth = operationDepth(schema, document, limits.maxDepth);
+  if (depth > limits.maxDepth) {
+    throw new QueryTooComplexError('DEPTH', `the operation is nested deeper than ${limits.maxDepth} levels`, {
+      limit: limits.maxDepth,
+      depth,
+    });
+  }
+  const cost = operationCost(
+    schema,
+    document,
+    operationName,
+    variables,
+    Math.max(limits.maxComplexity, 1000),
+  );
+  if (cost !== undefined && cost > limits.maxComplexity) {
+    throw new QueryTooComplexError(
+      'COMPLEXITY',
+      `the operation would cost ${cost}, over the limit of ${limits.maxComplexity}; ask for smaller pages or fewer fields`,
+      { cost, limit: limits.maxComplexity },
+    );
+  }
+}
+
+/** The HTTP side: runs after Apollo has parsed and validated the operation, before it executes. */
+export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operationName, request, schema }) {
+          try {
+            checkQueryLimits(schema, document, limits, operationName, request.variables);
+          } catch (error) {
+            if (error instanceof QueryTooComplexError) throw toGraphQLError(error, 400);
+            throw error;
+          }
+        },
+      };
+    },
+  };
+}
+
+/** A GraphQL parse or validation failure, with the code every other bad input carries. */
+function badRequest(error: GraphQLError, reason: string): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: 'BAD_USER_INPUT', reason },
+  });
+}
+
+/**
+ * The WebSocket side, for graphql-ws `onSubscribe`: parses and validates the operation (without
+ * introspection when it is disabled, as on HTTP), then applies the same limits. Returns the
+ * execution arguments, or the errors to send the client.
+ */
+export function prepareWsOperation(
+  schema: GraphQLSchema,
+  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  limits: QueryLimits,
+  introspection: boolean,
+):
+  | { document: DocumentNode; operationName?: string; variableValues?: Record<string, unknown> }
+  | GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query);
+  } catch (error) {
+    return [
+      error instanceof GraphQLError
+        ? badRequest(error, 'GRAPHQL_PARSE_FAILED')
+        : new GraphQLError('the operation could not be parsed', {
+            extensions: { code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' },
+          }),
+    ];
+  }
+  const rules: ValidationRule[] = introspection
+    ? [...specifiedRules]
+    : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+  const errors = validate(schema, document, rules);
+  if (errors.length) return errors.map((e) => badRequest(e, 'GRAPHQL_VALIDATION_FAILED'));
+  if (!getOperationAST(document, payload.operationName ?? undefined)) {
+    return [
+      new GraphQLError('the document does not name one operation to run', {
+        extensions: { code: 'BAD_USER_INPUT', reason: 'OPERATION_RESOLUTION_FAILURE' },
+      }),
+    ];
+  }
+  try {
+    checkQueryLimits(schema, document, limits, payload.operationName, payload.variables);
+  } catch (error) {
+    if (error instanceof QueryTooComplexError) return [toGraphQLError(error)];
+    throw error;
+  }
+  return {
+    document,
+    operationName: payload.operationName ?? undefined,
+    variableValues: payload.variables ?? undefined,
+  };
+}
