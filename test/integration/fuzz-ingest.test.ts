@@ -217,6 +217,9 @@ describe('ingestAlerts fuzzing', () => {
     ['a NUL byte is refused as INVALID_TEXT', 'x\u0000y'],
   ])('%s', async (_what, value) => {
     const before = await counts();
+    // The random phase above may already have stored this text as a DUIS response ID (which is
+    // unique): a suffix keeps this alert new, so it is stored rather than a duplicate.
+    const responseId = `${value}#${process.hrtime.bigint()}`;
     const res = await t.gql(
       INGEST,
       {
@@ -226,7 +229,7 @@ describe('ingestAlerts fuzzing', () => {
               commsHubGuid: CH,
               startAt: '2026-02-02T02:02:02Z',
               mpan: value,
-              duisResponseId: value,
+              duisResponseId: responseId,
               throttledSequenceId: value,
             },
           },
@@ -239,9 +242,10 @@ describe('ingestAlerts fuzzing', () => {
       expect(await counts()).toEqual(before);
     } else {
       const [row] = (await t.app.dataSource.query(
-        'SELECT mpan, duis_response_id FROM alert ORDER BY id DESC LIMIT 1',
+        'SELECT mpan, duis_response_id FROM alert WHERE duis_response_id = $1',
+        [responseId],
       )) as { mpan: string; duis_response_id: string }[];
-      expect(row).toEqual({ mpan: value, duis_response_id: value });
+      expect(row).toEqual({ mpan: value, duis_response_id: responseId });
       const [{ n }] = (await t.app.dataSource.query('SELECT count(*)::int AS n FROM alert')) as {
         n: number;
       }[];
