@@ -109,7 +109,7 @@ export class AlertService {
     const rows = (await this.dataSource.query(
       `SELECT distributor_id, outcome, reason, count(*)::int AS count FROM alert
         WHERE kind = 'AD1' AND received_at >= $1 AND received_at < $2 AND outcome IS NOT NULL
-          AND ($3::text[] IS NULL OR distributor_id = ANY($3))
+          AND ($3::bpchar[] IS NULL OR distributor_id = ANY($3))
         GROUP BY 1, 2, 3 ORDER BY 1 NULLS LAST, 2, 3`,
       [from, to, user.role === 'ED' ? [...user.distributorIds] : null],
     )) as { distributor_id: string | null; outcome: DecisionOutcome; reason: string; count: number }[];

@@ -10,7 +10,7 @@ import type { AlertDecision, EngineSettings, SupplyRestoredDecision } from '../d
 import type { DecisionOutcome } from '../domain/model';
 import { AlertEntity } from '../entities';
 import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
-import { loadOutageFacts, toOutageAlertFact, toRestoreFact } from './outage-facts';
+import { loadOutageFacts, restoreFactOf, toOutageAlertFact } from './outage-facts';
 
 export type DecisionTrigger = 'INGEST' | 'EVIDENCE' | 'TIMER';
 
@@ -165,16 +165,8 @@ export class DecisionService {
     for (const { restore, paired } of restores) {
       const prevJson = previous.get(restore.id);
       const prev = prevJson ? decodeRestoreDecision(prevJson) : null;
-      const fact = toRestoreFact({
-        id: restore.id,
-        device_guid: restore.deviceGuid,
-        alert_code: restore.alertCode,
-        event_at: restore.eventAt,
-        restored_at: restore.restoredAt ?? restore.eventAt,
-        received_at: restore.receivedAt,
-      });
       const next = decideSupplyRestoredAlert(
-        fact,
+        restoreFactOf(restore),
         paired ? { alert: toOutageAlertFact(paired.alert), decision: paired.decision } : null,
         prev,
         now,

@@ -252,9 +252,10 @@ export class DeliveryService {
 
   /** Outbox messages of a DNO after a sequence, in order. */
   async read(distributorId: string, after: string, limit: number): Promise<DnoMessage[]> {
+    // Order by the column, not the text alias: a bare `ORDER BY sequence` sorts '10' before '6'.
     const rows = (await this.dataSource.query(
       `SELECT sequence::text AS sequence, kind, payload, created_at FROM dno_outbox
-        WHERE distributor_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
+        WHERE distributor_id = $1 AND sequence > $2 ORDER BY dno_outbox.sequence LIMIT $3`,
       [distributorId, after, limit],
     )) as { sequence: string; kind: DnoMessageKind; payload: DnoMessagePayload; created_at: Date }[];
     return rows.map((r) => ({

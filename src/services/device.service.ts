@@ -117,7 +117,8 @@ export class DeviceService {
       await tx.query('SELECT guid FROM device WHERE guid = ANY($1) ORDER BY guid FOR UPDATE', [sorted]);
       return (await tx.query(
         `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+         -- The GUIDs as bpchar so the join with device.guid (char(23)) can use its index.
+         SELECT * FROM unnest($1::bpchar[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
                               $7::text[], $8::text[], $9::text[], $10::text[])
            AS i(guid, device_type, manufacturer, model, firmware_version, firmware_effective_from,
                 smi_status, mpan, area_key, csp_region)

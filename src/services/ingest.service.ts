@@ -14,7 +14,7 @@ import type { ActivationService } from './activation.service';
 import { decodeAlertDecision } from './decision-codec';
 import type { DecisionChange, DecisionService } from './decision.service';
 import type { DeliveryService } from './delivery.service';
-import { toOutageAlertFact } from './outage-facts';
+import { restoreFactOf, toOutageAlertFact } from './outage-facts';
 
 /** One alert of an ingestAlerts batch, after GraphQL has picked its kind. */
 export type AlertInput =
@@ -244,11 +244,14 @@ export class IngestService {
       distributor_id: string;
     }[];
     const known = new Set(operators.map((o) => o.distributor_id));
+    // The ESME's area by a scalar subquery (a CH has at most one open link: comms_hub_link_open_ch_uq):
+    // index lookups per device of the batch. As LEFT JOINs the planner could hash every open link
+    // with its ESME, the whole inventory, for each batch (it did, on statistics not yet analysed).
     const devices = (await tx.query(
-      `SELECT d.guid, d.mpan, d.area_key, e.area_key AS esme_area_key
+      `SELECT d.guid, d.mpan, d.area_key,
+              (SELECT e.area_key FROM comms_hub_link l JOIN device e ON e.guid = l.esme_guid
+                WHERE l.comms_hub_guid = d.guid AND l.effective_to IS NULL) AS esme_area_key
          FROM device d
-         LEFT JOIN comms_hub_link l ON l.comms_hub_guid = d.guid AND l.effective_to IS NULL
-         LEFT JOIN device e ON e.guid = l.esme_guid
         WHERE d.guid = ANY($1)`,
       [guids],
     )) as { guid: string; mpan: string | null; area_key: string | null; esme_area_key: string | null }[];
@@ -416,14 +419,7 @@ export class IngestService {
     );
     const pairs = restores.map((restore) => {
       const paired = pairSupplyRestoredAlert(
-        {
-          id: restore.id,
-          esmeGuid: restore.deviceGuid,
-          alertCode: restore.alertCode as (typeof SUPPLY_RESTORED_ALERT_CODES)[number],
-          interruptionAt: restore.eventAt,
-          restorationAt: restore.restoredAt ?? restore.eventAt,
-          receivedAt: restore.receivedAt,
-        },
+        restoreFactOf(restore),
         ad1s.map(toOutageAlertFact),
         associations,
         this.engineSettings,
@@ -455,7 +451,9 @@ export async function withheldNear(
 ): Promise<{ id: string }[]> {
   return (await tx.query(
     `SELECT DISTINCT a.id::text AS id
-       FROM unnest($1::text[], $2::timestamptz[]) AS t(device, at)
+       -- bpchar, not text: compared with the char(23) GUID columns, text would cast the column and
+       -- lose the index (a scan of every link per withheld alert).
+       FROM unnest($1::bpchar[], $2::timestamptz[]) AS t(device, at)
        JOIN alert a ON a.kind = 'AD1' AND a.outcome IN ('HELD', 'SUPPRESSED', 'PAIRED')
                    AND a.event_at BETWEEN t.at - interval '1 day' AND t.at + interval '1 day'
                    AND (a.device_guid = t.device

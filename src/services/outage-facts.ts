@@ -53,6 +53,18 @@ export function toOutageAlertFact(a: AlertEntity): PowerOutageAlertFact {
   };
 }
 
+/** The engine's view of a stored supply-restored alert. */
+export function restoreFactOf(a: AlertEntity): SupplyRestoredAlertFact {
+  return {
+    id: a.id,
+    esmeGuid: a.deviceGuid,
+    alertCode: a.alertCode as SupplyRestoredAlertCode,
+    interruptionAt: a.eventAt,
+    restorationAt: a.restoredAt ?? a.eventAt,
+    receivedAt: a.receivedAt,
+  };
+}
+
 export function toRestoreFact(r: {
   id: string;
   device_guid: string;

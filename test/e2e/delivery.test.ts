@@ -286,6 +286,21 @@ describe('DNO delivery over WebSocket', () => {
     expect(JSON.stringify(stolen.error)).toContain('FORBIDDEN');
   });
 
+  test('replay is in numeric order across digit boundaries (9 -> 10)', async () => {
+    // Distributor 20 has no messages yet: its stream starts at 1 and crosses from one digit to two.
+    const dno20 = await t.token({ role: 'ED', distributorIds: ['20'] });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const p = await newPremises(20);
+      ids.push((await ingestAd1(p.ch, p.mpan, clock.now())).alertId);
+    }
+    const sub = subscribe<DnoAlertEvent>(t.ws(dno20), DNO_ALERTS, { after: '0' });
+    const events = await sub.waitFor(12);
+    expect(events.map((e) => e.dnoAlerts.sequence)).toEqual(ids.map((_, i) => String(i + 1)));
+    expect(events.map((e) => e.dnoAlerts.alert.id)).toEqual(ids);
+    sub.dispose();
+  });
+
   test('concurrent writers: sequences are contiguous and every alert is delivered exactly once', async () => {
     const base = (await status(dno12)).newestSequence;
     const sites = await Promise.all(Array.from({ length: 4 }, () => newPremises(12)));
