@@ -1,0 +1,697 @@
+import crypto from 'node:crypto';
+import { mpanCheckDigit } from '../domain/identifiers';
+import { Prng } from './prng';
+
+/**
+ * A seeded, deterministic scenario of a GB-like smart-meter fleet over a few days: an OTA
+ * campaign of SR11.3 activations (some of which cut the Communications Hub's power and raise a
+ * spurious AD1), genuine outages (single premises, whole feeders, a storm), restoration alerts,
+ * and the faults of real traffic. The output is a time-ordered list of what reaches the DSP
+ * (with arrival times) plus the ground truth of every AD1. It is a pure function of its options.
+ */
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export interface ScenarioOptions {
+  readonly seed: number;
+  /** Premises: ESME + Communications Hub pairs. */
+  readonly devices: number;
+  readonly days: number;
+  /** Start of the scenario (ISO 8601). */
+  readonly start: string;
+  /** Share of ESMEs on the affected model with the affected firmware. */
+  readonly affectedShare: number;
+  /** Share of ESMEs on the affected model already on the fixed firmware (not affected). */
+  readonly fixedShare: number;
+  /** Share of affected ESMEs that get an SR11.3 during the span. */
+  readonly campaignShare: number;
+  /** Share of the other ESMEs that get an (unrelated, harmless) SR11.3 during the span. */
+  readonly otherActivationShare: number;
+  /** Probability that a successful activation on an affected ESME cuts its CH's power (> 3 min). */
+  readonly otaOutageProbability: number;
+  readonly immediateShare: number;
+  readonly cancelShare: number;
+  readonly supersedeShare: number;
+  readonly failShare: number;
+  readonly lostOutcomeShare: number;
+  readonly lateOutcomeShare: number;
+  /** Genuine single-premises outages (producing an AD1) per premises per year. */
+  readonly singleOutagesPerPremisesYear: number;
+  /** Genuine whole-feeder (LV) outages per day per 100,000 premises. */
+  readonly feederOutagesPerDayPer100k: number;
+  /** Share of executed activations with a genuine single-premises outage inside their window. */
+  readonly coincidentOutageShare: number;
+  readonly storm: boolean;
+  /** Share of the storm-hit DNOs' feeders that lose supply. */
+  readonly stormFeederShare: number;
+  readonly lostAd1Share: number;
+  readonly duplicateShare: number;
+  /** Share of feeder and storm AD1s that arrive throttled (count 2-4). */
+  readonly throttledShare: number;
+  /** Share of CHs whose clock is off by up to a minute (the rest: a few seconds). */
+  readonly skewedClockShare: number;
+  readonly lostRestoreShare: number;
+  /** Share of campaign premises whose CH is replaced before their activation (at least 2). */
+  readonly chSwapShare: number;
+}
+
+export const DEFAULT_SCENARIO: ScenarioOptions = {
+  seed: 42,
+  devices: 1000,
+  days: 2,
+  start: '2026-03-02T00:00:00Z',
+  affectedShare: 0.25,
+  fixedShare: 0.05,
+  campaignShare: 0.4,
+  otherActivationShare: 0.05,
+  otaOutageProbability: 0.2,
+  immediateShare: 0.4,
+  cancelShare: 0.04,
+  supersedeShare: 0.04,
+  failShare: 0.05,
+  lostOutcomeShare: 0.03,
+  lateOutcomeShare: 0.05,
+  singleOutagesPerPremisesYear: 1.5,
+  feederOutagesPerDayPer100k: 8,
+  coincidentOutageShare: 0.005,
+  storm: true,
+  stormFeederShare: 0.35,
+  lostAd1Share: 0.03,
+  duplicateShare: 0.02,
+  throttledShare: 0.05,
+  skewedClockShare: 0.1,
+  lostRestoreShare: 0.03,
+  chSwapShare: 0.002,
+};
+
+/** The 14 licensed DNO areas, weighted roughly by customers (millions). */
+export const DNO_AREAS: readonly { distributorId: string; code: string; weight: number }[] = [
+  { distributorId: '10', code: 'EPN', weight: 3.7 },
+  { distributorId: '11', code: 'EMID', weight: 2.6 },
+  { distributorId: '12', code: 'LPN', weight: 2.4 },
+  { distributorId: '13', code: 'MANW', weight: 1.5 },
+  { distributorId: '14', code: 'WMID', weight: 2.5 },
+  { distributorId: '15', code: 'NPGN', weight: 1.6 },
+  { distributorId: '16', code: 'ENWL', weight: 2.4 },
+  { distributorId: '17', code: 'SHEPD', weight: 0.8 },
+  { distributorId: '18', code: 'SPD', weight: 2.0 },
+  { distributorId: '19', code: 'SPN', weight: 2.3 },
+  { distributorId: '20', code: 'SEPD', weight: 3.0 },
+  { distributorId: '21', code: 'SWAL', weight: 1.1 },
+  { distributorId: '22', code: 'SWEST', weight: 1.6 },
+  { distributorId: '23', code: 'NPGY', weight: 2.3 },
+];
+
+export type ModelClass = 'AFFECTED' | 'FIXED' | 'OTHER';
+
+export const SIM_SUPPLIER_ID = '90-B3-D5-1F-30-01-00-00';
+const hash = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
+
+/** Device models, firmware images and the rule (made-up IDs, like the demo data). */
+export const SIM_MODELS = {
+  AFFECTED: { manufacturer: 'AB01', model: '010A030B', firmware: '0002012F' },
+  FIXED: { manufacturer: 'AB01', model: '010A030B', firmware: '00020130' },
+  OTHER: { manufacturer: 'CD02', model: '02000101', firmware: '01000004' },
+  CHF: { manufacturer: 'EF03', model: '0C0A0001', firmware: '00030002' },
+} as const;
+
+export interface ImageSpec {
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly version: string;
+  readonly imageHash: string;
+}
+
+/** The image each model class is moved to by the campaign. */
+export const SIM_IMAGES: Record<ModelClass, ImageSpec> = {
+  AFFECTED: { ...pick(SIM_MODELS.AFFECTED), version: '00020130', imageHash: hash('AB01/010A030B/00020130') },
+  FIXED: { ...pick(SIM_MODELS.FIXED), version: '00020131', imageHash: hash('AB01/010A030B/00020131') },
+  OTHER: { ...pick(SIM_MODELS.OTHER), version: '01000005', imageHash: hash('CD02/02000101/01000005') },
+};
+
+export const SIM_RULE = {
+  name: 'Simulated E470-like model: activation from 0002012F cuts CH power',
+  manufacturer: SIM_MODELS.AFFECTED.manufacturer,
+  model: SIM_MODELS.AFFECTED.model,
+  affectedFirmwareVersions: [SIM_MODELS.AFFECTED.firmware],
+};
+
+function pick(m: { manufacturer: string; model: string }) {
+  return { manufacturer: m.manufacturer, model: m.model };
+}
+
+export interface Premises {
+  readonly index: number;
+  readonly distributorId: string;
+  /** The feeder: the area key used for outage correlation. */
+  readonly areaKey: string;
+  readonly esmeGuid: string;
+  readonly mpan: string;
+  readonly modelClass: ModelClass;
+  /** CHs powered by this ESME over time; the first from installation. */
+  readonly commsHubs: { guid: string; from: number; skewMs: number }[];
+}
+
+export interface Feeder {
+  readonly areaKey: string;
+  readonly distributorId: string;
+  readonly premises: number[];
+}
+
+export type ActivationFate = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'SUPERSEDED';
+
+export interface ActivationTruth {
+  readonly index: number;
+  readonly requestId: string;
+  readonly premises: number;
+  readonly esmeGuid: string;
+  readonly modelClass: ModelClass;
+  readonly submittedAt: number;
+  /** Requested execution time (future-dated), or null for an immediate activation. */
+  readonly executeAt: number | null;
+  readonly fate: ActivationFate;
+  /** When the ESME actually ran it (null when cancelled or superseded). */
+  readonly executedAt: number | null;
+  readonly outcomeCode: 'success' | 'noImageHeld' | 'hashMismatch' | null;
+  /** When the outcome reaches the DSP (null: never: lost, or nothing to report). */
+  readonly outcomeArrivesAt: number | null;
+  readonly outcomeDelivery: 'ON_TIME' | 'LATE' | 'LOST' | 'NONE';
+  /** When it stopped being pending by cancellation or supersession. */
+  readonly endedAt: number | null;
+}
+
+export type OutageCause = 'OTA' | 'PREMISES' | 'COINCIDENT' | 'FEEDER' | 'STORM';
+
+export interface OutageTruth {
+  readonly id: string;
+  readonly cause: OutageCause;
+  readonly genuine: boolean;
+  readonly startAt: number;
+  readonly endAt: number;
+  readonly premises: number[];
+  readonly areaKey: string;
+  readonly distributorId: string;
+  /** OTA: the activation that caused it; COINCIDENT: the activation whose window it falls in. */
+  readonly activation: number | null;
+}
+
+/** The truth about one distinct AD1 (natural key: CH + StartDateTime). */
+export interface Ad1Truth {
+  readonly key: string;
+  readonly outageId: string;
+  readonly genuine: boolean;
+  readonly premises: number;
+  readonly esmeGuid: string;
+  readonly commsHubGuid: string;
+  readonly distributorId: string;
+  /** StartDateTime as the CH reports it (its clock, whole seconds). */
+  readonly startAt: number;
+  /** First arrival at the DSP; null when the AD1 was lost on the way. */
+  readonly arrivedAt: number | null;
+  readonly throttledCount: number;
+}
+
+interface EventBase {
+  /** Arrival time at the DSP (ms since epoch). */
+  readonly at: number;
+  /** Tie-breaker: generation order. */
+  readonly seq: number;
+}
+
+export type SimEvent = EventBase &
+  (
+    | {
+        readonly kind: 'SCHEDULE';
+        readonly activation: number;
+        readonly requestId: string;
+        readonly esmeGuid: string;
+        readonly imageHash: string;
+        readonly executeAt: number | null;
+      }
+    | {
+        readonly kind: 'CANCEL';
+        readonly activation: number;
+        readonly requestId: string;
+        readonly esmeGuid: string;
+      }
+    | {
+        readonly kind: 'OUTCOME';
+        readonly activation: number;
+        readonly requestId: string;
+        readonly esmeGuid: string;
+        /** IMMEDIATE: the SR11.3 response (recordActivationOutcome); 8F66/8F67: a device alert (ingestAlerts). */
+        readonly channel: 'IMMEDIATE' | '8F66' | '8F67';
+        readonly outcomeCode: string;
+        readonly executedAt: number;
+        readonly firmwareVersion: string | null;
+      }
+    | {
+        readonly kind: 'AD1';
+        readonly key: string;
+        readonly commsHubGuid: string;
+        readonly startAt: number;
+        readonly mpan: string;
+        readonly throttledCount: number;
+        readonly duplicate: boolean;
+      }
+    | {
+        readonly kind: 'RESTORE';
+        readonly outageId: string;
+        readonly esmeGuid: string;
+        readonly mpan: string;
+        readonly interruptionAt: number;
+        readonly restorationAt: number;
+      }
+    | {
+        readonly kind: 'CH_SWAP';
+        readonly premises: number;
+        readonly esmeGuid: string;
+        readonly oldCommsHubGuid: string;
+        readonly newCommsHubGuid: string;
+        readonly skewMs: number;
+      }
+  );
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface Scenario {
+  readonly options: ScenarioOptions;
+  readonly start: number;
+  readonly end: number;
+  readonly installedAt: number;
+  readonly premises: Premises[];
+  readonly feeders: Feeder[];
+  readonly activations: ActivationTruth[];
+  readonly outages: OutageTruth[];
+  readonly ad1s: Ad1Truth[];
+  /** Everything that reaches the DSP after the inventory is loaded, in arrival order. */
+  readonly events: SimEvent[];
+}
+
+export function guidOf(prefix: string, n: number): string {
+  const hex = n.toString(16).toUpperCase().padStart(10, '0');
+  const octets = hex.match(/../g)!;
+  return `${prefix}-${octets.join('-')}`;
+}
+
+export function mpanOf(distributorId: string, n: number): string {
+  const first12 = `${distributorId}${String(n).padStart(10, '0')}`;
+  return `${first12}${mpanCheckDigit(first12)}`;
+}
+
+/** ISO text of a time in whole seconds. */
+export const iso = (t: number) => new Date(t).toISOString();
+export const ad1Key = (commsHubGuid: string, startAt: number) => `${commsHubGuid}|${iso(startAt)}`;
+
+/** Builds the scenario. The same options always give the same scenario. */
+export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenario {
+  const o: ScenarioOptions = { ...DEFAULT_SCENARIO, ...partial };
+  if (!(o.devices >= 10) || !(o.days > 0))
+    throw new Error('a scenario needs at least 10 devices and days > 0');
+  const rng = new Prng(o.seed);
+  const start = Date.parse(o.start);
+  const end = start + o.days * DAY;
+  const installedAt = start - 365 * DAY;
+  let seq = 0;
+  const events: SimEvent[] = [];
+  const push = (e: DistributiveOmit<SimEvent, 'seq'>) => events.push({ ...(e as SimEvent), seq: seq++ });
+
+  // 1. The fleet: feeders of tens to hundreds of premises, in DNO areas weighted by size.
+  const premises: Premises[] = [];
+  const feeders: Feeder[] = [];
+  const feederCount = new Map<string, number>();
+  const weights = DNO_AREAS.map((a) => a.weight);
+  const skew = () =>
+    rng.chance(o.skewedClockShare)
+      ? Math.round(rng.uniform(-60, 60)) * SECOND
+      : Math.round(rng.uniform(-3, 3)) * SECOND;
+  while (premises.length < o.devices) {
+    const area = DNO_AREAS[rng.weighted(weights)];
+    const n = (feederCount.get(area.code) ?? 0) + 1;
+    feederCount.set(area.code, n);
+    const maxFeeder = Math.min(300, Math.max(25, Math.round(o.devices / 8)));
+    const size = Math.min(o.devices - premises.length, Math.round(rng.logUniform(20, maxFeeder)));
+    const feeder: Feeder = {
+      areaKey: `${area.code}-F${String(n).padStart(4, '0')}`,
+      distributorId: area.distributorId,
+      premises: [],
+    };
+    for (let k = 0; k < size; k++) {
+      const index = premises.length;
+      const r = rng.next();
+      const modelClass: ModelClass =
+        r < o.affectedShare ? 'AFFECTED' : r < o.affectedShare + o.fixedShare ? 'FIXED' : 'OTHER';
+      premises.push({
+        index,
+        distributorId: area.distributorId,
+        areaKey: feeder.areaKey,
+        esmeGuid: guidOf('00-DB-E5', index + 1),
+        mpan: mpanOf(area.distributorId, 1_000_000 + index),
+        modelClass,
+        commsHubs: [{ guid: guidOf('00-DB-C4', index + 1), from: installedAt, skewMs: skew() }],
+      });
+      feeder.premises.push(index);
+    }
+    feeders.push(feeder);
+  }
+
+  // 2. The campaign: SR11.3 activations over the span, with their fates.
+  const activations: ActivationTruth[] = [];
+  let counter = 1000;
+  const requestIdOf = (esme: string) => `${SIM_SUPPLIER_ID}:${esme}:${counter++}`;
+  const lastSubmit = end - HOUR;
+  const outcomeTiming = (executedAt: number, immediate: boolean) => {
+    const r = rng.next();
+    if (r < o.lostOutcomeShare) return { outcomeArrivesAt: null, outcomeDelivery: 'LOST' as const };
+    if (r < o.lostOutcomeShare + o.lateOutcomeShare)
+      return {
+        outcomeArrivesAt: executedAt + rng.uniform(12, 50) * MINUTE,
+        outcomeDelivery: 'LATE' as const,
+      };
+    const delay = immediate ? rng.uniform(5, 45) : rng.uniform(10, 90);
+    return { outcomeArrivesAt: executedAt + delay * SECOND, outcomeDelivery: 'ON_TIME' as const };
+  };
+  const addActivation = (
+    p: Premises,
+    submittedAt: number,
+    executeAt: number | null,
+    allowEnd: boolean,
+  ): ActivationTruth => {
+    const index = activations.length;
+    const requestId = requestIdOf(p.esmeGuid);
+    const image = SIM_IMAGES[p.modelClass];
+    push({
+      kind: 'SCHEDULE',
+      at: submittedAt,
+      activation: index,
+      requestId,
+      esmeGuid: p.esmeGuid,
+      imageHash: image.imageHash,
+      executeAt,
+    });
+    const base = {
+      index,
+      requestId,
+      premises: p.index,
+      esmeGuid: p.esmeGuid,
+      modelClass: p.modelClass,
+      submittedAt,
+      executeAt,
+    };
+    const r = rng.next();
+    if (allowEnd && executeAt !== null && r < o.cancelShare) {
+      const endedAt = rng.uniform(submittedAt + MINUTE, executeAt - 5 * MINUTE);
+      push({
+        kind: 'CANCEL',
+        at: endedAt,
+        activation: index,
+        requestId: requestIdOf(p.esmeGuid),
+        esmeGuid: p.esmeGuid,
+      });
+      const a: ActivationTruth = {
+        ...base,
+        fate: 'CANCELLED',
+        executedAt: null,
+        outcomeCode: null,
+        outcomeArrivesAt: null,
+        outcomeDelivery: 'NONE',
+        endedAt,
+      };
+      activations.push(a);
+      return a;
+    }
+    if (allowEnd && executeAt !== null && r < o.cancelShare + o.supersedeShare) {
+      const endedAt = rng.uniform(submittedAt + MINUTE, executeAt - 5 * MINUTE);
+      const a: ActivationTruth = {
+        ...base,
+        fate: 'SUPERSEDED',
+        executedAt: null,
+        outcomeCode: null,
+        outcomeArrivesAt: null,
+        outcomeDelivery: 'NONE',
+        endedAt,
+      };
+      activations.push(a);
+      // The replacement: a newer SR11.3 for the same ESME, dated a little differently.
+      const next = Math.min(
+        end - 10 * MINUTE,
+        Math.max(endedAt + 10 * MINUTE, executeAt + rng.uniform(-60, 240) * MINUTE),
+      );
+      addActivation(p, endedAt, next, false);
+      return a;
+    }
+    const executedAt =
+      (executeAt ?? submittedAt + rng.uniform(15, 120) * SECOND) +
+      (executeAt ? rng.uniform(0, 90) * SECOND : 0);
+    const failed = r < o.cancelShare + o.supersedeShare + o.failShare;
+    const outcomeCode = failed ? (rng.chance(0.5) ? 'noImageHeld' : 'hashMismatch') : 'success';
+    const timing = outcomeTiming(executedAt, executeAt === null);
+    const a: ActivationTruth = {
+      ...base,
+      fate: failed ? 'FAILED' : 'SUCCEEDED',
+      executedAt,
+      outcomeCode,
+      ...timing,
+      endedAt: null,
+    };
+    activations.push(a);
+    if (timing.outcomeArrivesAt !== null) {
+      push({
+        kind: 'OUTCOME',
+        at: timing.outcomeArrivesAt,
+        activation: index,
+        requestId,
+        esmeGuid: p.esmeGuid,
+        channel: executeAt === null ? 'IMMEDIATE' : failed ? '8F67' : '8F66',
+        outcomeCode,
+        executedAt,
+        firmwareVersion: failed ? SIM_MODELS[p.modelClass].firmware : image.version,
+      });
+    }
+    return a;
+  };
+  const campaign = premises.filter((p) =>
+    p.modelClass === 'AFFECTED' ? rng.chance(o.campaignShare) : rng.chance(o.otherActivationShare),
+  );
+  for (const p of campaign) {
+    const submittedAt = rng.uniform(start, lastSubmit);
+    const immediate = rng.chance(o.immediateShare);
+    const latest = end - 15 * MINUTE;
+    const executeAt = immediate
+      ? null
+      : Math.min(latest, submittedAt + rng.logUniform(30 * MINUTE, 30 * HOUR));
+    addActivation(
+      p,
+      submittedAt,
+      executeAt !== null && executeAt - submittedAt < 20 * MINUTE ? null : executeAt,
+      true,
+    );
+  }
+  const executed = activations.filter((a) => a.executedAt !== null);
+  const executedOf = new Map<number, ActivationTruth[]>();
+  for (const a of executed) executedOf.set(a.premises, [...(executedOf.get(a.premises) ?? []), a]);
+
+  // 3. Communications Hubs replaced mid-campaign, before their ESME's activation.
+  const swapCandidates = executed.filter(
+    (a) => a.modelClass === 'AFFECTED' && a.fate === 'SUCCEEDED' && a.executedAt! > start + 3 * HOUR,
+  );
+  const swapped = rng.sample(swapCandidates, Math.max(2, Math.round(campaign.length * o.chSwapShare)));
+  const forcedOta = new Set<number>();
+  for (const a of swapped) {
+    const p = premises[a.premises];
+    const at = rng.uniform(
+      start + HOUR,
+      Math.max(start + HOUR, a.submittedAt - 20 * MINUTE, a.executedAt! - 2 * HOUR),
+    );
+    const chosen = Math.min(at, a.executedAt! - 20 * MINUTE);
+    const next = {
+      guid: guidOf('00-DB-C6', p.index + 1),
+      from: Math.round(chosen / SECOND) * SECOND,
+      skewMs: skew(),
+    };
+    push({
+      kind: 'CH_SWAP',
+      at: next.from,
+      premises: p.index,
+      esmeGuid: p.esmeGuid,
+      oldCommsHubGuid: p.commsHubs[0].guid,
+      newCommsHubGuid: next.guid,
+      skewMs: next.skewMs,
+    });
+    p.commsHubs.push(next);
+    forcedOta.add(a.index); // the new hub's first outage is the interesting one
+  }
+
+  // 4. Genuine outages.
+  const outages: OutageTruth[] = [];
+  const genuineBusy = new Map<number, { from: number; to: number }[]>();
+  const addOutage = (
+    cause: OutageCause,
+    startAt: number,
+    endAt: number,
+    ps: number[],
+    feeder: { areaKey: string; distributorId: string },
+    activation: number | null,
+  ) => {
+    const outage: OutageTruth = {
+      id: `${cause}-${outages.length + 1}`,
+      cause,
+      genuine: cause !== 'OTA',
+      startAt,
+      endAt,
+      premises: ps,
+      areaKey: feeder.areaKey,
+      distributorId: feeder.distributorId,
+      activation,
+    };
+    outages.push(outage);
+    if (outage.genuine)
+      for (const p of ps) genuineBusy.set(p, [...(genuineBusy.get(p) ?? []), { from: startAt, to: endAt }]);
+    return outage;
+  };
+  const singles = rng.poisson((o.devices * o.singleOutagesPerPremisesYear * o.days) / 365);
+  for (let i = 0; i < singles; i++) {
+    const p = premises[rng.int(0, premises.length - 1)];
+    const s = rng.uniform(start, end);
+    addOutage('PREMISES', s, s + rng.logUniform(10 * MINUTE, 4 * HOUR), [p.index], p, null);
+  }
+  const feederOutages = Math.max(
+    1,
+    rng.poisson((o.feederOutagesPerDayPer100k * o.days * o.devices) / 100_000),
+  );
+  for (let i = 0; i < feederOutages; i++) {
+    const f = rng.pick(feeders);
+    const s = rng.uniform(start, end);
+    addOutage('FEEDER', s, s + rng.logUniform(30 * MINUTE, 6 * HOUR), [...f.premises], f, null);
+  }
+  // Genuine outages inside activation windows: single premises, and one whole feeder.
+  const inWindow = executed.filter((a) => a.executedAt! + 30 * MINUTE < end + 6 * HOUR);
+  const coincident = rng.sample(inWindow, Math.max(1, Math.round(inWindow.length * o.coincidentOutageShare)));
+  for (const a of coincident) {
+    const p = premises[a.premises];
+    const s = a.executedAt! + rng.uniform(16, 28) * MINUTE;
+    addOutage('COINCIDENT', s, s + rng.logUniform(20 * MINUTE, 3 * HOUR), [p.index], p, a.index);
+  }
+  const affectedExecuted = executed.filter((a) => a.modelClass === 'AFFECTED' && a.fate === 'SUCCEEDED');
+  if (affectedExecuted.length) {
+    const a = rng.pick(affectedExecuted);
+    const f = feeders.find((x) => x.areaKey === premises[a.premises].areaKey)!;
+    const s = a.executedAt! + rng.uniform(17, 27) * MINUTE;
+    addOutage('FEEDER', s, s + rng.logUniform(45 * MINUTE, 4 * HOUR), [...f.premises], f, a.index);
+  }
+  if (o.storm) {
+    const stormStart = start + Math.round((o.days * 0.55 * DAY) / HOUR) * HOUR;
+    const preferred = ['17', '18'].filter((d) => feeders.some((f) => f.distributorId === d));
+    const byCount = [...new Set(feeders.map((f) => f.distributorId))].sort(
+      (x, y) =>
+        feeders.filter((f) => f.distributorId === y).length -
+        feeders.filter((f) => f.distributorId === x).length,
+    );
+    const hit = preferred.length === 2 ? preferred : byCount.slice(0, 2);
+    for (const f of feeders.filter((x) => hit.includes(x.distributorId))) {
+      if (!rng.chance(o.stormFeederShare)) continue;
+      const s = stormStart + rng.uniform(0, 4 * HOUR);
+      addOutage('STORM', s, s + rng.logUniform(HOUR, 12 * HOUR), [...f.premises], f, null);
+    }
+  }
+
+  // 5. OTA-induced CH outages: a successful activation on an affected ESME may cut its CH's power.
+  for (const a of affectedExecuted) {
+    if (!forcedOta.has(a.index) && !rng.chance(o.otaOutageProbability)) continue;
+    const s = a.executedAt! + rng.uniform(2, 15) * SECOND;
+    const busy = (genuineBusy.get(a.premises) ?? []).some((b) => b.from <= s + 15 * MINUTE && s <= b.to);
+    if (busy) continue; // the meter is off already: nothing to activate, nothing extra to see
+    const p = premises[a.premises];
+    addOutage('OTA', s, s + rng.uniform(3 * MINUTE + 5 * SECOND, 15 * MINUTE), [p.index], p, a.index);
+  }
+
+  // 6. What reaches the DSP: AD1s (lost, duplicated, throttled, skewed) and restores.
+  const ad1s: Ad1Truth[] = [];
+  const keys = new Set<string>();
+  const stormBacklog = (cause: OutageCause) => (cause === 'STORM' ? rng.uniform(0, 120) * SECOND : 0);
+  for (const outage of outages) {
+    for (const pi of outage.premises) {
+      const p = premises[pi];
+      const spread = outage.premises.length > 1 ? rng.uniform(0, 10) * SECOND : 0;
+      const trueStart = outage.startAt + spread;
+      const hub = [...p.commsHubs].reverse().find((h) => h.from <= trueStart) ?? p.commsHubs[0];
+      let startAt = Math.round((trueStart + hub.skewMs) / SECOND) * SECOND;
+      while (keys.has(ad1Key(hub.guid, startAt))) startAt += SECOND;
+      const key = ad1Key(hub.guid, startAt);
+      keys.add(key);
+      const lost = rng.chance(o.lostAd1Share);
+      const throttledCount =
+        (outage.cause === 'FEEDER' || outage.cause === 'STORM') && rng.chance(o.throttledShare)
+          ? rng.int(2, 4)
+          : 1;
+      // A CH reports an outage once its power has been off for three minutes.
+      const arrivedAt = lost
+        ? null
+        : trueStart + 3 * MINUTE + rng.uniform(2, 40) * SECOND + stormBacklog(outage.cause);
+      ad1s.push({
+        key,
+        outageId: outage.id,
+        genuine: outage.genuine,
+        premises: pi,
+        esmeGuid: p.esmeGuid,
+        commsHubGuid: hub.guid,
+        distributorId: p.distributorId,
+        startAt,
+        arrivedAt,
+        throttledCount,
+      });
+      if (arrivedAt !== null) {
+        const ad1 = {
+          kind: 'AD1' as const,
+          key,
+          commsHubGuid: hub.guid,
+          startAt,
+          mpan: p.mpan,
+          throttledCount,
+        };
+        push({ ...ad1, at: arrivedAt, duplicate: false });
+        if (rng.chance(o.duplicateShare))
+          push({ ...ad1, at: arrivedAt + rng.uniform(5, 600) * SECOND, duplicate: true });
+      }
+      if (outage.genuine && !rng.chance(o.lostRestoreShare)) {
+        const restorationAt = Math.round((outage.endAt + rng.uniform(0, 30) * SECOND) / SECOND) * SECOND;
+        push({
+          kind: 'RESTORE',
+          at: restorationAt + rng.uniform(5, 60) * SECOND,
+          outageId: outage.id,
+          esmeGuid: p.esmeGuid,
+          mpan: p.mpan,
+          interruptionAt: Math.round(trueStart / SECOND) * SECOND,
+          restorationAt,
+        });
+      }
+    }
+  }
+
+  events.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  return { options: o, start, end, installedAt, premises, feeders, activations, outages, ad1s, events };
+}
+
+/** Counts for a summary line. */
+export function describeScenario(s: Scenario): Record<string, number> {
+  const count = (pred: (e: SimEvent) => boolean) => s.events.filter(pred).length;
+  return {
+    premises: s.premises.length,
+    feeders: s.feeders.length,
+    affectedEsmes: s.premises.filter((p) => p.modelClass === 'AFFECTED').length,
+    activations: s.activations.length,
+    outages: s.outages.length,
+    genuineOutages: s.outages.filter((x) => x.genuine).length,
+    otaOutages: s.outages.filter((x) => !x.genuine).length,
+    ad1s: s.ad1s.length,
+    ad1sLost: s.ad1s.filter((a) => a.arrivedAt === null).length,
+    ad1Messages: count((e) => e.kind === 'AD1'),
+    restoreMessages: count((e) => e.kind === 'RESTORE'),
+    outcomeMessages: count((e) => e.kind === 'OUTCOME'),
+    chSwaps: count((e) => e.kind === 'CH_SWAP'),
+    events: s.events.length,
+  };
+}
