@@ -136,8 +136,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
-      : // PGlite serves one session at a time; a few connections only queue behind each other.
-        { kind: 'embedded', dataDir: path.resolve(e.DATA_DIR), poolSize: Math.min(e.DATABASE_POOL_SIZE, 4) },
+      : // PGlite runs one backend: more connections only queue, and concurrent extended-protocol
+        // messages from several connections can interleave there ("portal does not exist").
+        { kind: 'embedded', dataDir: path.resolve(e.DATA_DIR), poolSize: 1 },
     seedDemo: e.SEED_DEMO,
     pubSub: e.PUBSUB_MODE === 'auto' ? (e.DATABASE_URL ? 'postgres' : 'memory') : e.PUBSUB_MODE,
     auth: {

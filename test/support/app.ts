@@ -94,7 +94,8 @@ export async function startTestApp(
     SEED_DEMO: 'false',
     // PGlite serves one session, so LISTEN/NOTIFY cannot cross its connections.
     PUBSUB_MODE: db.backend === 'pglite' ? 'memory' : 'postgres',
-    DATABASE_POOL_SIZE: db.backend === 'pglite' ? '4' : '10',
+    // PGlite has one backend; one connection keeps the messages of concurrent queries apart.
+    DATABASE_POOL_SIZE: db.backend === 'pglite' ? '1' : '10',
     ...env,
   });
   let app: App;

@@ -6,7 +6,7 @@ describe('loadConfig', () => {
   test('defaults: embedded database in ./.data, port 4000, in-process pub/sub, demo data on', () => {
     const c = loadConfig({});
     expect(c.port).toBe(4000);
-    expect(c.database).toEqual({ kind: 'embedded', dataDir: path.resolve('./.data'), poolSize: 4 });
+    expect(c.database).toEqual({ kind: 'embedded', dataDir: path.resolve('./.data'), poolSize: 1 });
     expect(c.pubSub).toBe('memory');
     expect(c.seedDemo).toBe(true);
     expect(c.engine).toEqual(DEFAULT_ENGINE_SETTINGS);
