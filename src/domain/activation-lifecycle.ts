@@ -226,11 +226,6 @@ export function eventKindOf(event: ActivationEvent): ActivationEventKind {
   return event.outcome.code === 'success' ? 'OUTCOME_SUCCESS' : 'OUTCOME_FAILURE';
 }
 
-/** True while the activation may still execute and has no outcome. */
-export function isPending(state: Pick<ActivationState, 'status'>): boolean {
-  return state.status === 'SCHEDULED';
-}
-
 function isOutcomeDue(state: ActivationState, now: Date, outcomeBoundMinutes: number): boolean {
   return state.requestedAt.getTime() + outcomeBoundMinutes * MINUTE_MS < now.getTime();
 }

@@ -1,10 +1,8 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import { returnedRows } from '../db/rows';
 import type { Logger } from '../logger';
-import { AlertEntity } from '../entities';
-import type { DecisionChange, DecisionService } from './decision.service';
-import { decodeAlertDecision } from './decision-codec';
+import type { DecisionService } from './decision.service';
 import type { DeliveryService } from './delivery.service';
 
 export interface SchedulerSettings {
@@ -92,7 +90,8 @@ export class DecisionScheduler {
       const changes = await this.decisions.evaluateOutageAlerts(tx, ad1s, now, 'TIMER');
       // A held restore follows its AD1; one whose AD1 no longer holds it is re-decided here.
       const restores = due.filter((d) => d.kind === 'SUPPLY_RESTORED').map((d) => d.id);
-      if (restores.length) changes.push(...(await this.followRestores(tx, restores, now)));
+      if (restores.length)
+        changes.push(...(await this.decisions.redecideRestores(tx, restores, now, 'TIMER')));
       // The engine never returns HELD at or after the due time; should a timer still be due, it
       // is cleared (and logged) rather than spun on forever.
       const stuckIds = returnedRows<{ id: string }>(
@@ -107,40 +106,5 @@ export class DecisionScheduler {
     });
     this.delivery.published(enqueued);
     return claimed;
-  }
-
-  private async followRestores(
-    tx: EntityManager,
-    restoreIds: readonly string[],
-    now: Date,
-  ): Promise<DecisionChange[]> {
-    const restores = await tx
-      .getRepository(AlertEntity)
-      .createQueryBuilder('a')
-      .where('a.id = ANY(:ids::bigint[])', { ids: [...restoreIds] })
-      .getMany();
-    const ad1Ids = restores.map((r) => r.pairedAlertId).filter((id): id is string => id !== null);
-    const ad1s = ad1Ids.length
-      ? await tx
-          .getRepository(AlertEntity)
-          .createQueryBuilder('a')
-          .where('a.id = ANY(:ids::bigint[])', { ids: ad1Ids })
-          .getMany()
-      : [];
-    const latest = await this.decisions.latestDecisions(tx, ad1Ids);
-    const byId = new Map(ad1s.map((a) => [a.id, a]));
-    return this.decisions.decideRestores(
-      tx,
-      restores.map((restore) => {
-        const alert = restore.pairedAlertId ? byId.get(restore.pairedAlertId) : undefined;
-        const json = alert ? latest.get(alert.id) : undefined;
-        return {
-          restore,
-          paired: alert ? { alert, decision: json ? decodeAlertDecision(json) : null } : null,
-        };
-      }),
-      now,
-      'TIMER',
-    );
   }
 }

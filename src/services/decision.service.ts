@@ -212,6 +212,42 @@ export class DecisionService {
     return changes;
   }
 
+  /**
+   * Re-decides restores by ID, each with the current decision of the AD1 it pairs with (a held
+   * restore whose timer came due follows wherever its AD1 went).
+   */
+  async redecideRestores(
+    tx: EntityManager,
+    restoreIds: readonly string[],
+    now: Date,
+    trigger: DecisionTrigger,
+  ): Promise<DecisionChange[]> {
+    const repo = tx.getRepository(AlertEntity);
+    const restores = await repo
+      .createQueryBuilder('a')
+      .where('a.id = ANY(:ids::bigint[])', { ids: [...restoreIds] })
+      .getMany();
+    const ad1Ids = restores.map((r) => r.pairedAlertId).filter((id): id is string => id !== null);
+    const ad1s = ad1Ids.length
+      ? await repo.createQueryBuilder('a').where('a.id = ANY(:ids::bigint[])', { ids: ad1Ids }).getMany()
+      : [];
+    const latest = await this.latestDecisions(tx, ad1Ids);
+    const byId = new Map(ad1s.map((a) => [a.id, a]));
+    return this.decideRestores(
+      tx,
+      restores.map((restore) => {
+        const alert = restore.pairedAlertId ? byId.get(restore.pairedAlertId) : undefined;
+        const json = alert ? latest.get(alert.id) : undefined;
+        return {
+          restore,
+          paired: alert ? { alert, decision: json ? decodeAlertDecision(json) : null } : null,
+        };
+      }),
+      now,
+      trigger,
+    );
+  }
+
   /** The latest stored decision (raw ledger JSON) of each alert. */
   async latestDecisions(tx: EntityManager, alertIds: readonly string[]): Promise<Map<string, unknown>> {
     const rows = (await tx.query(

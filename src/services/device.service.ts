@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors';
@@ -333,17 +333,6 @@ export class DeviceService {
       .orderBy('l.effective_from', 'DESC')
       .getMany();
     return guids.map((g) => rows.filter((r) => r.commsHubGuid === g || r.esmeGuid === g));
-  }
-
-  /** The ESME that powered a Communications Hub at an instant, if any: one index range scan. */
-  async esmeForCommsHubAt(manager: EntityManager, chGuid: string, at: Date): Promise<string | null> {
-    const [row] = (await manager.query(
-      `SELECT esme_guid FROM comms_hub_link
-        WHERE comms_hub_guid = $1 AND effective_from <= $2 AND (effective_to IS NULL OR effective_to > $2)
-        ORDER BY effective_from DESC LIMIT 1`,
-      [chGuid, at],
-    )) as { esme_guid: string }[];
-    return row?.esme_guid ?? null;
   }
 }
 
