@@ -4,7 +4,7 @@ import { createTokenVerifier } from './auth/tokens';
 import { systemClock } from './clock';
 import type { Clock } from './clock';
 import type { Config } from './config';
-import { createDataSource, isDatabaseReady, runMigrations } from './db/data-source';
+import { createDataSource, isDatabaseReady, poolState, runMigrations } from './db/data-source';
 import { startEmbeddedPostgres } from './db/embedded';
 import { seedDemoData } from './demo/seed';
 import type { EmbeddedPostgres } from './db/embedded';
@@ -95,10 +95,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       clock,
       pubSub: pubSubHandle.pubSub,
       log,
-      onSubscriberCount: (distributorId, delta) =>
-        metrics.dnoSubscribers.inc({ distributor_id: distributorId }, delta),
+      observer: metrics.observer,
     });
-    metrics.setLagSource(() => services.delivery.lags());
+    metrics.setScrapeSources({
+      lags: () => services.delivery.lags(),
+      holdQueue: () => services.operations.holdQueue(),
+      budgets: () => services.operations.budgets(),
+      pool: () => poolState(dataSource),
+      now: () => clock.now(),
+    });
 
     if (config.seedDemo && config.database.kind === 'embedded') {
       if (await seedDemoData(dataSource, services, clock)) {

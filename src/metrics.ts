@@ -1,4 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { classify } from './schema/errors';
+import type { ServiceObserver } from './services/observer';
+import type { DnoBudgetState, HoldQueueState } from './services/operations.service';
+
+/** What the scrape-time gauges read. Set once the services exist. */
+export interface ScrapeSources {
+  lags(): Promise<{ distributorId: string; lag: number }[]>;
+  holdQueue(): Promise<HoldQueueState>;
+  budgets(): Promise<DnoBudgetState[]>;
+  /** The connection pool, or null before it exists. */
+  pool(): { total: number; idle: number; waiting: number; max: number } | null;
+  now(): Date;
+}
 
 /** Prometheus metrics of one process, exposed at GET /metrics. Names are documented in the README. */
 export interface Metrics {
@@ -9,36 +22,157 @@ export interface Metrics {
   readonly dbQueries: Counter<'outcome'>;
   readonly backgroundJobs: Counter<'job' | 'outcome'>;
   readonly dnoSubscribers: Gauge<'distributor_id'>;
-  /** Set once the services exist: reads per-DNO lag at scrape time. */
-  setLagSource(source: () => Promise<{ distributorId: string; lag: number }[]>): void;
+  /** Counts what the services report (ingest, decisions, subscribers). */
+  readonly observer: ServiceObserver;
+  setScrapeSources(sources: ScrapeSources): void;
+}
+
+/**
+ * Runs a scrape-time read once per scrape: prom-client starts every gauge's collect() in the
+ * same pass, so gauges that share a read share the one in flight. Never fails the scrape: when
+ * the database is down the gauges are left out and the error is counted.
+ */
+function perScrape<T>(read: () => Promise<T>, failed: () => void): () => Promise<T | undefined> {
+  let inFlight: Promise<T | undefined> | undefined;
+  return () =>
+    (inFlight ??= read()
+      .catch(() => {
+        failed();
+        return undefined;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      }));
 }
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'poa_sieve_' });
-  let lagSource: (() => Promise<{ distributorId: string; lag: number }[]>) | null = null;
+  let sources: ScrapeSources | null = null;
+  const scrapeErrors = new Counter({
+    name: 'poa_sieve_scrape_read_errors_total',
+    help: 'Scrape-time database reads that failed (the gauges they feed are left out of that scrape).',
+    registers: [registry],
+  });
+  const failed = () => scrapeErrors.inc();
+  const lags = perScrape(async () => (sources ? sources.lags() : []), failed);
+  const holdQueue = perScrape(async () => (sources ? sources.holdQueue() : undefined), failed);
+  const budgets = perScrape(async () => (sources ? sources.budgets() : []), failed);
+
   new Gauge({
     name: 'poa_sieve_dno_outbox_lag',
     help: 'Per DNO: newest outbox sequence minus the acknowledged position.',
     labelNames: ['distributor_id'] as const,
     registers: [registry],
     async collect() {
-      if (!lagSource) return;
       this.reset();
-      for (const { distributorId, lag } of await lagSource())
+      for (const { distributorId, lag } of (await lags()) ?? [])
         this.set({ distributor_id: distributorId }, lag);
     },
   });
-  return {
-    setLagSource(source) {
-      lagSource = source;
+  new Gauge({
+    name: 'poa_sieve_hold_queue_depth',
+    help: 'Alerts waiting on a decision timer (held AD1s and the restores that follow them).',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const queue = await holdQueue();
+      if (queue) this.set(queue.depth);
     },
-    dnoSubscribers: new Gauge({
-      name: 'poa_sieve_dno_subscribers',
-      help: 'Open dnoAlerts subscriptions, per DNO (this instance).',
+  });
+  new Gauge({
+    name: 'poa_sieve_hold_queue_overdue_seconds',
+    help: 'How far the earliest decision timer is past due (0 when none is overdue or the queue is empty).',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const queue = await holdQueue();
+      if (!queue || !sources) return;
+      const overdue = queue.oldestDueAt ? sources.now().getTime() - queue.oldestDueAt.getTime() : 0;
+      this.set(Math.max(0, overdue) / 1000);
+    },
+  });
+  const budgetGauge = (name: string, help: string, value: (b: DnoBudgetState) => number) =>
+    new Gauge({
+      name,
+      help,
       labelNames: ['distributor_id'] as const,
       registers: [registry],
-    }),
+      async collect() {
+        this.reset();
+        for (const b of (await budgets()) ?? []) this.set({ distributor_id: b.distributorId }, value(b));
+      },
+    });
+  budgetGauge(
+    'poa_sieve_budget_suppressions',
+    'Per DNO: AD1s withheld (suppressed or paired) within the safety-budget window.',
+    (b) => b.suppressions,
+  );
+  budgetGauge(
+    'poa_sieve_budget_alerts',
+    'Per DNO: AD1s received within the safety-budget window.',
+    (b) => b.alerts,
+  );
+  budgetGauge(
+    'poa_sieve_budget_exhausted',
+    "Per DNO: 1 when the safety budget is spent (the DNO's next OTA-induced AD1 is delivered), else 0.",
+    (b) => (b.exhausted ? 1 : 0),
+  );
+  const poolGauge = (
+    name: string,
+    help: string,
+    value: (p: NonNullable<ReturnType<ScrapeSources['pool']>>) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const pool = sources?.pool();
+        if (pool) this.set(value(pool));
+      },
+    });
+  poolGauge('poa_sieve_db_pool_connections', 'Database connections open in the pool.', (p) => p.total);
+  poolGauge('poa_sieve_db_pool_idle', 'Database connections open and idle.', (p) => p.idle);
+  poolGauge('poa_sieve_db_pool_waiting', 'Callers waiting for a database connection.', (p) => p.waiting);
+  poolGauge('poa_sieve_db_pool_max', 'The pool size (DATABASE_POOL_SIZE).', (p) => p.max);
+
+  const alertsIngested = new Counter({
+    name: 'poa_sieve_ingested_total',
+    help: 'Alerts in committed ingest batches, by kind and result (stored, duplicate).',
+    labelNames: ['kind', 'result'] as const,
+    registers: [registry],
+  });
+  const ingestFailures = new Counter({
+    name: 'poa_sieve_ingest_failures_total',
+    help: 'Ingest batches that wrote nothing, by error code.',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'poa_sieve_decisions_total',
+    help: 'Decisions committed (first and revised), by alert kind, outcome and reason.',
+    labelNames: ['kind', 'outcome', 'reason'] as const,
+    registers: [registry],
+  });
+  const dnoSubscribers = new Gauge({
+    name: 'poa_sieve_dno_subscribers',
+    help: 'Open dnoAlerts subscriptions, per DNO (this instance).',
+    labelNames: ['distributor_id'] as const,
+    registers: [registry],
+  });
+  return {
+    setScrapeSources(next) {
+      sources = next;
+    },
+    observer: {
+      subscribers: (distributorId, delta) => dnoSubscribers.inc({ distributor_id: distributorId }, delta),
+      decided: (kind, outcome, reason, count) => decisions.inc({ kind, outcome, reason }, count),
+      ingested: (kind, result, count) => alertsIngested.inc({ kind, result }, count),
+      ingestFailed: (error) => ingestFailures.inc({ code: classify(error)?.code ?? 'INTERNAL' }),
+    },
+    dnoSubscribers,
     registry,
     graphqlOperations: new Counter({
       name: 'poa_sieve_graphql_operations_total',

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { MigrationExecutor } from 'typeorm/migration/MigrationExecutor';
 import type { Logger as TypeOrmLogger } from 'typeorm';
+import type { Pool } from 'pg';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../../migrations';
 
@@ -68,6 +69,21 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 }
 
 /** True when the database answers and every migration this build knows is applied. */
+/** The pg pool's occupancy, or null before the data source is initialised. */
+export function poolState(
+  dataSource: DataSource,
+): { total: number; idle: number; waiting: number; max: number } | null {
+  if (!dataSource.isInitialized) return null;
+  const pool = (dataSource.driver as unknown as { master?: Pool }).master;
+  if (!pool) return null;
+  return {
+    total: pool.totalCount,
+    idle: pool.idleCount,
+    waiting: pool.waitingCount,
+    max: pool.options.max ?? 10,
+  };
+}
+
 export async function isDatabaseReady(dataSource: DataSource): Promise<boolean> {
   if (!dataSource.isInitialized) return false;
   try {

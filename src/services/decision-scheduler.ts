@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import { returnedRows } from '../db/rows';
 import type { Logger } from '../logger';
 import type { DecisionService } from './decision.service';
+import { NOTHING_ENQUEUED } from './delivery.service';
 import type { DeliveryService } from './delivery.service';
 
 export interface SchedulerSettings {
@@ -85,7 +86,7 @@ export class DecisionScheduler {
         `SELECT id::text AS id, kind FROM alert WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [now, this.settings.batchSize],
       )) as { id: string; kind: 'AD1' | 'SUPPLY_RESTORED' }[];
-      if (due.length === 0) return { claimed: 0, enqueued: new Map<string, string>() };
+      if (due.length === 0) return { claimed: 0, enqueued: NOTHING_ENQUEUED };
       const ad1s = due.filter((d) => d.kind === 'AD1').map((d) => d.id);
       const changes = await this.decisions.evaluateOutageAlerts(tx, ad1s, now, 'TIMER');
       // A held restore follows its AD1; one whose AD1 no longer holds it is re-decided here.

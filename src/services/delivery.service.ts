@@ -13,6 +13,8 @@ import type { AppPubSub } from '../realtime/pubsub';
 import { requireRole } from './access';
 import type { User } from './access';
 import type { DecisionChange } from './decision.service';
+import { countBy, silentObserver } from './observer';
+import type { ServiceObserver } from './observer';
 
 /** The message as stored in the outbox and sent to the DNO: everything it needs, pre-shaped. */
 export interface DnoMessagePayload {
@@ -67,8 +69,15 @@ export interface DnoMessage {
   readonly payload: DnoMessagePayload;
 }
 
-/** The newest sequence each DNO got in a committed transaction: what to wake subscribers with. */
-export type Enqueued = ReadonlyMap<string, string>;
+/** What a transaction enqueued: handed to `published` once it has committed. */
+export interface Enqueued {
+  /** The newest sequence each DNO got: what to wake subscribers with. */
+  readonly sequences: ReadonlyMap<string, string>;
+  /** The decision changes committed with it (for metrics). */
+  readonly changes: readonly DecisionChange[];
+}
+
+export const NOTHING_ENQUEUED: Enqueued = { sequences: new Map(), changes: [] };
 
 export interface DeliveryStatus {
   readonly distributorId: string;
@@ -94,7 +103,7 @@ export class DeliveryService {
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly pubSub: AppPubSub,
-    private readonly onSubscriberCount: (distributorId: string, delta: 1 | -1) => void = () => undefined,
+    private readonly observer: ServiceObserver = silentObserver,
   ) {}
 
   /**
@@ -104,7 +113,7 @@ export class DeliveryService {
    */
   async enqueue(tx: EntityManager, changes: readonly DecisionChange[]): Promise<Enqueued> {
     const routed = changes.filter((c) => c.alert.distributorId !== null);
-    if (routed.length === 0) return new Map();
+    if (routed.length === 0) return { sequences: new Map(), changes };
     const distributors = [...new Set(routed.map((c) => c.alert.distributorId!))].sort();
     const preferences = await this.preferences(tx, distributors);
     const pending = new Map<
@@ -130,7 +139,7 @@ export class DeliveryService {
         pending.set(distributorId, list);
       }
     }
-    if (pending.size === 0) return new Map();
+    if (pending.size === 0) return { sequences: new Map(), changes };
     const now = this.clock.now();
     const newest = new Map<string, string>();
     for (const distributorId of [...pending.keys()].sort()) {
@@ -160,14 +169,17 @@ export class DeliveryService {
       );
       newest.set(distributorId, last);
     }
-    return newest;
+    return { sequences: newest, changes };
   }
 
   /** After commit: wakes the subscribers of each DNO that got messages. */
   published(enqueued: Enqueued): void {
-    for (const [distributorId, sequence] of enqueued) {
+    for (const [distributorId, sequence] of enqueued.sequences) {
       void this.pubSub.publish('DNO_OUTBOX', distributorId, { distributorId, sequence });
     }
+    const key = (c: DecisionChange) => `${c.alert.kind}/${c.outcome}/${c.reason}`;
+    for (const { item, count } of countBy(enqueued.changes, key))
+      this.observer.decided(item.alert.kind, item.outcome, item.reason, count);
   }
 
   /**
@@ -199,13 +211,13 @@ export class DeliveryService {
         state.wake?.();
       }
     })();
-    this.onSubscriberCount(distributorId, 1);
+    this.observer.subscribers(distributorId, 1);
     const buffer: DnoMessage[] = [];
     const close = async () => {
       if (state.closed) return;
       state.closed = true;
       state.wake?.();
-      this.onSubscriberCount(distributorId, -1);
+      this.observer.subscribers(distributorId, -1);
       await wakeups.return?.();
     };
     // An explicit iterator rather than a generator: return() must end a wait at once (a

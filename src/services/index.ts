@@ -11,6 +11,8 @@ import { DeviceService } from './device.service';
 import { FirmwareService } from './firmware.service';
 import { IngestService } from './ingest.service';
 import { NetworkOperatorService } from './network-operator.service';
+import type { ServiceObserver } from './observer';
+import { OperationsService } from './operations.service';
 
 /** Everything a use case may need, built once per process and shared by HTTP, WebSocket and scripts. */
 export interface ServiceDeps {
@@ -19,8 +21,8 @@ export interface ServiceDeps {
   readonly clock: Clock;
   readonly pubSub: AppPubSub;
   readonly log: Logger;
-  /** Reports subscribers joining (+1) and leaving (-1) a DNO's stream, for metrics. */
-  readonly onSubscriberCount?: (distributorId: string, delta: 1 | -1) => void;
+  /** Told what the services did, after commit (metrics). */
+  readonly observer?: ServiceObserver;
 }
 
 export interface Services {
@@ -32,12 +34,13 @@ export interface Services {
   readonly ingest: IngestService;
   readonly alerts: AlertService;
   readonly delivery: DeliveryService;
+  readonly operations: OperationsService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { dataSource, config, clock } = deps;
   const decisions = new DecisionService(config.engine);
-  const delivery = new DeliveryService(dataSource, clock, deps.pubSub, deps.onSubscriberCount);
+  const delivery = new DeliveryService(dataSource, clock, deps.pubSub, deps.observer);
   const activations = new ActivationService(
     dataSource,
     clock,
@@ -60,9 +63,19 @@ export function createServices(deps: ServiceDeps): Services {
     activations,
     decisions,
     alerts: new AlertService(dataSource),
+    operations: new OperationsService(dataSource, clock, config.engine),
     delivery,
-    ingest: new IngestService(dataSource, clock, decisions, activations, delivery, config.engine, {
-      maxBatchSize: config.ingest.maxBatchSize,
-    }),
+    ingest: new IngestService(
+      dataSource,
+      clock,
+      decisions,
+      activations,
+      delivery,
+      config.engine,
+      {
+        maxBatchSize: config.ingest.maxBatchSize,
+      },
+      deps.observer,
+    ),
   };
 }

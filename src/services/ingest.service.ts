@@ -14,6 +14,8 @@ import type { ActivationService } from './activation.service';
 import { decodeAlertDecision } from './decision-codec';
 import type { DecisionChange, DecisionService } from './decision.service';
 import type { DeliveryService } from './delivery.service';
+import { countBy, silentObserver } from './observer';
+import type { ServiceObserver } from './observer';
 import { restoreFactOf, toOutageAlertFact } from './outage-facts';
 
 /** One alert of an ingestAlerts batch, after GraphQL has picked its kind. */
@@ -109,9 +111,23 @@ export class IngestService {
     private readonly delivery: DeliveryService,
     private readonly engineSettings: EngineSettings,
     private readonly settings: IngestSettings,
+    private readonly observer: ServiceObserver = silentObserver,
   ) {}
 
   async ingestAlerts(principal: Principal, inputs: readonly AlertInput[]): Promise<IngestResult[]> {
+    let results: IngestResult[];
+    try {
+      results = await this.ingestBatch(principal, inputs);
+    } catch (error) {
+      this.observer.ingestFailed(error);
+      throw error;
+    }
+    for (const { item, count } of countBy(results, (r) => `${r.kind}/${r.duplicate}`))
+      this.observer.ingested(item.kind, item.duplicate ? 'duplicate' : 'stored', count);
+    return results;
+  }
+
+  private async ingestBatch(principal: Principal, inputs: readonly AlertInput[]): Promise<IngestResult[]> {
     const user = requireRole(principal, 'OPERATOR');
     if (inputs.length === 0) throw new InvalidInputError('EMPTY_BATCH', 'alerts must not be empty', 'alerts');
     if (inputs.length > this.settings.maxBatchSize) {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { mpanCheckDigit } from '../../src/domain/identifiers';
 import { eventually, startTestApp, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
-import { expectError, guid, mpan, ok, rowCounts } from '../support/integration';
+import { expectError, guid, metricValue, mpan, ok, rowCounts, scrapeMetrics } from '../support/integration';
 
 /**
  * The decision engine end to end, through the public API on a hand-moved clock: holds and their
@@ -393,9 +393,25 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     expect(held.decision!.activationId).toBe(act.id);
 
     expect(await timer(r.alertId!)).toBe(dueAt);
+    // What an operator sees at /metrics while the AD1 is held.
+    let m = await scrapeMetrics(t);
+    expect(metricValue(m, 'poa_sieve_ingested_total', { kind: 'AD1', result: 'stored' })).toBe(1);
+    expect(metricValue(m, 'poa_sieve_decisions_total', { kind: 'AD1', outcome: 'HELD' })).toBe(1);
+    expect(metricValue(m, 'poa_sieve_hold_queue_depth')).toBe(1);
+    expect(metricValue(m, 'poa_sieve_hold_queue_overdue_seconds')).toBe(0);
+    expect(metricValue(m, 'poa_sieve_db_pool_max')).toBeGreaterThanOrEqual(1);
+    expect(metricValue(m, 'poa_sieve_db_pool_connections')).toBeGreaterThanOrEqual(1);
 
     c.at(dueAt);
     const suppressed = await c.until(r.alertId!, 'SUPPRESSED');
+    m = await scrapeMetrics(t);
+    expect(
+      metricValue(m, 'poa_sieve_decisions_total', { outcome: 'SUPPRESSED', reason: 'OTA_INDUCED' }),
+    ).toBe(1);
+    expect(metricValue(m, 'poa_sieve_hold_queue_depth')).toBe(0);
+    expect(metricValue(m, 'poa_sieve_budget_suppressions', { distributor_id: '12' })).toBe(1);
+    expect(metricValue(m, 'poa_sieve_budget_alerts', { distributor_id: '12' })).toBe(1);
+    expect(metricValue(m, 'poa_sieve_budget_exhausted', { distributor_id: '12' })).toBe(0);
     expect(ledger(suppressed)).toEqual([
       ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
       ['SUPPRESSED', 'OTA_INDUCED', 'TIMER', false],
@@ -778,6 +794,9 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     const T = begin();
     const p = P.idempotent[0];
     const before = await rowCounts(t, 'alert', 'alert_decision', 'firmware_activation');
+    const failures = async () =>
+      metricValue(await scrapeMetrics(t), 'poa_sieve_ingest_failures_total', { code: 'BAD_USER_INPUT' }) ?? 0;
+    const failedBefore = await failures();
     const rejected = async (alerts: unknown[], reason: string, field?: string) => {
       const ext = expectError(await c.ingestRaw(alerts), 'BAD_USER_INPUT', reason);
       if (field !== undefined) expect(ext.field).toBe(field);
@@ -825,6 +844,9 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
       'INVALID_ALERT_CODE',
       'alerts[0].alertCode',
     );
+
+    // Two of the eight are refused by the schema's scalars before the service sees them.
+    expect((await failures()) - failedBefore).toBe(6);
 
     // The batch limit is inclusive: 20 alerts are accepted.
     const twenty = await c.ingest(Array.from({ length: 20 }, (_, i) => ad1(p, T - (i + 1) * MINUTE)));

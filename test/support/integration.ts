@@ -64,18 +64,46 @@ export function ok<T>(body: GqlBody<T>): T {
   return body.data as T;
 }
 
+/** One sample of the Prometheus text exposition: name, labels, value. */
+export interface MetricSample {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+/** Scrapes /metrics and returns its samples. */
+export async function scrapeMetrics(t: Pick<TestApp, 'url'>): Promise<MetricSample[]> {
+  const text = await (await fetch(`${t.url}/metrics`)).text();
+  const samples: MetricSample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+([0-9.eE+-]+|NaN|[+-]Inf)\s*$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[k] = v;
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/**
+ * The sum of a metric's samples whose labels include `labels`, or undefined when no sample of
+ * that name is exposed.
+ */
+export function metricValue(
+  samples: readonly MetricSample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const matching = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  return matching.length ? matching.reduce((sum, s) => sum + s.value, 0) : undefined;
+}
+
 /** The sum over all labels of the SQL statement counter exposed at /metrics. */
 export async function dbQueriesTotal(t: TestApp): Promise<number> {
-  const text = await (await fetch(`${t.url}/metrics`)).text();
-  let sum = 0;
-  let seen = false;
-  for (const line of text.split('\n')) {
-    const m = /^poa_sieve_db_queries_total(?:\{[^}]*\})?\s+([0-9.eE+-]+)\s*$/.exec(line);
-    if (m) {
-      sum += Number(m[1]);
-      seen = true;
-    }
-  }
-  if (!seen) throw new Error('poa_sieve_db_queries_total is not exposed at /metrics');
-  return sum;
+  const total = metricValue(await scrapeMetrics(t), 'poa_sieve_db_queries_total');
+  if (total === undefined) throw new Error('poa_sieve_db_queries_total is not exposed at /metrics');
+  return total;
 }

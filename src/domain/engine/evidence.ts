@@ -161,6 +161,14 @@ function budgetScope(
   };
 }
 
+/** A DNO's budget as it stands: whether its next suppression would be refused (for metrics). */
+export function dnoBudgetState(
+  counters: SafetyBudgetCounters,
+  settings: EngineSettings,
+): BudgetScopeEvidence {
+  return budgetScope(counters, settings.budget.maxSuppressionsPerDno, settings);
+}
+
 /** Both budget scopes as they stand; the DNO scope is absent for an unrouted alert. */
 export function budgetEvidence(
   alert: PowerOutageAlertFact,

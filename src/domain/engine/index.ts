@@ -38,7 +38,7 @@ export { DECISION_REASONS, isWithheld, nextEvaluationAt, sameDecision } from './
 export { decidePowerOutageAlert } from './decide';
 export type { Candidate, Identification } from './candidate';
 export { activationWindow, associationsAt, identify, ruleCoversActivation } from './candidate';
-export { isSupplyRestoredCode, restoreOverlapsOutage } from './evidence';
+export { dnoBudgetState, isSupplyRestoredCode, restoreOverlapsOutage } from './evidence';
 export type { OutageAlertWithDecision, RestoreDecisionReason, SupplyRestoredDecision } from './restore';
 export { RESTORE_DECISION_REASONS, decideSupplyRestoredAlert, pairSupplyRestoredAlert } from './restore';
 export { REASON_TEXT, explainAlertDecision, explainRestoreDecision } from './explain';
