@@ -26,7 +26,14 @@ export interface App {
   readonly services: Services;
   readonly server: RunningServer;
   readonly log: Logger;
-  /** Graceful stop: drain HTTP and WebSocket, close pub/sub, the pool and the embedded database. */
+  /** What /readyz answers: false once stopping has begun, or while the database is unreachable. */
+  ready(): Promise<boolean>;
+  /**
+   * Graceful stop: /readyz turns red at once; the scheduler finishes the batch in hand (held
+   * timers stay in the database for other instances); HTTP stops accepting and in-flight
+   * requests (ingest batches) finish; WebSocket clients are closed with 1001 and a reconnect
+   * hint; then pub/sub, the pool and the embedded database close.
+   */
   stop(): Promise<void>;
 }
 
@@ -40,6 +47,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const cleanups: (() => Promise<void>)[] = [];
+  let draining = false;
   const cleanup = async () => {
     for (const fn of cleanups.reverse())
       await fn().catch((error: unknown) => log.error({ err: error }, 'stop step failed'));
@@ -111,6 +119,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       }
     }
 
+    const ready = async () => !draining && pubSubHandle.healthy() && (await isDatabaseReady(dataSource));
     const schema = await buildAppSchema(pubSubHandle.pubSub);
     const server = await startHttpServer(
       {
@@ -131,7 +140,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           maxBodyBytes: config.http.maxBodyBytes,
           mutationsPerMinute: config.http.mutationsPerMinute,
         },
-        ready: async () => pubSubHandle.healthy() && (await isDatabaseReady(dataSource)),
+        ready,
       },
       config.port,
       config.host,
@@ -167,7 +176,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services,
       server,
       log,
-      stop: () => (stopping ??= cleanup()),
+      ready,
+      stop: () => {
+        draining = true;
+        return (stopping ??= cleanup());
+      },
     };
   } catch (error) {
     await cleanup();
