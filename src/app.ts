@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { resolveJwtSecret } from './auth/secret';
 import { createTokenVerifier } from './auth/tokens';
-import { systemClock } from './clock';
+import { clockFromSettings } from './clock';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { createDataSource, isDatabaseReady, poolState, runMigrations } from './db/data-source';
@@ -45,7 +45,12 @@ export interface AppOptions {
 /** Starts the whole service from a validated Config. Used by main.ts and by end-to-end tests. */
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? clockFromSettings(config.clock);
+  if (!options.clock && (config.clock.speed !== 1 || config.clock.start))
+    log.warn(
+      { clockSpeed: config.clock.speed, clockStart: clock.now() },
+      'simulation clock (CLOCK_SPEED/CLOCK_START)',
+    );
   const cleanups: (() => Promise<void>)[] = [];
   let draining = false;
   const cleanup = async () => {
@@ -155,7 +160,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     scheduler.start();
     cleanups.push(() => scheduler.stop());
 
-    // Pending activations whose outcome is overdue become OUTCOME_UNKNOWN (set-based, safe on every instance).
+    // Pending activations whose outcome is overdue become OUTCOME_UNKNOWN (set-based, safe on every
+    // instance), once a minute of the service clock: more often in real time under CLOCK_SPEED.
+    const expiryEveryMs = Math.max(100, 60_000 / (clock.speed ?? 1));
     const expiry = setInterval(() => {
       services.activations.expireOverdueOutcomes().then(
         () => metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'ok' }),
@@ -164,7 +171,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           log.warn({ err: error }, 'outcome expiry failed');
         },
       );
-    }, 60_000);
+    }, expiryEveryMs);
     expiry.unref();
     cleanups.push(async () => clearInterval(expiry));
     log.info({ url: `${server.url}/graphql`, database: config.database.kind }, 'poa-sieve listening');

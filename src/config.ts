@@ -48,7 +48,8 @@ const schema = z.object({
   /** Decision-engine and activation settings (see README, "Settings"). */
   WINDOW_MINUTES: positiveInt.default(30),
   SKEW_MINUTES: nonNegativeInt.default(2),
-  HOLD_MINUTES: positiveInt.default(5),
+  /** May be fractional (0.1 is 6 s): tests and drills that wait for real holds need short ones. */
+  HOLD_MINUTES: z.coerce.number().positive().default(5),
   OUTCOME_BOUND_MINUTES: positiveInt.default(60),
   ACTIVATION_HORIZON_DAYS: positiveInt.default(30),
   CLUSTER_SIZE: positiveInt.default(3),
@@ -62,10 +63,19 @@ const schema = z.object({
   ACTIVATION_FAILURE_RELEASES: bool.default(true),
   REQUIRE_AREA_KEY: bool.default(true),
   MAX_INGEST_BATCH: positiveInt.default(1000),
-  SCHEDULER_POLL_MS: positiveInt.default(1000),
+  /** Default 1000, divided by CLOCK_SPEED (at least 10 ms) so a hold is still worked within a clock second. */
+  SCHEDULER_POLL_MS: positiveInt.optional(),
   /** POST /duis: validate documents against the DUIS/MMC XSDs in this folder when set; the largest body accepted. */
   DUIS_SCHEMA_DIR: z.string().min(1).optional(),
   DUIS_MAX_BYTES: positiveInt.default(1024 * 1024),
+
+  /**
+   * An accelerated service clock for simulations (npm run simulate -- --mode live): it starts at
+   * CLOCK_START (default: the start-up time) and runs CLOCK_SPEED times faster than real time.
+   * Refused when NODE_ENV=production.
+   */
+  CLOCK_SPEED: z.coerce.number().min(1).max(100_000).optional(),
+  CLOCK_START: z.iso.datetime({ offset: true }).optional(),
 });
 
 export type Env = z.input<typeof schema>;
@@ -104,6 +114,8 @@ export interface Config {
   readonly ingest: { readonly maxBatchSize: number; readonly schedulerPollMs: number };
   /** POST /duis: the XSD folder (absolute; validation is off when unset) and the body size limit. */
   readonly duis: { readonly schemaDir?: string; readonly maxBytes: number };
+  /** The service clock: speed 1 and no start is the wall clock (src/clock.ts, clockFromSettings). */
+  readonly clock: { readonly speed: number; readonly start?: Date };
 }
 
 export class ConfigError extends Error {}
@@ -129,6 +141,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         '(only the embedded database may generate its own secret)',
     );
   }
+  if (e.NODE_ENV === 'production' && (e.CLOCK_SPEED !== undefined || e.CLOCK_START !== undefined)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  CLOCK_SPEED and CLOCK_START are for simulations and tests: refused when NODE_ENV=production',
+    );
+  }
+  const clockSpeed = e.CLOCK_SPEED ?? 1;
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -175,11 +193,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       activationFailureReleases: e.ACTIVATION_FAILURE_RELEASES,
       requireAreaKey: e.REQUIRE_AREA_KEY,
     }),
-    ingest: { maxBatchSize: e.MAX_INGEST_BATCH, schedulerPollMs: e.SCHEDULER_POLL_MS },
+    ingest: {
+      maxBatchSize: e.MAX_INGEST_BATCH,
+      schedulerPollMs: e.SCHEDULER_POLL_MS ?? Math.max(10, Math.round(1000 / clockSpeed)),
+    },
     duis: {
       schemaDir: e.DUIS_SCHEMA_DIR ? path.resolve(e.DUIS_SCHEMA_DIR) : undefined,
       maxBytes: e.DUIS_MAX_BYTES,
     },
+    clock: { speed: clockSpeed, start: e.CLOCK_START ? new Date(e.CLOCK_START) : undefined },
   };
 }
 

@@ -214,8 +214,9 @@ export async function startHttpServer(
   await apollo.start();
 
   app.use(graphiqlRouter());
+  // The service clock and its speed, so a client can tell an accelerated (CLOCK_SPEED) server.
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok', time: deps.clock.now().toISOString(), clockSpeed: deps.clock.speed ?? 1 });
   });
   app.get('/readyz', async (_req, res) => {
     const ready = await deps.ready().catch(() => false);
