@@ -2,15 +2,18 @@ import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SCENARIO, formatScoreTable, runReplaySimulation, writeArtifacts } from '../src/sim';
 import type { ScenarioOptions } from '../src/sim';
-import { runLiveSimulation } from '../src/sim/live';
+import { formatLiveSummary, runLiveSimulation } from '../src/sim/live';
 import { createProgress } from '../src/sim/progress';
 
 /**
  * The fleet simulator and scoreboard: proves (or disproves) that the sieve beats "no filter" and
  * the blanket 30-minute window on the same traffic.
  *   npm run simulate -- --devices 100000 --seed 42 --mode replay --days 2 --out artifacts/sim
- *   npm run simulate -- --mode live --url http://127.0.0.1:4000 --token-secret "$AUTH_JWT_SECRET" --devices 300 --speed 600
+ *   npm run simulate -- --mode live --spawn --devices 2000 --days 1 --speed 600
+ *   npm run simulate -- --mode live --url http://127.0.0.1:4000 --token-secret "$AUTH_JWT_SECRET" --speed 1
  * Replay builds its own database: in-memory PGlite, or a throw-away database on DATABASE_URL.
+ * Live drives a running server over HTTP and WebSocket; with --spawn it starts one itself (on
+ * DATABASE_URL, which should name an empty database, or on embedded PGlite in a temporary folder).
  */
 const number = (name: string, min: number, max: number) => (value: string) => {
   const n = Number(value);
@@ -66,13 +69,34 @@ const program = new Command()
     number('batch-seconds', 0.001, 60),
     1,
   )
-  .option('--env <KEY=VALUE...>', 'service settings for the replay (e.g. HOLD_MINUTES=5); defaults otherwise')
+  .option(
+    '--env <KEY=VALUE...>',
+    'service settings for the replay or the spawned server (e.g. HOLD_MINUTES=5); defaults otherwise',
+  )
   .option('--url <url>', 'live: the server base URL', 'http://127.0.0.1:4000')
   .option(
     '--token-secret <secret>',
     "live: the server's AUTH_JWT_SECRET, to mint operator, supplier and DNO tokens",
   )
-  .option('--speed <x>', 'live: simulated seconds per real second', number('speed', 1, 100_000), 600)
+  .option('--token-issuer <iss>', "live: the server's AUTH_ISSUER, if it checks one")
+  .option('--token-audience <aud>', "live: the server's AUTH_AUDIENCE, if it checks one")
+  .option(
+    '--speed <x>',
+    'live: server-clock seconds per real second (above 1 the server needs CLOCK_SPEED=<x>, or --spawn)',
+    number('speed', 1, 100_000),
+    1,
+  )
+  .option(
+    '--spawn',
+    'live: start the server as a child process (DATABASE_URL or embedded PGlite) and stop it after',
+  )
+  .option(
+    '--drops <n>',
+    'live: forced WebSocket disconnects per DNO during the run',
+    number('drops', 0, 100),
+    1,
+  )
+  .option('--batch-max <n>', 'live: most alerts per ingestAlerts call', number('batch-max', 1, 10_000), 500)
   .parse();
 
 interface Opts {
@@ -91,7 +115,12 @@ interface Opts {
   env?: string[];
   url: string;
   tokenSecret?: string;
+  tokenIssuer?: string;
+  tokenAudience?: string;
   speed: number;
+  spawn?: boolean;
+  drops: number;
+  batchMax: number;
 }
 
 async function main(): Promise<void> {
@@ -109,19 +138,6 @@ async function main(): Promise<void> {
   };
   const progress = createProgress();
   const started = Date.now();
-  if (o.mode === 'live') {
-    if (!o.tokenSecret) throw new InvalidArgumentError('--token-secret is required in live mode');
-    const result = await runLiveSimulation(scenario, {
-      url: o.url,
-      tokenSecret: o.tokenSecret,
-      speed: o.speed,
-      out: o.out,
-      onProgress: (d, t, phase) => progress.update(d, t, phase),
-    });
-    progress.done(`live run finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    process.stdout.write(`${result.table}\n\nWrote ${result.files.join(', ')}\n`);
-    return;
-  }
   const env = Object.fromEntries(
     (o.env ?? []).map((kv) => {
       const i = kv.indexOf('=');
@@ -129,6 +145,27 @@ async function main(): Promise<void> {
       return [kv.slice(0, i), kv.slice(i + 1)];
     }),
   );
+  if (o.mode === 'live') {
+    if (!o.spawn && !o.tokenSecret)
+      throw new InvalidArgumentError('--token-secret is required in live mode (or --spawn)');
+    const live = await runLiveSimulation(scenario, {
+      url: o.url,
+      tokenSecret: o.tokenSecret,
+      tokenIssuer: o.tokenIssuer,
+      tokenAudience: o.tokenAudience,
+      speed: o.speed,
+      spawn: !!o.spawn,
+      databaseUrl: process.env.DATABASE_URL || undefined,
+      env,
+      dropsPerDno: o.drops,
+      batchMax: o.batchMax,
+      onProgress: (d, t, phase) => progress.update(d, t, phase),
+    });
+    progress.done(`live run finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const files = writeArtifacts(live, o.out);
+    process.stdout.write(formatLiveSummary(live.report, files) + '\n');
+    return;
+  }
   const run = await runReplaySimulation(scenario, {
     databaseUrl: process.env.DATABASE_URL || undefined,
     env,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { renderChart } from './chart';
 import { replayScenario } from './replay';
-import type { ReplayOptions, ReplayResult } from './replay';
+import type { Ad1Decision, ReplayOptions, ReplayResult } from './replay';
 import { describeScenario, generateScenario } from './scenario';
 import type { Scenario, ScenarioOptions } from './scenario';
 import {
@@ -86,12 +86,18 @@ export async function runReplaySimulation(
     errors: replay.errors,
     scores,
     oursByOutcome: Object.fromEntries(Object.entries(oursByOutcome).sort()),
-    findings: findings(scenario, replay, missing),
+    findings: findings(scenario, replay.ours, replay.decisions, missing),
   };
   return { scenario, replay, policies, report };
 }
 
-function findings(scenario: Scenario, replay: ReplayResult, missing: Set<string>): Finding[] {
+/** Every OTA-induced AD1 a policy delivered and every genuine outage it never did, with what the service knew. */
+export function findings(
+  scenario: Scenario,
+  ours: PolicyDeliveries,
+  decisions: ReadonlyMap<string, Ad1Decision>,
+  missing: ReadonlySet<string>,
+): Finding[] {
   const out: Finding[] = [];
   const outages = new Map(scenario.outages.map((o) => [o.id, o]));
   const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -130,9 +136,9 @@ function findings(scenario: Scenario, replay: ReplayResult, missing: Set<string>
       ).length,
     };
   };
-  const decision = (key: string) => replay.decisions.get(key);
+  const decision = (key: string) => decisions.get(key);
   for (const ad1 of scenario.ad1s) {
-    if (ad1.genuine || ad1.arrivedAt === null || !replay.ours.deliveredAt.has(ad1.key)) continue;
+    if (ad1.genuine || ad1.arrivedAt === null || !ours.deliveredAt.has(ad1.key)) continue;
     const d = decision(ad1.key);
     out.push({
       kind: missing.has(ad1.key) ? 'OTA_DELIVERED_OUTCOME_MISSING' : 'OTA_DELIVERED_WITH_OUTCOME',
@@ -152,7 +158,7 @@ function findings(scenario: Scenario, replay: ReplayResult, missing: Set<string>
     genuineByOutage.set(ad1.outageId, [...(genuineByOutage.get(ad1.outageId) ?? []), ad1.key]);
   }
   for (const [outageId, keys] of genuineByOutage) {
-    if (keys.some((k) => replay.ours.deliveredAt.has(k))) continue;
+    if (keys.some((k) => ours.deliveredAt.has(k))) continue;
     for (const key of keys) {
       const d = decision(key);
       out.push({
@@ -171,8 +177,15 @@ function findings(scenario: Scenario, replay: ReplayResult, missing: Set<string>
   return out;
 }
 
+/** What the artifacts are made of: a replay run or a live one. */
+export interface ArtifactSource {
+  readonly scenario: Scenario;
+  readonly policies: readonly PolicyDeliveries[];
+  readonly report: { readonly scores: readonly PolicyScore[] };
+}
+
 /** Writes scoreboard.json, scoreboard.md, scoreboard.txt and scoreboard.svg into `dir`. */
-export function writeArtifacts(run: SimulationRun, dir: string): string[] {
+export function writeArtifacts(run: ArtifactSource, dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const files = {
     'scoreboard.json': JSON.stringify(run.report, null, 2) + '\n',

@@ -1,0 +1,166 @@
+import { liveRequestId } from './anchor';
+import { iso } from './scenario';
+import type { SimEvent } from './scenario';
+
+/**
+ * Live mode's HTTP side: a small GraphQL-over-HTTP client (fetch) and the mapping of scenario
+ * events onto the public mutations, with every time moved onto the server's clock.
+ */
+
+export class GraphQLRequestError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Counts shared by every client of one run. */
+export interface RequestCounters {
+  requests: number;
+  rateLimitedRetries: number;
+  networkRetries: number;
+}
+
+/**
+ * POSTs operations to /graphql with a bearer token. A RATE_LIMITED answer is waited out (its
+ * retryAfterSeconds) and retried, as a well-behaved client would; so is a connection failure, a
+ * few times. Every operation the simulator sends is safe to retry: ingest is idempotent, and so
+ * are a repeated SR11.3 request ID, link and upsert.
+ */
+export class GraphQLHttpClient {
+  constructor(
+    private readonly url: string,
+    private readonly token: string,
+    private readonly counters: RequestCounters,
+  ) {}
+
+  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      this.counters.requests++;
+      let body: GraphQLResponse<T>;
+      try {
+        const res = await fetch(`${this.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
+          body: JSON.stringify({ query, variables }),
+          signal: AbortSignal.timeout(120_000),
+        });
+        body = (await res.json()) as GraphQLResponse<T>;
+      } catch (error) {
+        if (attempt >= 4) throw error;
+        this.counters.networkRetries++;
+        await sleep(250 * 2 ** attempt);
+        continue;
+      }
+      const first = body.errors?.[0];
+      if (!first) return body.data as T;
+      const code = first.extensions?.code as string | undefined;
+      if (code === 'RATE_LIMITED' && attempt < 20) {
+        this.counters.rateLimitedRetries++;
+        await sleep(Number(first.extensions?.retryAfterSeconds ?? 1) * 1000);
+        continue;
+      }
+      throw new GraphQLRequestError(first.message, code, first.extensions);
+    }
+  }
+}
+
+/** How a run moves scenario values onto the server: times by the offset, request counters by a base. */
+export interface LiveMapping {
+  readonly offsetMs: number;
+  readonly requestCounterBase: bigint;
+}
+
+/** The one GraphQL variable object an alert event becomes in ingestAlerts(alerts:). */
+export function alertInput(e: SimEvent, map: LiveMapping): Record<string, unknown> {
+  const at = (t: number) => iso(t + map.offsetMs);
+  switch (e.kind) {
+    case 'AD1':
+      return {
+        powerOutage: {
+          commsHubGuid: e.commsHubGuid,
+          startAt: at(e.startAt),
+          mpan: e.mpan,
+          throttledCount: e.throttledCount,
+        },
+      };
+    case 'RESTORE':
+      return {
+        supplyRestored: {
+          esmeGuid: e.esmeGuid,
+          alertCode: '8F36',
+          interruptionAt: at(e.interruptionAt),
+          restorationAt: at(e.restorationAt),
+          mpan: e.mpan,
+        },
+      };
+    case 'OUTCOME':
+      return {
+        activationOutcome: {
+          esmeGuid: e.esmeGuid,
+          alertCode: e.channel,
+          requestId: liveRequestId(e.requestId, map.requestCounterBase),
+          outcomeCode: e.outcomeCode,
+          executedAt: at(e.executedAt),
+          firmwareVersion: e.firmwareVersion,
+        },
+      };
+    default:
+      throw new Error(`${e.kind} is not an alert`);
+  }
+}
+
+/** Alerts go in ingestAlerts batches (operator); immediate outcomes are the SR11.3 response (supplier). */
+export const isAlertEvent = (e: SimEvent): boolean =>
+  e.kind === 'AD1' || e.kind === 'RESTORE' || (e.kind === 'OUTCOME' && e.channel !== 'IMMEDIATE');
+
+export const MUTATIONS = {
+  ingestAlerts:
+    'mutation Ingest($alerts: [AlertInput!]!) { ingestAlerts(alerts: $alerts) { index kind alertId duplicate } }',
+  schedule:
+    'mutation Schedule($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id status } }',
+  recordOutcome:
+    'mutation Outcome($o: ActivationOutcomeInput!) { recordActivationOutcome(outcome: $o) { id status } }',
+  upsertDevices:
+    'mutation Devices($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted updated firmwareChanges } }',
+  linkCommsHub:
+    'mutation Link($ch: EUI64!, $esme: EUI64!, $from: DateTime) { linkCommsHub(commsHubGuid: $ch, esmeGuid: $esme, effectiveFrom: $from) { effectiveFrom } }',
+  registerImage: 'mutation Image($i: FirmwareImageInput!) { registerFirmwareImage(image: $i) { id } }',
+  upsertRule:
+    'mutation Rule($r: AffectedFirmwareRuleInput!) { upsertAffectedFirmwareRule(rule: $r) { id version } }',
+  setPreference:
+    'mutation Pref($p: DeliveryPreference!) { setDeliveryPreference(preference: $p) { preference newestSequence } }',
+  acknowledge: 'mutation Ack($upTo: String!) { acknowledgeDnoAlerts(upTo: $upTo) { acknowledgedSequence } }',
+} as const;
+
+/**
+ * Many CH-ESME links in one request: aliased linkCommsHub fields, which GraphQL runs one after
+ * the other (one mutation operation, each field its own transaction).
+ */
+export function linkManyMutation(
+  links: readonly { commsHubGuid: string; esmeGuid: string }[],
+  effectiveFrom: string,
+): { query: string; variables: Record<string, unknown> } {
+  const vars: string[] = ['$from: DateTime'];
+  const fields: string[] = [];
+  const variables: Record<string, unknown> = { from: effectiveFrom };
+  links.forEach((l, i) => {
+    vars.push(`$c${i}: EUI64!`, `$e${i}: EUI64!`);
+    fields.push(
+      `l${i}: linkCommsHub(commsHubGuid: $c${i}, esmeGuid: $e${i}, effectiveFrom: $from) { effectiveFrom }`,
+    );
+    variables[`c${i}`] = l.commsHubGuid;
+    variables[`e${i}`] = l.esmeGuid;
+  });
+  return { query: `mutation Links(${vars.join(', ')}) { ${fields.join(' ')} }`, variables };
+}

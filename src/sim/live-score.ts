@@ -1,0 +1,109 @@
+import type { Scenario } from './scenario';
+import { blanketPolicy, computeScores, noFilterPolicy, outcomeMissingKeys } from './scoreboard';
+import type { PolicyDeliveries, PolicyScore } from './scoreboard';
+
+/**
+ * Live mode's scoring: what the DNO subscribers actually received becomes "ours"; no filter and
+ * the blanket window are computed from the scenario, exactly as in replay. Pure functions.
+ */
+
+/** One message a DNO subscriber took from its stream. */
+export interface ReceivedMessage {
+  readonly distributorId: string;
+  readonly sequence: string;
+  /** AD1, RELEASED_AD1, SUPPLY_RESTORED or OTA_INDUCED. */
+  readonly kind: string;
+  readonly alertId: string;
+  /** Scenario time at which the subscriber received it. */
+  readonly receivedAt: number;
+  /** Scenario time at which the server wrote it to the outbox (its createdAt minus the offset). */
+  readonly createdAt: number;
+}
+
+/**
+ * Follows one DNO stream's sequence numbers: a message at or below the last one processed is a
+ * duplicate (skipped), one beyond the next is a gap (counted: the stream promises neither).
+ */
+export class SequenceTracker {
+  private lastSeen: bigint;
+  gaps = 0;
+  duplicates = 0;
+
+  constructor(after: string) {
+    this.lastSeen = BigInt(after);
+  }
+
+  get last(): string {
+    return this.lastSeen.toString();
+  }
+
+  /** True when the message is new and should be processed. */
+  accept(sequence: string): boolean {
+    const s = BigInt(sequence);
+    if (s <= this.lastSeen) {
+      this.duplicates++;
+      return false;
+    }
+    if (s > this.lastSeen + 1n) this.gaps += Number(s - this.lastSeen - 1n);
+    this.lastSeen = s;
+    return true;
+  }
+}
+
+/**
+ * "Ours" from the messages received: the first AD1 or RELEASED_AD1 for each AD1 of the scenario
+ * (found by the alert ID its ingest returned), at the time it was received. Messages about
+ * alerts this run did not send (another user's, an earlier run's) are counted as foreign, not
+ * scored; `sentAlertIds` holds every alert ID this run's ingests returned, restores included.
+ */
+export function oursFromReceived(
+  messages: readonly ReceivedMessage[],
+  alertKey: ReadonlyMap<string, string>,
+  sentAlertIds: ReadonlySet<string>,
+  budgetSpent?: ReadonlySet<string>,
+): { deliveries: PolicyDeliveries; foreign: number } {
+  const deliveredAt = new Map<string, number>();
+  let foreign = 0;
+  for (const m of messages) {
+    if (!sentAlertIds.has(m.alertId) && !alertKey.has(m.alertId)) {
+      foreign++;
+      continue;
+    }
+    const key = alertKey.get(m.alertId);
+    if (key === undefined || (m.kind !== 'AD1' && m.kind !== 'RELEASED_AD1')) continue;
+    const seen = deliveredAt.get(key);
+    if (seen === undefined || m.receivedAt < seen) deliveredAt.set(key, m.receivedAt);
+  }
+  return { deliveries: { policy: 'ours', deliveredAt, budgetSpent }, foreign };
+}
+
+export interface LiveEngineSettings {
+  readonly windowMinutes: number;
+  readonly skewMinutes: number;
+  readonly holdMinutes: number;
+}
+
+/**
+ * The three-policy scoreboard of a live run. No filter and the blanket window are scored against
+ * the scenario's arrival times (their delay is zero by construction). Ours is scored against the
+ * times the simulator actually sent each AD1 (`sentAt`, scenario time): its delay is what the
+ * service added between the ingest request and the DNO's socket, not the simulator's own lag.
+ */
+export function liveScores(
+  scenario: Pick<Scenario, 'ad1s' | 'activations' | 'outages'>,
+  ours: PolicyDeliveries,
+  sentAt: ReadonlyMap<string, number>,
+  engine: LiveEngineSettings,
+): { policies: PolicyDeliveries[]; scores: PolicyScore[] } {
+  const policies = [
+    noFilterPolicy(scenario),
+    blanketPolicy(scenario, engine.windowMinutes, engine.skewMinutes),
+    ours,
+  ];
+  const missing = outcomeMissingKeys(scenario, engine.holdMinutes);
+  const fromScenario = computeScores(scenario.ad1s, policies.slice(0, 2), missing);
+  const asSent = scenario.ad1s.map((a) =>
+    a.arrivedAt !== null && sentAt.has(a.key) ? { ...a, arrivedAt: sentAt.get(a.key)! } : a,
+  );
+  return { policies, scores: [...fromScenario, ...computeScores(asSent, [ours], missing)] };
+}

@@ -1,0 +1,68 @@
+import { runLiveSimulation } from '../../src/sim/live';
+import { BACKEND, createTestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
+
+/**
+ * The fleet simulator's live mode end to end: it starts the real server as a child process (on
+ * this project's backend) with a clock running 3,600 times real time, loads a small seeded fleet
+ * through the public API, sends twelve hours of activations, outcomes and alerts over HTTP when
+ * the server's clock reaches them, and scores what eight DNOs received over graphql-ws, each
+ * dropping its connection once and resuming with `after`. The headline must hold as it does in
+ * replay (test/integration/simulator.test.ts, with the same faults switched off for the same
+ * reasons): no OTA-induced AD1 reaches a FILTER DNO, every genuine outage does, and the blanket
+ * 30-minute window hides at least one genuine outage that happened inside an activation window.
+ */
+describe(`fleet simulator live (${BACKEND})`, () => {
+  let db: TestDatabase | undefined;
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('drives a spawned server over HTTP and WebSocket and beats both other policies', async () => {
+    if (BACKEND === 'postgres') db = await createTestDatabase('postgres');
+    const run = await runLiveSimulation(
+      {
+        seed: 20260302,
+        devices: 300,
+        days: 0.5,
+        lostOutcomeShare: 0,
+        lateOutcomeShare: 0,
+        lostRestoreShare: 0,
+      },
+      { speed: 3600, spawn: true, databaseUrl: db?.url, dropsPerDno: 1 },
+    );
+    const { scores, errors, findings, counts, server } = run.report;
+    const by = Object.fromEntries(scores.map((s) => [s.policy, s]));
+    expect(errors).toEqual([]);
+    expect(server).toMatchObject({ spawned: true, backend: BACKEND, clockSpeed: 3600 });
+
+    // The scenario has what the claim is about.
+    expect(by.noFilter.otaAd1s).toBeGreaterThan(0);
+    expect(by.noFilter.otaDelivered).toBe(by.noFilter.otaAd1s);
+    expect(run.scenario.outages.some((o) => o.cause === 'COINCIDENT')).toBe(true);
+
+    // Ours, as the DNO subscribers received it: nothing OTA-induced, every genuine outage.
+    expect(findings).toEqual([]);
+    expect(by.ours.otaDelivered).toBe(0);
+    expect(by.ours.genuineOutagesNeverDelivered).toBe(0);
+    expect(by.ours.genuineOutagesDelivered).toBe(by.ours.genuineOutages);
+
+    // The blanket window hides at least one genuine outage.
+    expect(by.blanket.genuineOutagesNeverDelivered).toBeGreaterThanOrEqual(1);
+    expect(by.blanket.hiddenOutages.some((id) => id.startsWith('COINCIDENT'))).toBe(true);
+
+    // The stream kept its promises across the forced disconnects.
+    expect(counts.dnoSubscribers).toBeGreaterThan(1);
+    expect(counts.forcedDrops).toBe(counts.dnoSubscribers);
+    expect(counts.reconnects).toBeGreaterThanOrEqual(counts.forcedDrops);
+    expect(counts).toMatchObject({
+      sequenceGaps: 0,
+      sequenceDuplicates: 0,
+      undeliveredAtEnd: 0,
+      unacknowledgedAtEnd: 0,
+      heldAtEnd: 0,
+      foreignMessages: 0,
+    });
+    expect(counts.messagesReceived.AD1).toBeGreaterThan(0);
+  }, 120_000);
+});
