@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_SCENARIO, formatScoreTable, runReplaySimulation, writeArtifacts } from '../src/sim';
 import type { ScenarioOptions } from '../src/sim';
+import { ClockMismatchError } from '../src/sim/anchor';
 import { formatLiveSummary, runLiveSimulation } from '../src/sim/live';
 import { createProgress } from '../src/sim/progress';
 
@@ -198,8 +199,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `simulate: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  // A server whose clock does not match --speed is a usage problem: the message says what to do.
+  const text =
+    error instanceof ClockMismatchError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
+  process.stderr.write(`simulate: ${text}\n`);
   process.exit(1);
 });

@@ -743,6 +743,8 @@ async function readDecisions(
 export function formatLiveSummary(r: LiveReport, files: readonly string[]): string {
   const s = r.server;
   const lag = r.lag;
+  const ours = r.scores.find((x) => x.policy === 'ours');
+  const realMs = (scenarioSeconds: number) => Math.round((scenarioSeconds * 1000) / s.clockSpeed);
   const lines = [
     `Scenario: ${JSON.stringify({ ...r.scenario, options: undefined })}`,
     `Server: ${s.url} (${s.spawned ? `spawned, ${s.backend}` : 'running'}); clock ${s.clockSpeed}x real time ` +
@@ -754,6 +756,12 @@ export function formatLiveSummary(r: LiveReport, files: readonly string[]): stri
       `p99 ${lag.sendLagSeconds.p99.toFixed(1)}, max ${lag.sendLagSeconds.max.toFixed(1)}, ` +
       `${lag.sendLagSeconds.overOneMinute} over a minute; outbox to DNO socket (scenario s): ` +
       `p50 ${lag.deliverySeconds.p50.toFixed(1)}, p99 ${lag.deliverySeconds.p99.toFixed(1)}, max ${lag.deliverySeconds.max.toFixed(1)}`,
+    ...(ours
+      ? [
+          `Added delay of ours in real time (scenario seconds / speed): p50 ${realMs(ours.delaySeconds.p50)} ms, ` +
+            `p99 ${realMs(ours.delaySeconds.p99)} ms, max ${realMs(ours.delaySeconds.max)} ms`,
+        ]
+      : []),
     ...(r.errors.length ? [`Errors: ${r.errors.length} (first: ${JSON.stringify(r.errors[0])})`] : []),
     '',
     formatScoreTable(r.scores),
