@@ -2,6 +2,7 @@ import { NetworkOperators1763700000000 } from './1763700000000-NetworkOperators'
 import { Inventory1763700100000 } from './1763700100000-Inventory';
 import { Alerts1763700200000 } from './1763700200000-Alerts';
 import { Delivery1763700300000 } from './1763700300000-Delivery';
+import { MonthlyPartitions1763700400000 } from './1763700400000-MonthlyPartitions';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   Inventory1763700100000,
   Alerts1763700200000,
   Delivery1763700300000,
+  MonthlyPartitions1763700400000,
 ];

@@ -160,6 +160,22 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     scheduler.start();
     cleanups.push(() => scheduler.stop());
 
+    // Monthly partitions: this month and the next ones exist before the first alert arrives;
+    // months past RETENTION_MONTHS go, hourly. A failed run is retried on the next tick (alerts
+    // in a month without a partition land in the default one, never refused).
+    const maintain = () =>
+      services.retention.run().then(
+        () => metrics.backgroundJobs.inc({ job: 'retention', outcome: 'ok' }),
+        (error: unknown) => {
+          metrics.backgroundJobs.inc({ job: 'retention', outcome: 'error' });
+          log.warn({ err: error }, 'retention run failed');
+        },
+      );
+    await maintain();
+    const retentionTimer = setInterval(() => void maintain(), 3_600_000);
+    retentionTimer.unref();
+    cleanups.push(async () => clearInterval(retentionTimer));
+
     // Pending activations whose outcome is overdue become OUTCOME_UNKNOWN (set-based, safe on every
     // instance), once a minute of the service clock: more often in real time under CLOCK_SPEED.
     const expiryEveryMs = Math.max(100, 60_000 / (clock.speed ?? 1));

@@ -68,6 +68,8 @@ const schema = z.object({
   /** POST /duis: validate documents against the DUIS/MMC XSDs in this folder when set; the largest body accepted. */
   DUIS_SCHEMA_DIR: z.string().min(1).optional(),
   DUIS_MAX_BYTES: positiveInt.default(1024 * 1024),
+  /** Months of alerts, decisions and DNO messages kept (by the alert's event month); 0 keeps everything. */
+  RETENTION_MONTHS: nonNegativeInt.default(13),
 
   /**
    * An accelerated service clock for simulations (npm run simulate -- --mode live): it starts at
@@ -114,6 +116,8 @@ export interface Config {
   readonly ingest: { readonly maxBatchSize: number; readonly schedulerPollMs: number };
   /** POST /duis: the XSD folder (absolute; validation is off when unset) and the body size limit. */
   readonly duis: { readonly schemaDir?: string; readonly maxBytes: number };
+  /** Whole months kept before the current one (0: keep everything); see RetentionService. */
+  readonly retention: { readonly months: number };
   /** The service clock: speed 1 and no start is the wall clock (src/clock.ts, clockFromSettings). */
   readonly clock: { readonly speed: number; readonly start?: Date };
 }
@@ -201,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       schemaDir: e.DUIS_SCHEMA_DIR ? path.resolve(e.DUIS_SCHEMA_DIR) : undefined,
       maxBytes: e.DUIS_MAX_BYTES,
     },
+    retention: { months: e.RETENTION_MONTHS },
     clock: { speed: clockSpeed, start: e.CLOCK_START ? new Date(e.CLOCK_START) : undefined },
   };
 }

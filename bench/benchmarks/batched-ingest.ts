@@ -66,8 +66,16 @@ const DECISION_COLUMNS = [
   'decided_at',
   'trigger',
   'decision',
+  'alert_event_at',
 ];
-const OUTBOX_COLUMNS = ['distributor_id', 'kind', 'decision_revision', 'payload', 'created_at'];
+const OUTBOX_COLUMNS = [
+  'distributor_id',
+  'kind',
+  'decision_revision',
+  'payload',
+  'created_at',
+  'alert_event_at',
+];
 
 /** Column types, for the INSERT ... SELECT FROM unnest fallback (text arrays cast per column). */
 const TYPES: Record<string, string> = {
@@ -78,6 +86,7 @@ const TYPES: Record<string, string> = {
   in_activation_window: 'boolean',
   late: 'boolean',
   event_at: 'timestamptz',
+  alert_event_at: 'timestamptz',
   restored_at: 'timestamptz',
   received_at: 'timestamptz',
   due_at: 'timestamptz',

@@ -28,6 +28,8 @@ export interface DecisionChange {
 
 interface LedgerRow {
   alertId: string;
+  /** The alert's event time: the ledger is partitioned with its alert. */
+  alertEventAt: Date;
   revision: number;
   outcome: DecisionOutcome;
   reason: string;
@@ -101,6 +103,7 @@ export class DecisionService {
       const revision = alert.revision + 1;
       rows.push({
         alertId: alert.id,
+        alertEventAt: alert.eventAt,
         revision,
         outcome: next.outcome,
         reason: next.reason,
@@ -183,6 +186,7 @@ export class DecisionService {
       const revision = restore.revision + 1;
       rows.push({
         alertId: restore.id,
+        alertEventAt: restore.eventAt,
         revision,
         outcome: next.outcome,
         reason: next.reason,
@@ -289,10 +293,10 @@ export class DecisionService {
     const col = <K extends keyof LedgerRow>(k: K) => rows.map((r) => r[k]);
     await tx.query(
       `INSERT INTO alert_decision (alert_id, revision, outcome, reason, late, rule_id, rule_version, activation_id,
-                                   window_from, window_to, due_at, decided_at, trigger, decision)
+                                   window_from, window_to, due_at, decided_at, trigger, decision, alert_event_at)
        SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::uuid[], $7::int[],
                             $8::uuid[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-                            $13::text[], $14::jsonb[])`,
+                            $13::text[], $14::jsonb[], $15::timestamptz[])`,
       [
         col('alertId'),
         col('revision'),
@@ -308,6 +312,7 @@ export class DecisionService {
         col('decidedAt'),
         col('trigger'),
         rows.map((r) => JSON.stringify(r.decision)),
+        col('alertEventAt'),
       ],
     );
     await tx.query(

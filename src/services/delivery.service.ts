@@ -8,6 +8,7 @@ import { ForbiddenError, InvalidInputError } from '../domain/errors';
 import { DELIVERY_PREFERENCES } from '../domain/model';
 import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
 import type { AlertEntity } from '../entities';
+import { SCRAPE_STATEMENT } from '../db/data-source';
 import { returnedRows } from '../db/rows';
 import type { AppPubSub } from '../realtime/pubsub';
 import { requireRole } from './access';
@@ -118,7 +119,13 @@ export class DeliveryService {
     const preferences = await this.preferences(tx, distributors);
     const pending = new Map<
       string,
-      { kind: DnoMessageKind; alertId: string; revision: number; payload: DnoMessagePayload }[]
+      {
+        kind: DnoMessageKind;
+        alertId: string;
+        alertEventAt: Date;
+        revision: number;
+        payload: DnoMessagePayload;
+      }[]
     >();
     for (const change of routed) {
       const distributorId = change.alert.distributorId!;
@@ -133,6 +140,7 @@ export class DeliveryService {
         list.push({
           kind,
           alertId: change.alert.id,
+          alertEventAt: change.alert.eventAt,
           revision: change.revision,
           payload: payloadOf(change, kind),
         });
@@ -155,8 +163,9 @@ export class DeliveryService {
       );
       const first = BigInt(last) - BigInt(messages.length) + 1n;
       await tx.query(
-        `INSERT INTO dno_outbox (distributor_id, sequence, kind, alert_id, decision_revision, payload, created_at)
-         SELECT $1, s, k, a, r, p, $7 FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::jsonb[]) AS m(s, k, a, r, p)`,
+        `INSERT INTO dno_outbox (distributor_id, sequence, kind, alert_id, alert_event_at, decision_revision, payload, created_at)
+         SELECT $1, s, k, a, e, r, p, $7
+           FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::jsonb[], $8::timestamptz[]) AS m(s, k, a, r, p, e)`,
         [
           distributorId,
           messages.map((_, i) => (first + BigInt(i)).toString()),
@@ -165,6 +174,7 @@ export class DeliveryService {
           messages.map((m) => m.revision),
           messages.map((m) => JSON.stringify(m.payload)),
           now,
+          messages.map((m) => m.alertEventAt),
         ],
       );
       newest.set(distributorId, last);
@@ -228,7 +238,16 @@ export class DeliveryService {
           const queued = buffer.shift();
           if (queued) return { value: queued, done: false };
           state.woken = false;
-          const rows = await this.read(distributorId, cursor, REPLAY_PAGE);
+          let rows: DnoMessage[];
+          try {
+            rows = await this.read(distributorId, cursor, REPLAY_PAGE);
+          } catch (error) {
+            // A failed read ends the stream, and nobody calls return() after a rejected next()
+            // (not graphql-js, not for-await): release the wake-up subscription here, or every
+            // subscription that fails while the database is away leaks its listener.
+            await close();
+            throw error;
+          }
           if (rows.length) {
             cursor = rows[rows.length - 1].sequence;
             buffer.push(...rows);
@@ -335,7 +354,8 @@ export class DeliveryService {
   /** Per-DNO lag for the metrics endpoint. */
   async lags(): Promise<{ distributorId: string; lag: number }[]> {
     const rows = (await this.dataSource.query(
-      `SELECT s.distributor_id, (s.last_sequence - COALESCE(p.acknowledged_sequence, 0))::float8 AS lag
+      `${SCRAPE_STATEMENT}
+       SELECT s.distributor_id, (s.last_sequence - COALESCE(p.acknowledged_sequence, 0))::float8 AS lag
          FROM dno_sequence s LEFT JOIN dno_delivery_position p USING (distributor_id)`,
     )) as { distributor_id: string; lag: number }[];
     return rows.map((r) => ({ distributorId: r.distributor_id, lag: r.lag }));

@@ -13,6 +13,7 @@ import { IngestService } from './ingest.service';
 import { NetworkOperatorService } from './network-operator.service';
 import type { ServiceObserver } from './observer';
 import { OperationsService } from './operations.service';
+import { RetentionService } from './retention.service';
 
 /** Everything a use case may need, built once per process and shared by HTTP, WebSocket and scripts. */
 export interface ServiceDeps {
@@ -35,6 +36,7 @@ export interface Services {
   readonly alerts: AlertService;
   readonly delivery: DeliveryService;
   readonly operations: OperationsService;
+  readonly retention: RetentionService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -64,6 +66,7 @@ export function createServices(deps: ServiceDeps): Services {
     decisions,
     alerts: new AlertService(dataSource),
     operations: new OperationsService(dataSource, clock, config.engine),
+    retention: new RetentionService(dataSource, clock, deps.log, config.retention),
     delivery,
     ingest: new IngestService(
       dataSource,

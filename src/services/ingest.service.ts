@@ -321,8 +321,9 @@ export class IngestService {
     now: Date,
     by: string,
   ): Promise<Set<string>> {
-    if (rows.length === 0) return new Set();
-    const col = <K extends keyof StoredAlertRow>(k: K) => rows.map((r) => r[k]);
+    const fresh = await this.withoutKnownDuisResponses(tx, rows);
+    if (fresh.length === 0) return new Set();
+    const col = <K extends keyof StoredAlertRow>(k: K) => fresh.map((r) => r[k]);
     const inserted = (await tx.query(
       `INSERT INTO alert (kind, natural_key, duis_response_id, alert_code, device_guid, mpan, mpan_check_digit_valid,
                           distributor_id, unrouted_reason, area_key, event_at, restored_at, throttled_count,
@@ -353,6 +354,40 @@ export class IngestService {
       ],
     )) as { natural_key: string }[];
     return new Set(inserted.map((r) => r.natural_key));
+  }
+
+  /**
+   * A DUIS response ID names one alert. The alert table is partitioned by event time, so its
+   * unique index can only say so per event time; the rest is checked here: rows whose response
+   * ID is already stored, or came earlier in the batch, are duplicates. A lock per ID, held to
+   * commit and taken in order, makes concurrent batches carrying one ID take turns.
+   */
+  private async withoutKnownDuisResponses(
+    tx: EntityManager,
+    rows: readonly StoredAlertRow[],
+  ): Promise<readonly StoredAlertRow[]> {
+    const ids = [...new Set(rows.map((r) => r.duisResponseId).filter((d): d is string => !!d))].sort();
+    if (ids.length === 0) return rows;
+    await tx.query(
+      `SELECT pg_advisory_xact_lock(hashtextextended('poa_sieve.duis:' || id, 0))
+         FROM (SELECT id FROM unnest($1::text[]) AS id ORDER BY id) AS ordered`,
+      [ids],
+    );
+    const known = (await tx.query(
+      'SELECT DISTINCT duis_response_id AS id FROM alert WHERE duis_response_id = ANY($1::text[])',
+      [ids],
+    )) as { id: string }[];
+    const seen = new Map<string, string>(known.map((k) => [k.id, '']));
+    return rows.filter((r) => {
+      if (!r.duisResponseId) return true;
+      const first = seen.get(r.duisResponseId);
+      if (first === undefined) {
+        seen.set(r.duisResponseId, r.naturalKey);
+        return true;
+      }
+      // The same alert twice in one batch (same natural key) is left to ON CONFLICT.
+      return first === r.naturalKey;
+    });
   }
 
   /**

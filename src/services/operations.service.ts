@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
+import { SCRAPE_STATEMENT } from '../db/data-source';
 import { dnoBudgetState } from '../domain/engine';
 import type { EngineSettings } from '../domain/engine';
 
@@ -35,7 +36,7 @@ export class OperationsService {
 
   async holdQueue(): Promise<HoldQueueState> {
     const [row] = (await this.dataSource.query(
-      'SELECT count(*)::int AS depth, min(due_at) AS oldest FROM alert WHERE due_at IS NOT NULL',
+      `${SCRAPE_STATEMENT} SELECT count(*)::int AS depth, min(due_at) AS oldest FROM alert WHERE due_at IS NOT NULL`,
     )) as { depth: number; oldest: Date | null }[];
     return { depth: row.depth, oldestDueAt: row.oldest ? new Date(row.oldest) : null };
   }
@@ -44,7 +45,8 @@ export class OperationsService {
   async budgets(): Promise<DnoBudgetState[]> {
     const since = new Date(this.clock.now().getTime() - this.engine.budget.windowMinutes * MINUTE_MS);
     const rows = (await this.dataSource.query(
-      `SELECT distributor_id,
+      `${SCRAPE_STATEMENT}
+       SELECT distributor_id,
               count(*) FILTER (WHERE outcome IN ('SUPPRESSED', 'PAIRED'))::int AS suppressions,
               count(*)::int AS alerts
          FROM alert
