@@ -13,7 +13,7 @@ import { expectError, guid, mpan, ok } from '../support/integration';
  * running server) for every entity type with the caller's authorization applied, and a supergraph
  * composed with @apollo/composition from our SDL plus a second subgraph, served by
  * @apollo/gateway, answering a query that crosses both. (@apollo/gateway does not run
- * subscriptions; see docs/readme/ecosystem.md.)
+ * subscriptions; see the README, "Federation: joining other graphs".)
  */
 
 const SUPPLIER = '90-B3-D5-1F-30-01-00-00';

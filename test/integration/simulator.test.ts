@@ -11,7 +11,7 @@ import { BACKEND } from '../support/database';
  * Lost and late activation outcomes and lost restoration alerts are switched off here: with them
  * the sieve delivers the OTA-induced AD1 it cannot confirm (fail-open, by design) or cannot see a
  * lone in-window outage as genuine until its restore arrives; the scoreboard counts those
- * separately and the full-size run in docs/readme/simulator.md reports them.
+ * separately and the full-size run in the README ("Fleet simulator and scoreboard") reports them.
  */
 describe(`fleet simulator replay (${BACKEND})`, () => {
   it('beats no filter and the blanket window on a small seeded scenario', async () => {
