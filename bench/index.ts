@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     )
     .option(
       '--profile',
-      'run the batched ingest with the server under --cpu-prof and summarise the profile',
+      'run the batched ingest (or --only batched,single,e2e) with the server under --cpu-prof and summarise the profile',
       false,
     )
     .option('--out <file>', 'results JSON', path.join(ROOT, 'artifacts', 'bench', 'results.json'))
@@ -160,7 +160,24 @@ async function main(): Promise<void> {
         }
       }
     }
-    if (name === 'e2e') results.push(await e2eLatency(s.e2e));
+    if (name === 'e2e') {
+      // --profile with --only e2e: the server under --cpu-prof while it ingests and delivers.
+      const sampler = opts.profile && backend === 'postgres' ? new ActivitySampler() : undefined;
+      const nodeArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : undefined;
+      await sampler?.resume();
+      results.push(await e2eLatency({ ...s.e2e, serverNodeArgs: nodeArgs }));
+      if (sampler) {
+        await sampler.close();
+        profiles.push({ file: 'PostgreSQL during the end-to-end run', summary: sampler.summary() });
+      }
+      if (opts.profile) {
+        for (const f of fs.readdirSync(profileDir).filter((x) => x.startsWith('CPU.'))) {
+          const file = path.join(profileDir, `e2e-${f}`);
+          fs.renameSync(path.join(profileDir, f), file);
+          profiles.push({ file, summary: formatSummary(summarise(file, 30)) });
+        }
+      }
+    }
     if (name === 'engine') results.push(await engineBenchmark(s.engine));
   }
   if (opts.inventory || selected.includes('inventory')) {

@@ -10,6 +10,7 @@ import { withServer } from '../lib/harness';
 import type { CommonOptions } from '../lib/harness';
 import type { ActivitySampler } from '../lib/pg-activity';
 import type { BenchResult } from '../lib/report';
+import { statementsSent } from '../lib/metrics';
 import { loadAverage, median, nowMs, pool, progress, round } from '../lib/util';
 
 export interface BatchedIngestOptions extends CommonOptions {
@@ -264,6 +265,7 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
     const serviceRates: number[] = [];
     const copyRates: number[] = [];
     const acked: string[] = [];
+    const statementsPerBatch: number[] = [];
     let sent = 0;
     for (let rep = 0; rep < options.repetitions; rep++) {
       // A: the service, over HTTP, `clients` concurrent clients, batches of `batchSize`.
@@ -272,6 +274,7 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
       for (let i = 0; i < alerts.length; i += options.batchSize)
         batches.push(alerts.slice(i, i + options.batchSize));
       const repAcks: string[] = [];
+      const statementsBefore = await statementsSent(server.url);
       await options.sampler?.resume();
       const t0 = nowMs();
       await pool(batches.length, options.clients, async (b) => {
@@ -280,6 +283,7 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
       });
       const seconds = (nowMs() - t0) / 1000;
       options.sampler?.pause();
+      statementsPerBatch.push(((await statementsSent(server.url)) - statementsBefore) / batches.length);
       sent += alerts.length;
       acked.push(...repAcks);
       serviceRates.push(alerts.length / seconds);
@@ -320,6 +324,7 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
           `${options.repetitions} repetitions of ${options.pairs} AD1s, A-B interleaved; medians.`,
         `per repetition: service ${serviceRates.map((r) => round(r)).join(', ')} alerts/s; ${write === 'copy' ? 'COPY' : 'unnest INSERT'} ${copyRates.map((r) => round(r)).join(', ')} alerts/s`,
         `outcomes of the ingested alerts: ${JSON.stringify(mix)}`,
+        `SQL statements per batch (poa_sieve_db_queries_total, timer poll included): ${statementsPerBatch.map((n) => round(n, 1)).join(', ')}`,
       ],
       load: { before: loadBefore, after: loadAverage() },
       seconds: (Date.now() - started) / 1000,

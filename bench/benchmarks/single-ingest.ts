@@ -6,6 +6,7 @@ import { withServer } from '../lib/harness';
 import type { CommonOptions } from '../lib/harness';
 import type { ActivitySampler } from '../lib/pg-activity';
 import type { BenchResult } from '../lib/report';
+import { statementsSent } from '../lib/metrics';
 import { loadAverage, median, nowMs, percentile, pool, progress, round } from '../lib/util';
 import { readStoredRows } from './batched-ingest';
 
@@ -43,6 +44,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
     const latencies: number[] = [];
     const insertLatencies: number[] = [];
     const acked: string[] = [];
+    const statementsPerAlert: number[] = [];
     let sent = 0;
     try {
       for (let rep = 0; rep < options.repetitions; rep++) {
@@ -52,6 +54,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
           return ad1(pair, new Date(repStart - 60_000 + i));
         });
         const repAcks: string[] = [];
+        const statementsBefore = await statementsSent(server.url);
         await options.sampler?.resume();
         const t0 = nowMs();
         await pool(alerts.length, options.concurrency, async (i) => {
@@ -62,6 +65,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         });
         const seconds = (nowMs() - t0) / 1000;
         options.sampler?.pause();
+        statementsPerAlert.push(((await statementsSent(server.url)) - statementsBefore) / alerts.length);
         serviceRates.push(alerts.length / seconds);
         sent += alerts.length;
         acked.push(...repAcks);
@@ -139,6 +143,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         `${options.pairs} pairs; ${options.repetitions} repetitions of ${options.alerts} alerts, A-B interleaved; rates are medians, latencies over all repetitions.`,
         `per repetition: service ${serviceRates.map((r) => round(r)).join(', ')} alerts/s; INSERT ${insertRates.map((r) => round(r)).join(', ')} rows/s`,
         `outcomes: ${JSON.stringify(mix)}`,
+        `SQL statements per alert (poa_sieve_db_queries_total, timer poll included): ${statementsPerAlert.map((n) => round(n, 1)).join(', ')}`,
       ],
       load: { before: loadBefore, after: loadAverage() },
       seconds: (Date.now() - started) / 1000,

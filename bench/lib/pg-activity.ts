@@ -9,6 +9,7 @@ export class ActivitySampler {
   private timer: NodeJS.Timeout | undefined;
   private client: Client | undefined;
   private busy = false;
+  private inFlight: Promise<void> = Promise.resolve();
   samples = 0;
   readonly waits = new Map<string, number>();
   readonly statements = new Map<string, number>();
@@ -24,7 +25,9 @@ export class ActivitySampler {
       this.client = new Client({ connectionString: this.adminUrl });
       await this.client.connect();
     }
-    this.timer = setInterval(() => void this.sample(), this.everyMs);
+    this.timer = setInterval(() => {
+      if (!this.busy) this.inFlight = this.sample();
+    }, this.everyMs);
   }
 
   pause(): void {
@@ -34,6 +37,8 @@ export class ActivitySampler {
 
   async close(): Promise<void> {
     this.pause();
+    // A sample still in flight would fail with "Connection terminated" once the client ends.
+    await this.inFlight.catch(() => undefined);
     await this.client?.end();
   }
 
