@@ -22,15 +22,16 @@ const ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0
  */
 export async function createBenchDatabase(backend: Backend, poolSize = 8): Promise<BenchDatabase> {
   if (backend === 'pglite') {
-    // One PGlite backend serves every connection in turn: the server (4), this pool (4) and a
-    // baseline pool (8) fit in 16 sessions.
+    // PGlite is one backend: concurrent sessions of the server interleave their extended-protocol
+    // messages ("portal does not exist"), so the server gets one connection, as it does when it
+    // embeds PGlite itself. This process's pool (baselines, checks) works while the server idles.
     const embedded = await startEmbeddedPostgres({ maxConnections: 16 });
     const pool = new Pool({ connectionString: embedded.url, max: 4 });
     pool.on('error', () => undefined);
     return {
       backend,
       url: embedded.url,
-      serverPoolSize: 4,
+      serverPoolSize: 1,
       pool,
       async drop() {
         await pool.end();
