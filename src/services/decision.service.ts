@@ -7,7 +7,7 @@ import {
   sameDecision,
 } from '../domain/engine';
 import type { AlertDecision, EngineSettings, SupplyRestoredDecision } from '../domain/engine';
-import type { DecisionOutcome } from '../domain/model';
+import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
 import { AlertEntity } from '../entities';
 import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
 import { loadOutageFacts, restoreFactOf, toOutageAlertFact } from './outage-facts';
@@ -24,6 +24,8 @@ export interface DecisionChange {
   readonly late: boolean;
   /** The engine's decision (AD1) or restore decision, as stored in the ledger. */
   readonly decision: AlertDecision | SupplyRestoredDecision;
+  /** The DNO's delivery preference the decision was made under (AD1s: read with their facts). */
+  readonly preference?: DeliveryPreference;
 }
 
 interface LedgerRow {
@@ -91,7 +93,8 @@ export class DecisionService {
     for (const alert of alerts) {
       const prev = previous.get(alert.id) ?? null;
       const prevDecision = prev ? decodeAlertDecision(prev) : null;
-      const next = decidePowerOutageAlert(bundle.factsFor(alert, prevDecision, inWindow), this.settings, now);
+      const facts = bundle.factsFor(alert, prevDecision, inWindow);
+      const next = decidePowerOutageAlert(facts, this.settings, now);
       const flag = inWindow.get(alert.id) ?? false;
       if (prevDecision && sameDecision(prevDecision, next)) {
         if (flag !== alert.inActivationWindow) flagOnly.push({ id: alert.id, inWindow: flag });
@@ -127,6 +130,7 @@ export class DecisionService {
         reason: next.reason,
         late: next.late,
         decision: next,
+        preference: facts.deliveryPreference,
       });
     }
     await this.append(tx, rows);

@@ -115,71 +115,84 @@ export class DeliveryService {
   async enqueue(tx: EntityManager, changes: readonly DecisionChange[]): Promise<Enqueued> {
     const routed = changes.filter((c) => c.alert.distributorId !== null);
     if (routed.length === 0) return { sequences: new Map(), changes };
-    const distributors = [...new Set(routed.map((c) => c.alert.distributorId!))].sort();
-    const preferences = await this.preferences(tx, distributors);
-    const pending = new Map<
-      string,
-      {
-        kind: DnoMessageKind;
-        alertId: string;
-        alertEventAt: Date;
-        revision: number;
-        payload: DnoMessagePayload;
-      }[]
-    >();
+    // A decision made on facts already carries the DNO's preference it was made under; only the
+    // others (restores) need it read.
+    const unknown = [
+      ...new Set(routed.filter((c) => !c.preference).map((c) => c.alert.distributorId!)),
+    ].sort();
+    const preferences = unknown.length ? await this.preferences(tx, unknown) : new Map();
+    const messages: {
+      distributorId: string;
+      /** 1, 2, ... within its DNO: the offset from the DNO's first new sequence. */
+      ordinal: number;
+      kind: DnoMessageKind;
+      alertId: string;
+      alertEventAt: Date;
+      revision: number;
+      payload: string;
+    }[] = [];
+    const counts = new Map<string, number>();
     for (const change of routed) {
       const distributorId = change.alert.distributorId!;
       const kinds = messagesFor({
         alertKind: change.alert.kind,
         previous: change.previousOutcome,
         next: change.outcome,
-        preference: preferences.get(distributorId) ?? 'FILTER',
+        preference: change.preference ?? preferences.get(distributorId) ?? 'FILTER',
       });
       for (const kind of kinds) {
-        const list = pending.get(distributorId) ?? [];
-        list.push({
+        const ordinal = (counts.get(distributorId) ?? 0) + 1;
+        counts.set(distributorId, ordinal);
+        messages.push({
+          distributorId,
+          ordinal,
           kind,
           alertId: change.alert.id,
           alertEventAt: change.alert.eventAt,
           revision: change.revision,
-          payload: payloadOf(change, kind),
+          payload: JSON.stringify(payloadOf(change, kind)),
         });
-        pending.set(distributorId, list);
       }
     }
-    if (pending.size === 0) return { sequences: new Map(), changes };
-    const now = this.clock.now();
-    const newest = new Map<string, string>();
-    for (const distributorId of [...pending.keys()].sort()) {
-      const messages = pending.get(distributorId)!;
-      await tx.query('INSERT INTO dno_sequence (distributor_id) VALUES ($1) ON CONFLICT DO NOTHING', [
-        distributorId,
-      ]);
-      const [{ last }] = returnedRows<{ last: string }>(
-        await tx.query(
-          'UPDATE dno_sequence SET last_sequence = last_sequence + $2 WHERE distributor_id = $1 RETURNING last_sequence::text AS last',
-          [distributorId, messages.length],
-        ),
-      );
-      const first = BigInt(last) - BigInt(messages.length) + 1n;
+    if (messages.length === 0) return { sequences: new Map(), changes };
+    const distributors = [...counts.keys()].sort();
+    // One statement, one round trip while the locks are held: the DNOs' sequence rows are taken
+    // in distributor order (ORDER BY feeds ON CONFLICT in that order) and each message is
+    // numbered from its DNO's new last sequence. Before, this took three statements per DNO, and
+    // every other transaction of those DNOs waited on the lock through all of them.
+    const rows = returnedRows<{ distributor_id: string; last: string }>(
       await tx.query(
-        `INSERT INTO dno_outbox (distributor_id, sequence, kind, alert_id, alert_event_at, decision_revision, payload, created_at)
-         SELECT $1, s, k, a, e, r, p, $7
-           FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::int[], $6::jsonb[], $8::timestamptz[]) AS m(s, k, a, r, p, e)`,
+        `WITH counts AS (
+           SELECT d, n FROM unnest($1::text[], $2::bigint[]) AS c(d, n)
+         ), taken AS (
+           INSERT INTO dno_sequence AS s (distributor_id, last_sequence)
+           SELECT d, n FROM counts ORDER BY d
+           ON CONFLICT (distributor_id) DO UPDATE SET last_sequence = s.last_sequence + EXCLUDED.last_sequence
+           RETURNING s.distributor_id, s.last_sequence
+         ), written AS (
+           INSERT INTO dno_outbox (distributor_id, sequence, kind, alert_id, alert_event_at, decision_revision, payload, created_at)
+           SELECT m.d, t.last_sequence - c.n + m.i, m.k, m.a, m.e, m.r, m.p, $10
+             FROM unnest($3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::jsonb[], $9::timestamptz[])
+                    AS m(d, i, k, a, r, p, e)
+             JOIN taken t ON t.distributor_id = m.d
+             JOIN counts c ON c.d = m.d
+         )
+         SELECT distributor_id, last_sequence::text AS last FROM taken`,
         [
-          distributorId,
-          messages.map((_, i) => (first + BigInt(i)).toString()),
+          distributors,
+          distributors.map((d) => counts.get(d)!),
+          messages.map((m) => m.distributorId),
+          messages.map((m) => m.ordinal),
           messages.map((m) => m.kind),
           messages.map((m) => m.alertId),
           messages.map((m) => m.revision),
-          messages.map((m) => JSON.stringify(m.payload)),
-          now,
+          messages.map((m) => m.payload),
           messages.map((m) => m.alertEventAt),
+          this.clock.now(),
         ],
-      );
-      newest.set(distributorId, last);
-    }
-    return { sequences: newest, changes };
+      ),
+    );
+    return { sequences: new Map(rows.map((r) => [r.distributor_id, r.last])), changes };
   }
 
   /** After commit: wakes the subscribers of each DNO that got messages. */
