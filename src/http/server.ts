@@ -24,7 +24,7 @@ import { createDuisRouter } from './duis';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { GraphQLContext } from '../schema/context';
-import { createErrorFormatter, toGraphQLError } from '../schema/errors';
+import { classify, createErrorFormatter, toGraphQLError } from '../schema/errors';
 import type { Services } from '../services';
 import { RateLimitedError } from '../domain/errors';
 import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
@@ -156,8 +156,16 @@ export async function startHttpServer(
         services: deps.services,
         loaders: createLoaders(deps.services, ctx.extra.principal ?? ANONYMOUS),
       }),
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return undefined;
+        // A subscription event that the database was not there to finish (a nested field's read
+        // failed) is not sent half-done: that would skip it for good (a dnoAlerts consumer moves
+        // its cursor past it). Throwing ends the subscription with UNAVAILABLE instead, and the
+        // client resubscribes from the last event it did get.
+        const lost = result.errors.find((e) => classify(e.originalError)?.code === 'UNAVAILABLE');
+        if (lost && getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+          throw lost.originalError;
+        }
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
       onError: (_ctx, _id, _payload, errors) => {

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { DomainError } from '../domain/errors';
 import type { ErrorCode } from '../domain/errors';
 
@@ -10,17 +11,11 @@ import type { ErrorCode } from '../domain/errors';
  * development no stack trace, SQL or driver message leaves the server.
  */
 
-/** PostgreSQL SQLSTATEs and driver errors that mean "the database is not there right now": retry. */
-const UNAVAILABLE_SQLSTATES = new Set([
-  '57P01',
-  '57P02',
-  '57P03',
-  '08000',
-  '08003',
-  '08006',
-  '08001',
-  '53300',
-]);
+/**
+ * PostgreSQL SQLSTATEs and driver errors that mean "the database is not there right now": retry.
+ * Besides these, every connection exception (class 08).
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 export function classify(
@@ -33,13 +28,23 @@ export function classify(
   if (sqlState === '23505') return { code: 'CONFLICT', extensions: { reason: 'DUPLICATE' } };
   if (
     typeof sqlState === 'string' &&
-    (UNAVAILABLE_SQLSTATES.has(sqlState) || UNAVAILABLE_ERRNOS.has(sqlState))
+    (UNAVAILABLE_SQLSTATES.has(sqlState) ||
+      UNAVAILABLE_ERRNOS.has(sqlState) ||
+      /^08[0-9A-Z]{3}$/.test(sqlState))
+  ) {
+    return { code: 'UNAVAILABLE', extensions: { retryable: true } };
+  }
+  // When a transaction's connection fails between two statements, TypeORM releases it at once
+  // and the next statement finds it gone: the connection was lost, not misused.
+  if (
+    error instanceof QueryRunnerProviderAlreadyReleasedError ||
+    error instanceof QueryRunnerAlreadyReleasedError
   ) {
     return { code: 'UNAVAILABLE', extensions: { retryable: true } };
   }
   const message = error instanceof Error ? error.message : '';
   if (
-    /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i.test(
+    /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|not queryable/i.test(
       message,
     )
   ) {
