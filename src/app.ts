@@ -139,6 +139,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         keepAliveSeconds: config.ws.keepAliveSeconds,
         authRecheckSeconds: config.auth.recheckSeconds,
         duis: config.duis,
+        ingestAdmission: config.ingestAdmission,
         limits: {
           maxDepth: config.graphql.maxDepth,
           maxComplexity: config.graphql.maxComplexity,

@@ -44,6 +44,10 @@ const schema = z.object({
   GRAPHQL_MAX_COMPLEXITY: positiveInt.default(10_000),
   MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: nonNegativeInt.default(600),
+  /** Back-pressure on ingestAlerts (src/http/ingest-gate.ts): batches running, waiting, and how long one may wait. */
+  MAX_INGEST_IN_FLIGHT: positiveInt.default(4),
+  MAX_INGEST_QUEUED: nonNegativeInt.default(16),
+  MAX_INGEST_WAIT_MS: nonNegativeInt.default(500),
 
   /** Decision-engine and activation settings (see README, "Settings"). */
   WINDOW_MINUTES: positiveInt.default(30),
@@ -108,6 +112,12 @@ export interface Config {
   };
   /** Request body size limit (bytes) and mutations a minute per principal (0: no limit). */
   readonly http: { readonly maxBodyBytes: number; readonly mutationsPerMinute: number };
+  /** ingestAlerts batches run at once, waiting at most, and the longest wait before OVERLOADED. */
+  readonly ingestAdmission: {
+    readonly maxInFlight: number;
+    readonly maxQueued: number;
+    readonly maxWaitMs: number;
+  };
   readonly ws: { readonly keepAliveSeconds: number };
   readonly shutdownGraceSeconds: number;
   readonly activation: { readonly horizonDays: number; readonly outcomeBoundMinutes: number };
@@ -177,6 +187,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
     },
     http: { maxBodyBytes: e.MAX_BODY_BYTES, mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE },
+    ingestAdmission: {
+      maxInFlight: e.MAX_INGEST_IN_FLIGHT,
+      maxQueued: e.MAX_INGEST_QUEUED,
+      maxWaitMs: e.MAX_INGEST_WAIT_MS,
+    },
     ws: { keepAliveSeconds: e.WS_KEEPALIVE_SECONDS },
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     activation: { horizonDays: e.ACTIVATION_HORIZON_DAYS, outcomeBoundMinutes: e.OUTCOME_BOUND_MINUTES },

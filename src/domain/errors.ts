@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'QUERY_TOO_COMPLEX',
   'UNAVAILABLE',
+  'OVERLOADED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -97,5 +98,24 @@ export class QueryTooComplexError extends DomainError {
     details: { readonly limit: number; readonly cost?: number; readonly depth?: number },
   ) {
     super(message, { reason, ...details });
+  }
+}
+
+/**
+ * The service is at its limit of concurrent work of this kind (`limit` batches in flight and its
+ * wait queue full, or a queued batch waited too long): refused before it started, so nothing
+ * was written. Retry after `retryAfterSeconds`.
+ */
+export class OverloadedError extends DomainError {
+  readonly code = 'OVERLOADED' as const;
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly limit: number,
+  ) {
+    super(`too many ingest batches in progress (${limit}); retry after ${retryAfterSeconds} s`, {
+      retryable: true,
+      retryAfterSeconds,
+      limit,
+    });
   }
 }

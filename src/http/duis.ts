@@ -64,6 +64,7 @@ const STATUS: Record<ErrorCode, number> = {
   QUERY_TOO_COMPLEX: 400,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  OVERLOADED: 503,
 };
 
 /** A failure answered as JSON with its HTTP status. */
@@ -132,7 +133,12 @@ export function createDuisRouter(deps: DuisRouterDeps): Router {
       res.status(200).json({ results });
     } catch (error) {
       const failure = toFailure(error);
-      if (failure.status >= 500) deps.log.error({ err: error }, 'POST /duis failed');
+      if (failure.status >= 500 && failure.code !== 'OVERLOADED')
+        deps.log.error({ err: error }, 'POST /duis failed');
+      // A retryable refusal says when to come back, as GraphQL's 429 and 503 do.
+      const retryAfter =
+        failure.details.retryAfterSeconds ?? (failure.code === 'UNAVAILABLE' ? 1 : undefined);
+      if (typeof retryAfter === 'number') res.set('retry-after', String(retryAfter));
       res.status(failure.status).json({
         errors: [
           {

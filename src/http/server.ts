@@ -21,6 +21,8 @@ import { DomainError, UnauthenticatedError } from '../domain/errors';
 import { createLoaders } from '../loaders';
 import { graphiqlRouter } from './graphiql';
 import { createDuisRouter } from './duis';
+import { IngestGate, overloadedHttpPlugin, withIngestGate } from './ingest-gate';
+import type { IngestAdmission } from './ingest-gate';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { GraphQLContext } from '../schema/context';
@@ -51,6 +53,8 @@ export interface HttpServerDeps {
   };
   /** Readiness: database reachable, migrations applied, pub/sub connected. */
   readonly ready: () => Promise<boolean>;
+  /** Back-pressure on ingestAlerts (defaults: config.ts). */
+  readonly ingestAdmission?: IngestAdmission;
 }
 
 export interface RunningServer {
@@ -89,6 +93,12 @@ export async function startHttpServer(
     mutationsPerMinute: 600,
   };
   const rateLimiter = createMutationRateLimiter(limits.mutationsPerMinute);
+  // Every transport reaches ingestAlerts through the gate.
+  const services = withIngestGate(
+    deps.services,
+    new IngestGate(deps.ingestAdmission ?? { maxInFlight: 4, maxQueued: 16, maxWaitMs: 500 }),
+    (refusal) => metrics.observer.ingestFailed(refusal),
+  );
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const recheckTimers = new Map<object, NodeJS.Timeout>();
   const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
@@ -153,8 +163,8 @@ export async function startHttpServer(
       context: (ctx): GraphQLContext => ({
         clientIp: ctx.extra.request.socket.remoteAddress,
         principal: ctx.extra.principal ?? ANONYMOUS,
-        services: deps.services,
-        loaders: createLoaders(deps.services, ctx.extra.principal ?? ANONYMOUS),
+        services,
+        loaders: createLoaders(services, ctx.extra.principal ?? ANONYMOUS),
       }),
       onNext: (_ctx, _id, _payload, args, result) => {
         if (!result.errors?.length) return undefined;
@@ -217,6 +227,7 @@ export async function startHttpServer(
       metricsPlugin,
       queryLimitsPlugin(limits),
       ...(rateLimiter ? [mutationRateLimitPlugin(rateLimiter)] : []),
+      overloadedHttpPlugin(),
     ],
   });
   await apollo.start();
@@ -234,7 +245,7 @@ export async function startHttpServer(
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   // DUIS and MMC XML documents onto the same services and authorization (src/http/duis.ts).
-  app.use('/duis', createDuisRouter(deps));
+  app.use('/duis', createDuisRouter({ ...deps, services }));
   app.use(
     '/graphql',
     graphqlJsonBody(limits.maxBodyBytes),
@@ -251,8 +262,8 @@ export async function startHttpServer(
         return {
           principal,
           clientIp: req.ip,
-          services: deps.services,
-          loaders: createLoaders(deps.services, principal),
+          services,
+          loaders: createLoaders(services, principal),
         };
       },
     }),
