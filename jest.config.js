@@ -1,8 +1,8 @@
-// Three projects: `unit` runs the pure domain with no I/O; `integration:pglite` and
+// Four projects: `unit` runs the pure domain with no I/O; `integration:pglite` and
 // `integration:postgres` run every database-backed and end-to-end test once per backend, each
-// test file on a database of its own (test/support/database.ts). PGlite loads its WebAssembly
-// through dynamic import(), which jest's VM sandbox allows only with --experimental-vm-modules,
-// so `npm test` sets that flag.
+// test file on a database of its own (test/support/database.ts); `faults` injects failures into
+// real server processes on PostgreSQL. PGlite loads its WebAssembly through dynamic import(),
+// which jest's VM sandbox allows only with --experimental-vm-modules, so `npm test` sets that flag.
 const swc = [
   '@swc/jest',
   {
@@ -36,5 +36,15 @@ module.exports = {
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
     })),
+    // Fault injection (test/faults): real server processes killed, a PostgreSQL of the test's own
+    // stopped and its connections ended, two instances racing, overload. Real PostgreSQL only.
+    {
+      ...common,
+      displayName: 'faults',
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      globals: { __DB_BACKEND__: 'postgres' },
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+    },
   ],
 };
