@@ -32,8 +32,9 @@ export interface RequestCounters {
 }
 
 /**
- * POSTs operations to /graphql with a bearer token. A RATE_LIMITED answer is waited out (its
- * retryAfterSeconds) and retried, as a well-behaved client would; so is a connection failure, a
+ * POSTs operations to /graphql with a bearer token. A RATE_LIMITED answer, and any other marked
+ * `retryable` (OVERLOADED, UNAVAILABLE), is waited out (its retryAfterSeconds, else 1 s) and
+ * retried, as a well-behaved client would; so is a connection failure, a
  * few times. Every operation the simulator sends is safe to retry: ingest is idempotent, and so
  * are a repeated SR11.3 request ID, link and upsert.
  */
@@ -65,7 +66,7 @@ export class GraphQLHttpClient {
       const first = body.errors?.[0];
       if (!first) return body.data as T;
       const code = first.extensions?.code as string | undefined;
-      if (code === 'RATE_LIMITED' && attempt < 20) {
+      if ((code === 'RATE_LIMITED' || first.extensions?.retryable === true) && attempt < 20) {
         this.counters.rateLimitedRetries++;
         await sleep(Number(first.extensions?.retryAfterSeconds ?? 1) * 1000);
         continue;
