@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Client } from 'pg';
-import { ResilientConsumer, freePort } from '../test/support/consumer';
+import { freePort } from '../test/support/consumer';
+import type { ResilientConsumer } from '../test/support/consumer';
 import { spawnServer } from '../test/support/process';
 import type { ServerProcess } from '../test/support/process';
-import { sampleProcess, token } from '../test/faults/support/api';
+import { sampleProcess } from '../test/faults/support/api';
 import type { ProcessSample } from '../test/faults/support/api';
 import { Store } from '../test/faults/support/checks';
-import { FAULT_ENGINE_ENV, SUPPLIER, makeFleet, seedFleet, streamAlert } from '../test/faults/support/fleet';
+import { FAULT_ENGINE_ENV, makeFleet, prepareRun, streamAlert } from '../test/faults/support/fleet';
 import { LoadClient, batchesOf, percentile, sleep } from '../test/faults/support/load';
 import { TEST_SECRET } from '../test/support/app';
 
@@ -119,21 +120,14 @@ async function main(): Promise<number> {
       HOLD_MINUTES: '1',
       SCHEDULER_POLL_MS: '1000',
     });
-    const operator = await token({ subject: 'soak', role: 'OPERATOR' });
-    const supplier = await token({ subject: 'soak-supplier', role: 'IS', supplierId: SUPPLIER });
     const distributors = ['12', '14', '16'];
-    const fleet = makeFleet('F5', { affected: 1000, plain: 500 }, distributors);
-    const executedAt = await seedFleet(base, fleet, { operator, supplier });
-    for (const distributorId of distributors) {
-      const dno = await token({
-        subject: `dno${distributorId}`,
-        role: 'ED',
-        distributorIds: [distributorId],
-      });
-      const consumer = new ResilientConsumer(() => `ws://127.0.0.1:${port}/graphql`, dno, '0');
-      consumer.start();
-      consumers.push(consumer);
-    }
+    const run = await prepareRun(
+      port,
+      makeFleet('F5', { affected: 1000, plain: 500 }, distributors),
+      distributors,
+    );
+    consumers.push(...run.consumers);
+    const { operator, fleet, executedAt } = run;
     const received = () => consumers.reduce((n, c) => n + c.received.length, 0);
 
     load = new LoadClient({

@@ -1,10 +1,10 @@
 import { eventually } from '../support/app';
-import { ResilientConsumer, freePort } from '../support/consumer';
+import { freePort } from '../support/consumer';
+import type { ResilientConsumer } from '../support/consumer';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
-import { token } from './support/api';
 import { Store, consumerProblems } from './support/checks';
-import { FAULT_ENGINE_ENV, SUPPLIER, makeFleet, seedFleet, streamAlert } from './support/fleet';
+import { FAULT_ENGINE_ENV, makeFleet, prepareRun, streamAlert } from './support/fleet';
 import { LoadClient, batchesOf, latencySummary } from './support/load';
 import { lostSummary, report } from './support/report';
 import { Servers } from './support/servers';
@@ -47,21 +47,13 @@ describe('fault: SIGKILL during an ingest storm', () => {
     const base = `http://127.0.0.1:${port}`;
     let server = await servers.start(port);
 
-    const operator = await token({ subject: 'dsp', role: 'OPERATOR' });
-    const supplier = await token({ subject: 'supplier', role: 'IS', supplierId: SUPPLIER });
-    const fleet = makeFleet('FA', { affected: 300, plain: 200 }, DISTRIBUTORS);
-    const executedAt = await seedFleet(base, fleet, { operator, supplier });
-
-    for (const distributorId of DISTRIBUTORS) {
-      const dno = await token({
-        subject: `dno${distributorId}`,
-        role: 'ED',
-        distributorIds: [distributorId],
-      });
-      const consumer = new ResilientConsumer(() => `ws://127.0.0.1:${port}/graphql`, dno, '0');
-      consumer.start();
-      consumers.push(consumer);
-    }
+    const run = await prepareRun(
+      port,
+      makeFleet('FA', { affected: 300, plain: 200 }, DISTRIBUTORS),
+      DISTRIBUTORS,
+    );
+    consumers.push(...run.consumers);
+    const { operator, fleet, executedAt } = run;
 
     load = new LoadClient({
       baseUrl: () => base,

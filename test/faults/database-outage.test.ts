@@ -1,11 +1,12 @@
 import { Client } from 'pg';
 import { eventually } from '../support/app';
-import { ResilientConsumer, freePort } from '../support/consumer';
+import { freePort } from '../support/consumer';
+import type { ResilientConsumer } from '../support/consumer';
 import { guid, mpan } from '../support/integration';
 import type { ServerProcess } from '../support/process';
-import { gql, metricValue, postDuis, readyz, token } from './support/api';
+import { gql, metricValue, postDuis, readyz } from './support/api';
 import { Store, consumerProblems } from './support/checks';
-import { FAULT_ENGINE_ENV, SUPPLIER, duisAd1, makeFleet, seedFleet, streamAlert } from './support/fleet';
+import { FAULT_ENGINE_ENV, duisAd1, makeFleet, prepareRun, streamAlert } from './support/fleet';
 import type { Fleet } from './support/fleet';
 import { LoadClient, batchesOf, mixedUnits, percentile, sleep } from './support/load';
 import type { Attempt } from './support/load';
@@ -61,20 +62,13 @@ describe('fault: the database stops and its connections are killed', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = await servers.start(port);
-    operator = await token({ subject: 'dsp', role: 'OPERATOR' });
-    const supplier = await token({ subject: 'supplier', role: 'IS', supplierId: SUPPLIER });
-    fleet = makeFleet('FB', { affected: 200, plain: 100 }, DISTRIBUTORS);
-    executedAt = await seedFleet(base, fleet, { operator, supplier });
-    for (const distributorId of DISTRIBUTORS) {
-      const dno = await token({
-        subject: `dno${distributorId}`,
-        role: 'ED',
-        distributorIds: [distributorId],
-      });
-      const consumer = new ResilientConsumer(() => `ws://127.0.0.1:${port}/graphql`, dno, '0');
-      consumer.start();
-      consumers.push(consumer);
-    }
+    const run = await prepareRun(
+      port,
+      makeFleet('FB', { affected: 200, plain: 100 }, DISTRIBUTORS),
+      DISTRIBUTORS,
+    );
+    consumers.push(...run.consumers);
+    ({ operator, fleet, executedAt } = run);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,11 +1,12 @@
 import { eventually } from '../support/app';
-import { ResilientConsumer, freePort } from '../support/consumer';
+import { freePort } from '../support/consumer';
+import type { ResilientConsumer } from '../support/consumer';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
-import { sampleProcess, token } from './support/api';
+import { sampleProcess } from './support/api';
 import type { ProcessSample } from './support/api';
 import { Store, consumerProblems } from './support/checks';
-import { FAULT_ENGINE_ENV, SUPPLIER, duisAd1, makeFleet, seedFleet, streamAlert } from './support/fleet';
+import { FAULT_ENGINE_ENV, duisAd1, makeFleet, prepareRun, streamAlert } from './support/fleet';
 import { LoadClient, batchesOf, latencySummary, mixedUnits, sleep } from './support/load';
 import type { Attempt } from './support/load';
 import { lostSummary, report } from './support/report';
@@ -51,20 +52,13 @@ describe('fault: overload', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const server = await servers.start(port);
-    const operator = await token({ subject: 'dsp', role: 'OPERATOR' });
-    const supplier = await token({ subject: 'supplier', role: 'IS', supplierId: SUPPLIER });
-    const fleet = makeFleet('FD', { affected: 300, plain: 200 }, DISTRIBUTORS);
-    const executedAt = await seedFleet(base, fleet, { operator, supplier });
-    for (const distributorId of DISTRIBUTORS) {
-      const dno = await token({
-        subject: `dno${distributorId}`,
-        role: 'ED',
-        distributorIds: [distributorId],
-      });
-      const consumer = new ResilientConsumer(() => `ws://127.0.0.1:${port}/graphql`, dno, '0');
-      consumer.start();
-      consumers.push(consumer);
-    }
+    const run = await prepareRun(
+      port,
+      makeFleet('FD', { affected: 300, plain: 200 }, DISTRIBUTORS),
+      DISTRIBUTORS,
+    );
+    consumers.push(...run.consumers);
+    const { operator, fleet, executedAt } = run;
 
     const baseline = await sampleProcess(base);
     load = new LoadClient({

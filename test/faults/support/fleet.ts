@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { guid, mpan } from '../../support/integration';
-import { gqlOk } from './api';
+import { ResilientConsumer } from '../../support/consumer';
+import { gqlOk, token } from './api';
 
 /**
  * A small fleet and an endless, deterministic stream of alerts for it, so a load client can
@@ -255,4 +256,34 @@ export function duisAd1(fleet: Fleet, n: number): { naturalKey: string; xml: str
   </sr:Body>
 </sr:Response>`;
   return { naturalKey: `AD1:${ch}:${startAt}`, xml };
+}
+
+/** A run's starting point: the DSP's token, a fleet seeded through the API, one reconnecting consumer per DNO. */
+export interface PreparedRun {
+  readonly operator: string;
+  readonly fleet: Fleet;
+  readonly executedAt: Date;
+  readonly consumers: ResilientConsumer[];
+}
+
+/**
+ * Seeds `fleet` through the server at `port` (inventory, image, rule, activations) and starts a
+ * ResilientConsumer from sequence 0 for each of `distributors`, each with its own ED token.
+ */
+export async function prepareRun(
+  port: number,
+  fleet: Fleet,
+  distributors: readonly string[],
+): Promise<PreparedRun> {
+  const operator = await token({ subject: 'dsp', role: 'OPERATOR' });
+  const supplier = await token({ subject: 'supplier', role: 'IS', supplierId: SUPPLIER });
+  const executedAt = await seedFleet(`http://127.0.0.1:${port}`, fleet, { operator, supplier });
+  const consumers: ResilientConsumer[] = [];
+  for (const distributorId of distributors) {
+    const dno = await token({ subject: `dno${distributorId}`, role: 'ED', distributorIds: [distributorId] });
+    const consumer = new ResilientConsumer(() => `ws://127.0.0.1:${port}/graphql`, dno, '0');
+    consumer.start();
+    consumers.push(consumer);
+  }
+  return { operator, fleet, executedAt, consumers };
 }
