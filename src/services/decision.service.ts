@@ -24,6 +24,8 @@ export interface DecisionChange {
   readonly late: boolean;
   /** The engine's decision (AD1) or restore decision, as stored in the ledger. */
   readonly decision: AlertDecision | SupplyRestoredDecision;
+  /** The alert's timer after this change (null: decided for good). */
+  readonly dueAt: Date | null;
   /** The DNO's delivery preference the decision was made under (AD1s: read with their facts). */
   readonly preference?: DeliveryPreference;
 }
@@ -72,11 +74,23 @@ export class DecisionService {
       .where("a.id = ANY(:ids::bigint[]) AND a.kind = 'AD1'", { ids: [...new Set(alertIds)] })
       .orderBy('a.id')
       .getMany();
-    if (alerts.length === 0) return [];
-    const previous = await this.latestDecisions(
-      tx,
-      alerts.map((a) => a.id),
-    );
+    return (await this.decideOutageAlerts(tx, alerts, now, trigger)).changes;
+  }
+
+  /**
+   * Decides AD1s the caller holds: locked, or inserted by this transaction (nobody else sees
+   * them before commit). Also returns the withheld AD1s near them, read with their facts.
+   */
+  async decideOutageAlerts(
+    tx: EntityManager,
+    alerts: readonly AlertEntity[],
+    now: Date,
+    trigger: DecisionTrigger,
+  ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
+    if (alerts.length === 0) return { changes: [], withheldNeighbours: [] };
+    // An alert never decided (revision 0) has no ledger: nothing to read for it.
+    const decided = alerts.filter((a) => a.revision > 0).map((a) => a.id);
+    const previous = decided.length ? await this.latestDecisions(tx, decided) : new Map<string, unknown>();
     const bundle = await loadOutageFacts(tx, alerts, now, this.settings);
 
     // First pass: which of these alerts lie in an activation window, so that alerts of one batch
@@ -89,7 +103,7 @@ export class DecisionService {
 
     const rows: LedgerRow[] = [];
     const changes: DecisionChange[] = [];
-    const flagOnly: { id: string; inWindow: boolean }[] = [];
+    const flagOnly: { alert: AlertEntity; inWindow: boolean }[] = [];
     for (const alert of alerts) {
       const prev = previous.get(alert.id) ?? null;
       const prevDecision = prev ? decodeAlertDecision(prev) : null;
@@ -97,7 +111,7 @@ export class DecisionService {
       const next = decidePowerOutageAlert(facts, this.settings, now);
       const flag = inWindow.get(alert.id) ?? false;
       if (prevDecision && sameDecision(prevDecision, next)) {
-        if (flag !== alert.inActivationWindow) flagOnly.push({ id: alert.id, inWindow: flag });
+        if (flag !== alert.inActivationWindow) flagOnly.push({ alert, inWindow: flag });
         continue;
       }
       const wasWithheld = alert.outcome === 'SUPPRESSED' || alert.outcome === 'PAIRED';
@@ -130,23 +144,37 @@ export class DecisionService {
         reason: next.reason,
         late: next.late,
         decision: next,
+        dueAt: nextEvaluationAt(next),
         preference: facts.deliveryPreference,
       });
     }
     await this.append(tx, rows);
     if (flagOnly.length) {
       await tx.query(
-        `UPDATE alert SET in_activation_window = f.flag FROM unnest($1::bigint[], $2::boolean[]) AS f(id, flag) WHERE alert.id = f.id`,
-        [flagOnly.map((f) => f.id), flagOnly.map((f) => f.inWindow)],
+        `UPDATE alert SET in_activation_window = f.flag
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[]) AS f(id, event_at, flag)
+          WHERE alert.id = f.id AND alert.event_at >= f.event_at AND alert.event_at < f.event_at + interval '1 ms'`,
+        [
+          flagOnly.map((f) => f.alert.id),
+          flagOnly.map((f) => f.alert.eventAt),
+          flagOnly.map((f) => f.inWindow),
+        ],
       );
     }
+    // Restores are paired only with AD1s already decided (ingest pairs after deciding), so an
+    // alert decided for the first time has none to take along.
     const restoreChanges = await this.followPairedRestores(
       tx,
-      changes.map((c) => ({ alert: c.alert, decision: c.decision as AlertDecision })),
+      changes
+        .filter((c) => c.alert.revision > 0)
+        .map((c) => ({ alert: c.alert, decision: c.decision as AlertDecision })),
       now,
       trigger,
     );
-    return [...changes, ...restoreChanges];
+    return {
+      changes: [...changes, ...restoreChanges],
+      withheldNeighbours: bundle.withheldNeighbours(alerts),
+    };
   }
 
   /**
@@ -214,6 +242,7 @@ export class DecisionService {
         reason: next.reason,
         late: next.late,
         decision: next,
+        dueAt: next.dueAt,
       });
     }
     await this.append(tx, rows);
@@ -291,16 +320,28 @@ export class DecisionService {
     );
   }
 
-  /** Appends ledger rows and moves each alert's current state and timer on, in two statements. */
+  /**
+   * Appends ledger rows and moves each alert's current state and timer on, in one statement (the
+   * ledger INSERT runs as a CTE of the UPDATE). The event time joins too, so each row's update
+   * looks in one monthly partition instead of probing every partition's key index; it is matched
+   * to the millisecond the entity carries (a Date), whatever precision the column holds.
+   */
   private async append(tx: EntityManager, rows: readonly LedgerRow[]): Promise<void> {
     if (rows.length === 0) return;
     const col = <K extends keyof LedgerRow>(k: K) => rows.map((r) => r[k]);
-    await tx.query(
-      `INSERT INTO alert_decision (alert_id, revision, outcome, reason, late, rule_id, rule_version, activation_id,
-                                   window_from, window_to, due_at, decided_at, trigger, decision, alert_event_at)
-       SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::uuid[], $7::int[],
-                            $8::uuid[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-                            $13::text[], $14::jsonb[], $15::timestamptz[])`,
+    const result: unknown = await tx.query(
+      `WITH ledger AS (
+         INSERT INTO alert_decision (alert_id, revision, outcome, reason, late, rule_id, rule_version, activation_id,
+                                     window_from, window_to, due_at, decided_at, trigger, decision, alert_event_at)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::uuid[], $7::int[],
+                              $8::uuid[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+                              $13::text[], $14::jsonb[], $15::timestamptz[])
+       )
+       UPDATE alert SET outcome = u.outcome, reason = u.reason, revision = u.revision, due_at = u.due_at,
+                        in_activation_window = u.in_window
+         FROM unnest($1::bigint[], $15::timestamptz[], $3::text[], $4::text[], $2::int[], $11::timestamptz[],
+                     $16::boolean[]) AS u(id, event_at, outcome, reason, revision, due_at, in_window)
+        WHERE alert.id = u.id AND alert.event_at >= u.event_at AND alert.event_at < u.event_at + interval '1 ms'`,
       [
         col('alertId'),
         col('revision'),
@@ -317,22 +358,14 @@ export class DecisionService {
         col('trigger'),
         rows.map((r) => JSON.stringify(r.decision)),
         col('alertEventAt'),
-      ],
-    );
-    await tx.query(
-      `UPDATE alert SET outcome = u.outcome, reason = u.reason, revision = u.revision, due_at = u.due_at,
-                        in_activation_window = u.in_window
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::boolean[])
-           AS u(id, outcome, reason, revision, due_at, in_window)
-        WHERE alert.id = u.id`,
-      [
-        col('alertId'),
-        col('outcome'),
-        col('reason'),
-        col('revision'),
-        col('dueAt'),
         col('inActivationWindow'),
       ],
     );
+    // A ledger row whose alert row did not move would leave the alert's state and timer behind
+    // its ledger: refuse the whole transaction rather than commit that.
+    const updated = Array.isArray(result) && typeof result[1] === 'number' ? result[1] : rows.length;
+    if (updated !== rows.length) {
+      throw new Error(`decision append: ${updated} alert rows updated for ${rows.length} ledger rows`);
+    }
   }
 }

@@ -74,6 +74,15 @@ export interface IngestSettings {
   readonly maxBatchSize: number;
 }
 
+/** An alert row in AlertEntity's shape, for raw statements (RETURNING, SELECT). */
+const ALERT_COLUMNS = `id::text AS "id", kind AS "kind", natural_key AS "naturalKey", duis_response_id AS "duisResponseId",
+  alert_code AS "alertCode", device_guid AS "deviceGuid", mpan AS "mpan", mpan_check_digit_valid AS "mpanCheckDigitValid",
+  distributor_id AS "distributorId", unrouted_reason AS "unroutedReason", area_key AS "areaKey", event_at AS "eventAt",
+  restored_at AS "restoredAt", throttled_count AS "throttledCount", throttled_sequence_id AS "throttledSequenceId",
+  received_at AS "receivedAt", ingested_by AS "ingestedBy", in_activation_window AS "inActivationWindow",
+  outcome AS "outcome", reason AS "reason", revision AS "revision", due_at AS "dueAt",
+  paired_alert_id::text AS "pairedAlertId"`;
+
 /** DUIS response IDs are `EUI64:EUI64:counter` (up to 68 characters); 128 leaves room. */
 const MAX_TEXT = 128;
 const DAY_MS = 24 * 3600_000;
@@ -173,39 +182,38 @@ export class IngestService {
       }
     }
 
-    // 2. Store AD1s and restores, once each.
+    // 2. Store AD1s and restores, once each. New rows come back from the INSERT; only
+    // duplicates (a retried batch) are read.
     const rows = await this.enrich(tx, inputs);
     const inserted = await this.insertAlerts(tx, rows, now, user.subject);
-    const stored = await tx
-      .getRepository(AlertEntity)
-      .createQueryBuilder('a')
-      .where('a.natural_key = ANY(:keys)', { keys: rows.map((r) => r.naturalKey) })
-      .orWhere('a.duis_response_id = ANY(:dids)', {
-        dids: rows.map((r) => r.duisResponseId).filter((d): d is string => !!d),
-      })
-      .getMany();
-    const byKey = new Map(stored.map((a) => [a.naturalKey, a]));
-    const byDuis = new Map(stored.filter((a) => a.duisResponseId).map((a) => [a.duisResponseId!, a]));
+    const insertedByKey = new Map(inserted.map((a) => [a.naturalKey, a]));
+    const duplicates = rows.filter((r) => !insertedByKey.has(r.naturalKey));
+    const known = duplicates.length
+      ? ((await tx.query(
+          `SELECT ${ALERT_COLUMNS} FROM alert WHERE natural_key = ANY($1::text[]) OR duis_response_id = ANY($2::text[])`,
+          [
+            duplicates.map((r) => r.naturalKey),
+            duplicates.map((r) => r.duisResponseId).filter((d): d is string => !!d),
+          ],
+        )) as AlertEntity[])
+      : [];
+    const byKey = new Map([...known, ...inserted].map((a) => [a.naturalKey, a]));
+    const byDuis = new Map(known.filter((a) => a.duisResponseId).map((a) => [a.duisResponseId!, a]));
     const alertOf = (row: StoredAlertRow) =>
-      byKey.get(row.naturalKey) ?? (row.duisResponseId ? byDuis.get(row.duisResponseId) : undefined);
+      insertedByKey.get(row.naturalKey) ??
+      byKey.get(row.naturalKey) ??
+      (row.duisResponseId ? byDuis.get(row.duisResponseId) : undefined);
 
-    const newAd1s = rows
-      .filter((r) => r.kind === 'AD1' && inserted.has(r.naturalKey))
-      .map((r) => alertOf(r)!);
-    const newRestores = rows
-      .filter((r) => r.kind === 'SUPPLY_RESTORED' && inserted.has(r.naturalKey))
-      .map((r) => alertOf(r)!);
+    // Ascending IDs: the order the engine sees a batch in, as when they were read back sorted.
+    const byId = (x: AlertEntity, y: AlertEntity) => (BigInt(x.id) < BigInt(y.id) ? -1 : 1);
+    const newAd1s = inserted.filter((a) => a.kind === 'AD1').sort(byId);
+    const newRestores = inserted.filter((a) => a.kind === 'SUPPLY_RESTORED').sort(byId);
 
-    // 3. Decide the new AD1s, then re-decide the withheld AD1s that the new evidence touches.
-    changes.push(
-      ...(await this.decisions.evaluateOutageAlerts(
-        tx,
-        newAd1s.map((a) => a.id),
-        now,
-        'INGEST',
-      )),
-    );
-    const affected = await this.affectedWithheldAlerts(tx, newAd1s, newRestores, inputs);
+    // 3. Decide the new AD1s (this transaction holds them: no lock to take), then re-decide the
+    // withheld AD1s that the new evidence touches.
+    const decided = await this.decisions.decideOutageAlerts(tx, newAd1s, now, 'INGEST');
+    changes.push(...decided.changes);
+    const affected = await this.affectedWithheldAlerts(tx, decided.withheldNeighbours, newRestores, inputs);
     const newIds = new Set(newAd1s.map((a) => a.id));
     changes.push(
       ...(await this.decisions.evaluateOutageAlerts(
@@ -219,24 +227,21 @@ export class IngestService {
     // 4. Pair each new restore with its AD1 and decide it the same way.
     changes.push(...(await this.pairAndDecideRestores(tx, newRestores, now)));
 
-    // 5. Results, in input order, with each alert's current decision.
-    const current = await tx
-      .getRepository(AlertEntity)
-      .createQueryBuilder('a')
-      .where('a.id = ANY(:ids::bigint[])', { ids: stored.map((a) => a.id) })
-      .getMany();
-    const currentById = new Map(current.map((a) => [a.id, a]));
+    // 5. Results, in input order, with each alert's current decision: the last change this
+    // transaction made to it, else the row as read.
+    const latest = new Map(changes.map((c) => [c.alert.id, c]));
     for (const row of rows) {
-      const alert = currentById.get(alertOf(row)!.id)!;
+      const alert = alertOf(row)!;
+      const change = latest.get(alert.id);
       results[row.index] = {
         index: row.index,
         kind: row.kind,
         alertId: alert.id,
         activationId: null,
-        duplicate: !inserted.has(row.naturalKey),
-        outcome: alert.outcome,
-        reason: alert.reason,
-        dueAt: alert.dueAt,
+        duplicate: !insertedByKey.has(row.naturalKey),
+        outcome: change ? change.outcome : alert.outcome,
+        reason: change ? change.reason : alert.reason,
+        dueAt: change ? change.dueAt : alert.dueAt,
       };
     }
     return { results: results as IngestResult[], changes };
@@ -254,23 +259,29 @@ export class IngestService {
     const guids = [
       ...new Set(alerts.map(({ input }) => (input.kind === 'AD1' ? input.commsHubGuid : input.esmeGuid))),
     ];
-    const operators = (await tx.query(
-      `SELECT distributor_id FROM network_operator WHERE effective_to IS NULL`,
-    )) as {
-      distributor_id: string;
-    }[];
-    const known = new Set(operators.map((o) => o.distributor_id));
-    // The ESME's area by a scalar subquery (a CH has at most one open link: comms_hub_link_open_ch_uq):
-    // index lookups per device of the batch. As LEFT JOINs the planner could hash every open link
-    // with its ESME, the whole inventory, for each batch (it did, on statistics not yet analysed).
-    const devices = (await tx.query(
-      `SELECT d.guid, d.mpan, d.area_key,
-              (SELECT e.area_key FROM comms_hub_link l JOIN device e ON e.guid = l.esme_guid
-                WHERE l.comms_hub_guid = d.guid AND l.effective_to IS NULL) AS esme_area_key
-         FROM device d
-        WHERE d.guid = ANY($1)`,
+    // The current operators and the batch's devices in one statement (one round trip). The ESME's
+    // area by a scalar subquery (a CH has at most one open link: comms_hub_link_open_ch_uq): index
+    // lookups per device of the batch. As LEFT JOINs the planner could hash every open link with
+    // its ESME, the whole inventory, for each batch (it did, on statistics not yet analysed).
+    const [found] = (await tx.query(
+      `SELECT (SELECT json_agg(distributor_id) FROM network_operator WHERE effective_to IS NULL) AS operators,
+              (SELECT json_agg(json_build_array(d.guid, d.mpan, d.area_key,
+                        (SELECT e.area_key FROM comms_hub_link l JOIN device e ON e.guid = l.esme_guid
+                          WHERE l.comms_hub_guid = d.guid AND l.effective_to IS NULL)))
+                 FROM device d WHERE d.guid = ANY($1::bpchar[])) AS devices`,
       [guids],
-    )) as { guid: string; mpan: string | null; area_key: string | null; esme_area_key: string | null }[];
+    )) as {
+      operators: string[] | null;
+      devices:
+        [guid: string, mpan: string | null, areaKey: string | null, esmeAreaKey: string | null][] | null;
+    }[];
+    const known = new Set(found.operators ?? []);
+    const devices = (found.devices ?? []).map(([guid, mpan, areaKey, esmeAreaKey]) => ({
+      guid,
+      mpan,
+      area_key: areaKey,
+      esme_area_key: esmeAreaKey,
+    }));
     // A CH without an area key borrows its ESME's: the engine correlates outages by area.
     const areaOf = new Map(devices.map((d) => [d.guid, d.area_key ?? d.esme_area_key]));
     // A restore that carries no MPxN is routed by its ESME's MPAN in the inventory.
@@ -314,17 +325,17 @@ export class IngestService {
     });
   }
 
-  /** One multi-row INSERT; returns the natural keys that were new. */
+  /** One multi-row INSERT; returns the rows that were new, as stored. */
   private async insertAlerts(
     tx: EntityManager,
     rows: readonly StoredAlertRow[],
     now: Date,
     by: string,
-  ): Promise<Set<string>> {
+  ): Promise<AlertEntity[]> {
     const fresh = await this.withoutKnownDuisResponses(tx, rows);
-    if (fresh.length === 0) return new Set();
+    if (fresh.length === 0) return [];
     const col = <K extends keyof StoredAlertRow>(k: K) => fresh.map((r) => r[k]);
-    const inserted = (await tx.query(
+    return (await tx.query(
       `INSERT INTO alert (kind, natural_key, duis_response_id, alert_code, device_guid, mpan, mpan_check_digit_valid,
                           distributor_id, unrouted_reason, area_key, event_at, restored_at, throttled_count,
                           throttled_sequence_id, received_at, ingested_by)
@@ -333,7 +344,7 @@ export class IngestService {
                      $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::int[], $14::text[])
            AS i(k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts)
        ON CONFLICT DO NOTHING
-       RETURNING natural_key`,
+       RETURNING ${ALERT_COLUMNS}`,
       [
         col('kind'),
         col('naturalKey'),
@@ -352,8 +363,7 @@ export class IngestService {
         now,
         by,
       ],
-    )) as { natural_key: string }[];
-    return new Set(inserted.map((r) => r.natural_key));
+    )) as AlertEntity[];
   }
 
   /**
@@ -392,30 +402,18 @@ export class IngestService {
 
   /**
    * Withheld (HELD, SUPPRESSED, PAIRED) AD1s that new facts may change: neighbours of new AD1s
-   * (a cluster may now exist), AD1s of the CHs a restoring ESME powers, and AD1s near an
-   * activation whose outcome arrived.
+   * (a cluster may now exist; read with their facts), AD1s of the CHs a restoring ESME powers,
+   * and AD1s near an activation whose outcome arrived.
    */
   private async affectedWithheldAlerts(
     tx: EntityManager,
-    newAd1s: readonly AlertEntity[],
+    withheldNeighbours: readonly string[],
     newRestores: readonly AlertEntity[],
     inputs: readonly AlertInput[],
   ): Promise<string[]> {
-    const clusterMs = this.engineSettings.clusterMinutes * 60_000;
-    const ids = new Set<string>();
+    // Neighbours of the new AD1s come with their facts (DecisionService.decideOutageAlerts).
+    const ids = new Set<string>(withheldNeighbours);
     const add = (rows: { id: string }[]) => rows.forEach((r) => ids.add(r.id));
-    const withArea = newAd1s.filter((a) => a.areaKey !== null);
-    if (withArea.length) {
-      add(
-        (await tx.query(
-          `SELECT a.id::text AS id FROM alert a
-             JOIN unnest($1::text[], $2::timestamptz[]) AS n(area_key, event_at)
-               ON a.area_key = n.area_key AND a.event_at BETWEEN n.event_at - $3::interval AND n.event_at + $3::interval
-            WHERE a.kind = 'AD1' AND a.outcome IN ('HELD', 'SUPPRESSED', 'PAIRED')`,
-          [withArea.map((a) => a.areaKey), withArea.map((a) => a.eventAt), `${clusterMs} milliseconds`],
-        )) as { id: string }[],
-      );
-    }
     const touched = [
       ...newRestores.map((r) => ({ device: r.deviceGuid, at: r.eventAt })),
       ...inputs

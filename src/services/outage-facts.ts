@@ -15,6 +15,7 @@ import type {
 import type {
   ActivationOutcomeCode,
   ActivationStatus,
+  DecisionOutcome,
   DeliveryPreference,
   DeviceType,
   SmiStatus,
@@ -38,6 +39,13 @@ export interface OutageFactsBundle {
   ): PowerOutageAlertFacts;
   /** Counts one more suppression (made earlier in this batch) for the alert's DNO and area. */
   countSuppression(alert: AlertEntity, delta: 1 | -1): void;
+  /**
+   * Withheld (HELD, SUPPRESSED, PAIRED) AD1s in the area of any of these alerts, within the
+   * cluster interval of it, as they stood when the facts were read: the neighbours a new AD1 may
+   * now form a cluster with. The facts already hold them (the neighbour query covers the same
+   * areas and a wider interval), so this needs no statement of its own.
+   */
+  withheldNeighbours(alerts: readonly AlertEntity[]): string[];
 }
 
 export function toOutageAlertFact(a: AlertEntity): PowerOutageAlertFact {
@@ -65,28 +73,129 @@ export function restoreFactOf(a: AlertEntity): SupplyRestoredAlertFact {
   };
 }
 
-export function toRestoreFact(r: {
-  id: string;
-  device_guid: string;
-  alert_code: string;
-  event_at: Date;
-  restored_at: Date;
-  received_at: Date;
-}): SupplyRestoredAlertFact {
-  return {
-    id: r.id,
-    esmeGuid: r.device_guid,
-    alertCode: r.alert_code as SupplyRestoredAlertCode,
-    interruptionAt: r.event_at,
-    restorationAt: r.restored_at,
-    receivedAt: r.received_at,
-  };
-}
+/** A timestamptz as epoch milliseconds inside a JSON document (robust to any session time zone). */
+const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 
 /**
- * Loads, in a fixed number of set-based queries, every fact the engine needs to decide a batch
- * of AD1s: associations, devices with firmware history, rules, activations, restores, area
- * neighbours, safety-budget counters and delivery preferences.
+ * Every fact about a batch of AD1s in one statement: each kind of fact is a JSON array of
+ * tuples in its own column. A transaction is one connection, so separate statements are one
+ * round trip each (ten, when this was split), and on a loaded machine a round trip costs more
+ * than the query behind it. Each subquery keeps the index path its own statement had: arrays are
+ * computed once (the MATERIALIZED CTEs) and compared with `= ANY`. Identifiers are text: JSON
+ * numbers would round a bigint.
+ */
+const FACTS_STATEMENT = `
+  WITH links AS MATERIALIZED (
+    SELECT comms_hub_guid, esme_guid, effective_from, effective_to
+      FROM comms_hub_link WHERE comms_hub_guid = ANY($1::bpchar[])
+  ), related AS MATERIALIZED (
+    SELECT ARRAY(SELECT DISTINCT esme_guid FROM links) AS esmes,
+           ARRAY(SELECT unnest($1::bpchar[]) UNION SELECT esme_guid FROM links) AS guids
+  )
+  SELECT
+    (SELECT json_agg(json_build_array(comms_hub_guid, esme_guid, ${ms('effective_from')}, ${ms('effective_to')}))
+       FROM links) AS links,
+    (SELECT json_agg(json_build_array(guid, device_type, manufacturer, model, smi_status, area_key))
+       FROM device WHERE guid = ANY((SELECT guids FROM related)::bpchar[])) AS devices,
+    (SELECT json_agg(json_build_array(device_guid, firmware_version, ${ms('effective_from')}))
+       FROM device_firmware WHERE device_guid = ANY((SELECT guids FROM related)::bpchar[])) AS firmware,
+    (SELECT json_agg(json_build_array(id, version, device_type, manufacturer, model, affected_firmware_versions,
+                                      target_firmware_version, target_image_hash, window_minutes, skew_minutes,
+                                      enabled, shadow) ORDER BY id)
+       FROM affected_firmware_rule) AS rules,
+    (SELECT json_agg(json_build_array(id, request_id, device_guid, status, ${ms('requested_at')},
+                                      ${ms('actual_executed_at')}, outcome_code, image_hash, target_firmware_version,
+                                      firmware_version_before))
+       FROM firmware_activation
+      WHERE device_guid = ANY((SELECT guids FROM related)::bpchar[]) AND requested_at BETWEEN $2 AND $3) AS activations,
+    (SELECT json_agg(json_build_array(id::text, device_guid, alert_code, ${ms('event_at')}, ${ms('restored_at')},
+                                      ${ms('received_at')}))
+       FROM alert
+      WHERE kind = 'SUPPLY_RESTORED' AND device_guid = ANY((SELECT esmes FROM related)::bpchar[])
+        AND event_at BETWEEN $4 AND $5) AS restores,
+    (SELECT json_agg(json_build_array(id::text, device_guid, area_key, ${ms('event_at')}, throttled_count,
+                                      in_activation_window, outcome))
+       FROM alert WHERE kind = 'AD1' AND area_key = ANY($6::text[]) AND event_at BETWEEN $7 AND $8) AS neighbours,
+    (SELECT json_agg(json_build_array(key, suppressions, alerts)) FROM (
+       SELECT distributor_id AS key, count(*) FILTER (WHERE outcome IN ('SUPPRESSED', 'PAIRED')) AS suppressions,
+              count(*) AS alerts
+         FROM alert WHERE kind = 'AD1' AND distributor_id = ANY($9::bpchar[]) AND received_at > $10 GROUP BY 1
+     ) c) AS dno_budgets,
+    (SELECT json_agg(json_build_array(key, suppressions, alerts)) FROM (
+       SELECT area_key AS key, count(*) FILTER (WHERE outcome IN ('SUPPRESSED', 'PAIRED')) AS suppressions,
+              count(*) AS alerts
+         FROM alert WHERE kind = 'AD1' AND area_key = ANY($6::text[]) AND received_at > $10 GROUP BY 1
+     ) c) AS area_budgets,
+    (SELECT json_agg(json_build_array(distributor_id, preference))
+       FROM delivery_preference WHERE distributor_id = ANY($9::bpchar[])) AS preferences`;
+
+/** The facts statement's columns: JSON arrays of tuples (null when empty), instants in epoch ms. */
+interface FactsRow {
+  links: [ch: string, esme: string, from: number, to: number | null][] | null;
+  devices:
+    | [
+        guid: string,
+        type: DeviceType,
+        manufacturer: string | null,
+        model: string | null,
+        smi: SmiStatus,
+        area: string | null,
+      ][]
+    | null;
+  firmware: [device: string, version: string, from: number][] | null;
+  rules:
+    | [
+        id: string,
+        version: number,
+        deviceType: 'ESME' | 'CHF',
+        manufacturer: string,
+        model: string,
+        affected: string[],
+        target: string | null,
+        targetHash: string | null,
+        windowMinutes: number,
+        skewMinutes: number,
+        enabled: boolean,
+        shadow: boolean,
+      ][]
+    | null;
+  activations:
+    | [
+        id: string,
+        requestId: string,
+        device: string,
+        status: ActivationStatus,
+        requestedAt: number,
+        executedAt: number | null,
+        outcome: ActivationOutcomeCode | null,
+        imageHash: string | null,
+        target: string | null,
+        before: string | null,
+      ][]
+    | null;
+  restores: [id: string, esme: string, code: string, from: number, to: number, received: number][] | null;
+  neighbours:
+    | [
+        id: string,
+        ch: string,
+        area: string,
+        start: number,
+        throttled: number,
+        inWindow: boolean,
+        outcome: DecisionOutcome | null,
+      ][]
+    | null;
+  dno_budgets: [key: string, suppressions: number, alerts: number][] | null;
+  area_budgets: [key: string, suppressions: number, alerts: number][] | null;
+  preferences: [distributorId: string, preference: DeliveryPreference][] | null;
+}
+
+const dateOf = (epochMs: number | null): Date | null => (epochMs === null ? null : new Date(epochMs));
+
+/**
+ * Loads every fact the engine needs to decide a batch of AD1s, set-based and in one statement:
+ * associations, devices with firmware history, rules, activations, restores, area neighbours,
+ * safety-budget counters and delivery preferences.
  */
 export async function loadOutageFacts(
   tx: EntityManager,
@@ -97,153 +206,123 @@ export async function loadOutageFacts(
   const chs = [...new Set(alerts.map((a) => a.deviceGuid))];
   const minStart = Math.min(...alerts.map((a) => a.eventAt.getTime()));
   const maxStart = Math.max(...alerts.map((a) => a.eventAt.getTime()));
-
-  const links = (await tx.query(
-    `SELECT comms_hub_guid, esme_guid, effective_from, effective_to FROM comms_hub_link WHERE comms_hub_guid = ANY($1)`,
-    [chs],
-  )) as { comms_hub_guid: string; esme_guid: string; effective_from: Date; effective_to: Date | null }[];
-  const esmes = [...new Set(links.map((l) => l.esme_guid))];
-  const deviceGuids = [...new Set([...chs, ...esmes])];
-
-  // One transaction means one connection: the queries run one after another.
-  const devices = (await tx.query(
-    `SELECT guid, device_type, manufacturer, model, smi_status, area_key FROM device WHERE guid = ANY($1)`,
-    [deviceGuids],
-  )) as {
-    guid: string;
-    device_type: DeviceType;
-    manufacturer: string | null;
-    model: string | null;
-    smi_status: SmiStatus;
-    area_key: string | null;
-  }[];
-  const firmware = (await tx.query(
-    `SELECT device_guid, firmware_version, effective_from FROM device_firmware WHERE device_guid = ANY($1)`,
-    [deviceGuids],
-  )) as { device_guid: string; firmware_version: string; effective_from: Date }[];
-  const rules = (await tx.query(
-    `SELECT id, version, device_type, manufacturer, model, affected_firmware_versions, target_firmware_version,
-              target_image_hash, window_minutes, skew_minutes, enabled, shadow
-         FROM affected_firmware_rule ORDER BY id`,
-  )) as {
-    id: string;
-    version: number;
-    device_type: 'ESME' | 'CHF';
-    manufacturer: string;
-    model: string;
-    affected_firmware_versions: string[];
-    target_firmware_version: string | null;
-    target_image_hash: string | null;
-    window_minutes: number;
-    skew_minutes: number;
-    enabled: boolean;
-    shadow: boolean;
-  }[];
-  const activations = (await tx.query(
-    `SELECT id, request_id, device_guid, status, requested_at, actual_executed_at, outcome_code, image_hash,
-              target_firmware_version, firmware_version_before
-         FROM firmware_activation
-        WHERE device_guid = ANY($1) AND requested_at BETWEEN $2 AND $3`,
-    [deviceGuids, new Date(minStart - ACTIVATION_LOOKBACK_MS), new Date(maxStart + FACT_LOOKAHEAD_MS)],
-  )) as {
-    id: string;
-    request_id: string;
-    device_guid: string;
-    status: ActivationStatus;
-    requested_at: Date;
-    actual_executed_at: Date | null;
-    outcome_code: ActivationOutcomeCode | null;
-    image_hash: string | null;
-    target_firmware_version: string | null;
-    firmware_version_before: string | null;
-  }[];
-  const restores = (await tx.query(
-    `SELECT id::text AS id, device_guid, alert_code, event_at, restored_at, received_at FROM alert
-        WHERE kind = 'SUPPLY_RESTORED' AND device_guid = ANY($1) AND event_at BETWEEN $2 AND $3`,
-    [esmes, new Date(minStart - FACT_LOOKAHEAD_MS), new Date(maxStart + FACT_LOOKAHEAD_MS)],
-  )) as {
-    id: string;
-    device_guid: string;
-    alert_code: string;
-    event_at: Date;
-    restored_at: Date;
-    received_at: Date;
-  }[];
-
   const areaKeys = [...new Set(alerts.map((a) => a.areaKey).filter((k): k is string => k !== null))];
   const distributorIds = [
     ...new Set(alerts.map((a) => a.distributorId).filter((d): d is string => d !== null)),
   ];
   const budgetSince = new Date(now.getTime() - settings.budget.windowMinutes * MINUTE_MS);
   const clusterMs = settings.clusterMinutes * MINUTE_MS;
-  const neighbours = (await tx.query(
-    `SELECT id::text AS id, device_guid, area_key, event_at, throttled_count, in_activation_window FROM alert
-        WHERE kind = 'AD1' AND area_key = ANY($1) AND event_at BETWEEN $2 AND $3`,
-    [areaKeys, new Date(minStart - clusterMs), new Date(maxStart + clusterMs)],
-  )) as {
-    id: string;
-    device_guid: string;
-    area_key: string;
-    event_at: Date;
-    throttled_count: number;
-    in_activation_window: boolean;
-  }[];
-  const dnoCounts = await budgetCounts(tx, 'distributor_id', distributorIds, budgetSince);
-  const areaCounts = await budgetCounts(tx, 'area_key', areaKeys, budgetSince);
-  const preferences = (await tx.query(
-    `SELECT distributor_id, preference FROM delivery_preference WHERE distributor_id = ANY($1)`,
-    [distributorIds],
-  )) as { distributor_id: string; preference: DeliveryPreference }[];
 
-  const firmwareByDevice = groupBy(firmware, (f) => f.device_guid);
+  const [row] = (await tx.query(FACTS_STATEMENT, [
+    chs,
+    new Date(minStart - ACTIVATION_LOOKBACK_MS),
+    new Date(maxStart + FACT_LOOKAHEAD_MS),
+    new Date(minStart - FACT_LOOKAHEAD_MS),
+    new Date(maxStart + FACT_LOOKAHEAD_MS),
+    areaKeys,
+    new Date(minStart - clusterMs),
+    new Date(maxStart + clusterMs),
+    distributorIds,
+    budgetSince,
+  ])) as FactsRow[];
+
+  const links = (row.links ?? []).map(([ch, esme, from, to]): CommsHubAssociationFact => ({
+    commsHubGuid: ch,
+    esmeGuid: esme,
+    effectiveFrom: new Date(from),
+    effectiveTo: dateOf(to),
+  }));
+  const firmwareByDevice = groupBy(row.firmware ?? [], ([device]) => device);
   const deviceFacts = new Map<string, DeviceFact>(
-    devices.map((d) => [
-      d.guid,
+    (row.devices ?? []).map(([guid, type, manufacturer, model, smi, area]) => [
+      guid,
       {
-        guid: d.guid,
-        type: d.device_type,
-        manufacturer: d.manufacturer,
-        model: d.model,
-        firmwareHistory: (firmwareByDevice.get(d.guid) ?? []).map((f) => ({
-          version: f.firmware_version,
-          effectiveFrom: f.effective_from,
+        guid,
+        type,
+        manufacturer,
+        model,
+        firmwareHistory: (firmwareByDevice.get(guid) ?? []).map(([, version, from]) => ({
+          version,
+          effectiveFrom: new Date(from),
         })),
-        smiStatus: d.smi_status,
-        areaKey: d.area_key,
+        smiStatus: smi,
+        areaKey: area,
       },
     ]),
   );
-  const linksByCh = groupBy(links, (l) => l.comms_hub_guid);
-  const activationFacts: FirmwareActivationFact[] = activations.map((a) => ({
-    id: a.id,
-    requestId: a.request_id,
-    deviceGuid: a.device_guid,
-    status: a.status,
-    requestedAt: a.requested_at,
-    actualExecutedAt: a.actual_executed_at,
-    outcomeCode: a.outcome_code,
-    imageHash: a.image_hash,
-    targetFirmwareVersion: a.target_firmware_version,
-    firmwareVersionBefore: a.firmware_version_before,
-  }));
+  const linksByCh = groupBy(links, (l) => l.commsHubGuid);
+  const activationFacts = (row.activations ?? []).map(
+    ([id, requestId, device, status, requestedAt, executedAt, outcome, imageHash, target, before]) =>
+      ({
+        id,
+        requestId,
+        deviceGuid: device,
+        status,
+        requestedAt: new Date(requestedAt),
+        actualExecutedAt: dateOf(executedAt),
+        outcomeCode: outcome,
+        imageHash,
+        targetFirmwareVersion: target,
+        firmwareVersionBefore: before,
+      }) satisfies FirmwareActivationFact,
+  );
   const activationsByDevice = groupBy(activationFacts, (a) => a.deviceGuid);
-  const restoresByEsme = groupBy(restores.map(toRestoreFact), (r) => r.esmeGuid);
-  const neighboursByArea = groupBy(neighbours, (n) => n.area_key);
-  const preferenceOf = new Map(preferences.map((p) => [p.distributor_id, p.preference]));
-  const ruleFacts: AffectedFirmwareRuleFact[] = rules.map((r) => ({
-    id: r.id,
-    version: r.version,
-    deviceType: r.device_type,
-    manufacturer: r.manufacturer,
-    model: r.model,
-    affectedFirmwareVersions: r.affected_firmware_versions,
-    targetFirmwareVersion: r.target_firmware_version,
-    targetImageHash: r.target_image_hash,
-    windowMinutes: r.window_minutes,
-    skewMinutes: r.skew_minutes,
-    enabled: r.enabled,
-    shadow: r.shadow,
+  const restoresByEsme = groupBy(
+    (row.restores ?? []).map(([id, esme, code, from, to, received]): SupplyRestoredAlertFact => ({
+      id,
+      esmeGuid: esme,
+      alertCode: code as SupplyRestoredAlertCode,
+      interruptionAt: new Date(from),
+      restorationAt: new Date(to),
+      receivedAt: new Date(received),
+    })),
+    (r) => r.esmeGuid,
+  );
+  const neighbours = (row.neighbours ?? []).map(([id, ch, area, start, throttled, inWindow, outcome]) => ({
+    id,
+    commsHubGuid: ch,
+    areaKey: area,
+    startAt: new Date(start),
+    throttledCount: throttled,
+    inActivationWindow: inWindow,
+    outcome,
   }));
+  const neighboursByArea = groupBy(neighbours, (n) => n.areaKey);
+  const counts = (list: FactsRow['dno_budgets']) =>
+    new Map((list ?? []).map(([key, suppressions, total]) => [key, { suppressions, alerts: total }]));
+  const dnoCounts = counts(row.dno_budgets);
+  const areaCounts = counts(row.area_budgets);
+  const preferenceOf = new Map(row.preferences ?? []);
+  const ruleFacts = (row.rules ?? []).map(
+    ([
+      id,
+      version,
+      deviceType,
+      manufacturer,
+      model,
+      affected,
+      target,
+      targetHash,
+      windowMinutes,
+      skewMinutes,
+      enabled,
+      shadow,
+    ]): AffectedFirmwareRuleFact => ({
+      id,
+      version,
+      deviceType,
+      manufacturer,
+      model,
+      affectedFirmwareVersions: affected,
+      targetFirmwareVersion: target,
+      targetImageHash: targetHash,
+      windowMinutes,
+      skewMinutes,
+      enabled,
+      shadow,
+    }),
+  );
+  const withheld = new Set<DecisionOutcome | null>(['HELD', 'SUPPRESSED', 'PAIRED']);
 
   return {
     rules: ruleFacts,
@@ -252,12 +331,7 @@ export async function loadOutageFacts(
       bump(areaCounts, alert.areaKey, delta);
     },
     factsFor(alert, previousDecision, inActivationWindow) {
-      const associations: CommsHubAssociationFact[] = (linksByCh.get(alert.deviceGuid) ?? []).map((l) => ({
-        commsHubGuid: l.comms_hub_guid,
-        esmeGuid: l.esme_guid,
-        effectiveFrom: l.effective_from,
-        effectiveTo: l.effective_to,
-      }));
+      const associations = linksByCh.get(alert.deviceGuid) ?? [];
       const related = [alert.deviceGuid, ...associations.map((a) => a.esmeGuid)];
       const start = alert.eventAt.getTime();
       // Budget: `suppressions` excludes this alert, `alerts` includes it (see docs/ENGINE.md).
@@ -283,13 +357,13 @@ export async function loadOutageFacts(
             : {
                 key: alert.areaKey,
                 neighbourAlerts: (neighboursByArea.get(alert.areaKey) ?? [])
-                  .filter((n) => n.id !== alert.id && Math.abs(n.event_at.getTime() - start) <= clusterMs)
+                  .filter((n) => n.id !== alert.id && Math.abs(n.startAt.getTime() - start) <= clusterMs)
                   .map((n) => ({
                     alertId: n.id,
-                    commsHubGuid: n.device_guid,
-                    startAt: n.event_at,
-                    throttledCount: n.throttled_count,
-                    inActivationWindow: inActivationWindow.get(n.id) ?? n.in_activation_window,
+                    commsHubGuid: n.commsHubGuid,
+                    startAt: n.startAt,
+                    throttledCount: n.throttledCount,
+                    inActivationWindow: inActivationWindow.get(n.id) ?? n.inActivationWindow,
                   })),
                 budget: counters(areaCounts.get(alert.areaKey)),
               },
@@ -298,24 +372,18 @@ export async function loadOutageFacts(
         previousDecision,
       };
     },
+    withheldNeighbours(of) {
+      const ids = new Set<string>();
+      for (const alert of of) {
+        if (alert.areaKey === null) continue;
+        const start = alert.eventAt.getTime();
+        for (const n of neighboursByArea.get(alert.areaKey) ?? []) {
+          if (withheld.has(n.outcome) && Math.abs(n.startAt.getTime() - start) <= clusterMs) ids.add(n.id);
+        }
+      }
+      return [...ids];
+    },
   };
-}
-
-async function budgetCounts(
-  tx: EntityManager,
-  column: 'distributor_id' | 'area_key',
-  keys: readonly string[],
-  since: Date,
-): Promise<Map<string, { suppressions: number; alerts: number }>> {
-  if (keys.length === 0) return new Map();
-  const rows = (await tx.query(
-    `SELECT ${column} AS key,
-            count(*) FILTER (WHERE outcome IN ('SUPPRESSED', 'PAIRED'))::int AS suppressions,
-            count(*)::int AS alerts
-       FROM alert WHERE kind = 'AD1' AND ${column} = ANY($1) AND received_at > $2 GROUP BY 1`,
-    [keys, since],
-  )) as { key: string; suppressions: number; alerts: number }[];
-  return new Map(rows.map((r) => [r.key, { suppressions: r.suppressions, alerts: r.alerts }]));
 }
 
 function bump(
