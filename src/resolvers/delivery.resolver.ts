@@ -52,6 +52,12 @@ export function toDnoAlert(m: DnoMessage, pairedWith: AlertEntity | null): DnoAl
   };
 }
 
+/**
+ * A message's GraphQL object, by message. The DNO's subscribers on an instance are handed the same
+ * message objects (DnoOutboxFeed), so each is shaped once; the entry goes with the message.
+ */
+const SHAPED = new WeakMap<DnoMessage, DnoAlert>();
+
 @Resolver(() => DnoAlert)
 export class DeliveryResolver {
   @Subscription(() => DnoAlert, {
@@ -74,13 +80,14 @@ export class DeliveryResolver {
     _after?: string | null,
   ): Promise<DnoAlert> {
     const pairedId = message.kind === 'OTA_INDUCED' ? null : message.payload.pairedAlertId;
-    const paired =
-      message.kind === 'OTA_INDUCED'
-        ? alertOf(message.payload.alert)
-        : pairedId
-          ? ((await ctx.loaders.alert.load(pairedId)) ?? null)
-          : null;
-    return toDnoAlert(message, paired);
+    if (pairedId) return toDnoAlert(message, (await ctx.loaders.alert.load(pairedId)) ?? null);
+    // Everything else comes from the message alone: shaped once, for every subscriber it reaches.
+    let shaped = SHAPED.get(message);
+    if (!shaped) {
+      shaped = toDnoAlert(message, message.kind === 'OTA_INDUCED' ? alertOf(message.payload.alert) : null);
+      SHAPED.set(message, shaped);
+    }
+    return shaped;
   }
 
   @Mutation(() => DnoDeliveryStatus, {

@@ -12,6 +12,7 @@ import { SCRAPE_STATEMENT } from '../db/data-source';
 import { returnedRows } from '../db/rows';
 import type { AppPubSub } from '../realtime/pubsub';
 import { requireRole } from './access';
+import { DnoOutboxFeed } from './outbox-feed';
 import type { User } from './access';
 import type { DecisionChange } from './decision.service';
 import { countBy, silentObserver } from './observer';
@@ -89,7 +90,9 @@ export interface DeliveryStatus {
 }
 
 const REPLAY_PAGE = 500;
-/** Subscribers re-read the outbox at least this often, so a lost wake-up delays, never loses. */
+/** Messages a DNO's feed keeps for its subscribers on this instance (the newest). */
+const FEED_WINDOW = 2_000;
+/** Feeds re-read the outbox at least this often, so a lost wake-up delays, never loses. */
 const SAFETY_POLL_MS = 5_000;
 const SEQUENCE = /^(0|[1-9][0-9]{0,18})$/;
 
@@ -100,12 +103,18 @@ const SEQUENCE = /^(0|[1-9][0-9]{0,18})$/;
  * outbox and are woken (never fed) by pub/sub, so a lost notification loses nothing.
  */
 export class DeliveryService {
+  private readonly feeds: OutboxFeeds;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly pubSub: AppPubSub,
     private readonly observer: ServiceObserver = silentObserver,
-  ) {}
+  ) {
+    this.feeds = new OutboxFeeds(pubSub, (distributorId, after, limit) =>
+      this.read(distributorId, after, limit),
+    );
+  }
 
   /**
    * Writes the messages that these decision changes produce, inside the caller's transaction.
@@ -207,7 +216,8 @@ export class DeliveryService {
 
   /**
    * A DNO's stream: everything after `after` (or after its acknowledged position) from the
-   * outbox, then live. Validates access before the first message.
+   * outbox, then live. Validates access before the first message. The DNO's subscribers on this
+   * instance share one reader of its outbox (DnoOutboxFeed); each keeps its own cursor.
    */
   async stream(
     principal: Principal,
@@ -219,73 +229,58 @@ export class DeliveryService {
       after === null || after === undefined
         ? await this.acknowledgedSequence(distributorId)
         : parseSequence(after, 'after');
-    // Listen before the first read: a message committed between the read and the wait still wakes us.
-    const wakeups = this.pubSub.subscribe('DNO_OUTBOX', distributorId)[Symbol.asyncIterator]();
-    const state: { woken: boolean; wake: (() => void) | null; closed: boolean } = {
-      woken: false,
-      wake: null,
-      closed: false,
-    };
-    void (async () => {
-      for (;;) {
-        const next = await wakeups.next();
-        if (next.done) return;
-        state.woken = true;
-        state.wake?.();
-      }
-    })();
+    // The feed listens before its first read: a message committed between a read and the wait
+    // still wakes it.
+    const feed = this.feeds.acquire(distributorId);
     this.observer.subscribers(distributorId, 1);
-    const buffer: DnoMessage[] = [];
-    const close = async () => {
-      if (state.closed) return;
-      state.closed = true;
-      state.wake?.();
+    let buffer: readonly DnoMessage[] = [];
+    let next = 0;
+    let sleeping: { cancel(): void } | null = null;
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      sleeping?.cancel();
       this.observer.subscribers(distributorId, -1);
-      await wakeups.return?.();
+      this.feeds.release(distributorId);
     };
     // An explicit iterator rather than a generator: return() must end a wait at once (a
     // generator cannot be interrupted while it awaits), so closed sockets free everything now.
     const iterator: AsyncIterableIterator<DnoMessage> = {
       next: async () => {
-        while (!state.closed) {
-          const queued = buffer.shift();
-          if (queued) return { value: queued, done: false };
-          state.woken = false;
-          let rows: DnoMessage[];
+        while (!closed) {
+          if (next < buffer.length) return { value: buffer[next++], done: false };
+          let page;
           try {
-            rows = await this.read(distributorId, cursor, REPLAY_PAGE);
+            page = await feed.next(cursor);
           } catch (error) {
             // A failed read ends the stream, and nobody calls return() after a rejected next()
-            // (not graphql-js, not for-await): release the wake-up subscription here, or every
-            // subscription that fails while the database is away leaks its listener.
-            await close();
+            // (not graphql-js, not for-await): release the feed here, or every subscription that
+            // fails while the database is away leaks its share of it.
+            close();
             throw error;
           }
-          if (rows.length) {
-            cursor = rows[rows.length - 1].sequence;
-            buffer.push(...rows);
+          if (page.messages.length) {
+            buffer = page.messages;
+            next = 0;
+            cursor = buffer[buffer.length - 1].sequence;
             continue;
           }
-          if (state.woken || state.closed) continue;
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, SAFETY_POLL_MS);
-            timer.unref();
-            state.wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          state.wake = null;
+          if (closed) break;
+          const wait = feed.after(page.generation, cursor);
+          sleeping = wait;
+          await wait.wait;
+          sleeping = null;
         }
         return { value: undefined, done: true };
       },
-      return: async () => {
-        await close();
-        return { value: undefined, done: true };
+      return: () => {
+        close();
+        return Promise.resolve({ value: undefined, done: true });
       },
-      throw: async (error?: unknown) => {
-        await close();
-        throw error;
+      throw: (error?: unknown) => {
+        close();
+        return Promise.reject(error);
       },
       [Symbol.asyncIterator]() {
         return iterator;
@@ -507,4 +502,56 @@ function payloadOf(change: DecisionChange, kind: DnoMessageKind): DnoMessagePayl
     otaInduced,
     evidence: ad1 ? (JSON.parse(JSON.stringify(ad1.evidence)) as Record<string, unknown>) : null,
   };
+}
+
+/**
+ * The DNO feeds of this instance: one per DNO with subscribers here, woken by the DNO's topic and
+ * at least every SAFETY_POLL_MS, dropped with its last subscriber.
+ */
+class OutboxFeeds {
+  private readonly feeds = new Map<string, { feed: DnoOutboxFeed; users: number; stop: () => void }>();
+
+  constructor(
+    private readonly pubSub: AppPubSub,
+    private readonly read: (distributorId: string, after: string, limit: number) => Promise<DnoMessage[]>,
+  ) {}
+
+  acquire(distributorId: string): DnoOutboxFeed {
+    const entry = this.feeds.get(distributorId);
+    if (entry) {
+      entry.users++;
+      return entry.feed;
+    }
+    const feed = new DnoOutboxFeed((after, limit) => this.read(distributorId, after, limit), {
+      page: REPLAY_PAGE,
+      windowSize: FEED_WINDOW,
+    });
+    const wakeups = this.pubSub.subscribe('DNO_OUTBOX', distributorId)[Symbol.asyncIterator]();
+    void (async () => {
+      for (;;) {
+        const event = await wakeups.next();
+        if (event.done) return;
+        feed.wake(event.value.sequence);
+      }
+    })();
+    const poll = setInterval(() => feed.wake(), SAFETY_POLL_MS);
+    poll.unref();
+    this.feeds.set(distributorId, {
+      feed,
+      users: 1,
+      stop: () => {
+        clearInterval(poll);
+        feed.close();
+        void wakeups.return?.();
+      },
+    });
+    return feed;
+  }
+
+  release(distributorId: string): void {
+    const entry = this.feeds.get(distributorId);
+    if (!entry || --entry.users > 0) return;
+    this.feeds.delete(distributorId);
+    entry.stop();
+  }
 }

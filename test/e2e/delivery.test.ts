@@ -301,6 +301,48 @@ describe('DNO delivery over WebSocket', () => {
     sub.dispose();
   });
 
+  test('subscribers of one DNO at different cursors share its feed and each get exactly their messages', async () => {
+    // Distributor 21 is fresh: its stream starts at 1. Three subscribers on this one instance:
+    // one replaying from the start, one from the middle, one at the head.
+    const dno21 = await t.token({ role: 'ED', distributorIds: ['21'] });
+    const ids: string[] = [];
+    const ingest = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const p = await newPremises(21);
+        ids.push((await ingestAd1(p.ch, p.mpan, clock.now())).alertId);
+      }
+    };
+    await ingest(4);
+    const fromStart = subscribe<DnoAlertEvent>(t.ws(dno21), DNO_ALERTS, { after: '0' });
+    const fromMiddle = subscribe<DnoAlertEvent>(t.ws(dno21), DNO_ALERTS, { after: '2' });
+    const atHead = subscribe<DnoAlertEvent>(t.ws(dno21), DNO_ALERTS, { after: '4' });
+    await fromStart.waitFor(4);
+    await fromMiddle.waitFor(2);
+    await ingest(5);
+    const sequences = (events: DnoAlertEvent[]) => events.map((e) => e.dnoAlerts.sequence);
+    const alertIds = (events: DnoAlertEvent[]) => events.map((e) => e.dnoAlerts.alert.id);
+    const range = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+    expect(sequences(await fromStart.waitFor(9))).toEqual(range(1, 9));
+    expect(sequences(await fromMiddle.waitFor(7))).toEqual(range(3, 9));
+    expect(sequences(await atHead.waitFor(5))).toEqual(range(5, 9));
+    expect(alertIds(fromStart.events)).toEqual(ids);
+    expect(alertIds(fromMiddle.events)).toEqual(ids.slice(2));
+    expect(alertIds(atHead.events)).toEqual(ids.slice(4));
+
+    // One leaves; the others go on, exactly once each.
+    fromMiddle.dispose();
+    await ingest(2);
+    expect(sequences(await fromStart.waitFor(11))).toEqual(range(1, 11));
+    expect(sequences(await atHead.waitFor(7))).toEqual(range(5, 11));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fromStart.events).toHaveLength(11);
+    expect(atHead.events).toHaveLength(7);
+    expect(fromMiddle.events).toHaveLength(7);
+    fromStart.dispose();
+    atHead.dispose();
+  });
+
   test('concurrent writers: sequences are contiguous and every alert is delivered exactly once', async () => {
     const base = (await status(dno12)).newestSequence;
     const sites = await Promise.all(Array.from({ length: 4 }, () => newPremises(12)));
