@@ -16,6 +16,9 @@ export class PgEventTarget implements EventTarget {
   private client: Client | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
   private chain: Promise<unknown> = Promise.resolve();
+  /** Notifications dispatched and not yet sent: [channel, payload]. */
+  private outgoing: [string, string][] = [];
+  private sendQueued = false;
   private readonly reconnectHooks = new Set<() => void>();
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -70,7 +73,8 @@ export class PgEventTarget implements EventTarget {
       this.log.error({ topic: event.type, bytes: payload.length }, 'notification payload too large, dropped');
       return false;
     }
-    this.run((c) => c.query('SELECT pg_notify($1, $2)', [event.type, payload]));
+    this.outgoing.push([event.type, payload]);
+    this.queueSend();
     return true;
   }
 
@@ -84,10 +88,40 @@ export class PgEventTarget implements EventTarget {
     await client?.end().catch(() => undefined);
   }
 
+  /**
+   * Sends every notification dispatched since the last send in one statement, when the one client
+   * is next free. One round trip per notification, in turn on one connection, capped how many
+   * wake-ups an instance could publish (each ingest batch publishes one per DNO it touched): at
+   * about a hundred batches a second the queue grew and wake-ups arrived hundreds of
+   * milliseconds after their commits. Order is kept; nothing is sent while disconnected (as
+   * before: readers poll the tables).
+   */
+  private queueSend(): void {
+    if (this.sendQueued) return;
+    this.sendQueued = true;
+    this.run(async (c) => {
+      this.sendQueued = false;
+      const batch = this.outgoing;
+      this.outgoing = [];
+      if (batch.length === 0) return;
+      await c.query(
+        // unnest yields the rows in array order, and pg_notify runs once per row as they come.
+        'SELECT pg_notify(n.channel, n.payload) FROM unnest($1::text[], $2::text[]) AS n(channel, payload)',
+        [batch.map(([channel]) => channel), batch.map(([, payload]) => payload)],
+      );
+    });
+  }
+
   /** Serialises every query on the one client: pg deprecates concurrent queries on a client. */
   private run(op: (c: Client) => Promise<unknown>): void {
     this.chain = this.chain
-      .then(() => (this.client && this.connected ? op(this.client) : undefined))
+      .then(() => {
+        if (this.client && this.connected) return op(this.client);
+        // Not connected: notifications queued so far are dropped, as a lone pg_notify would be.
+        this.sendQueued = false;
+        this.outgoing = [];
+        return undefined;
+      })
       .catch((error: unknown) => this.log.warn({ err: error }, 'LISTEN/NOTIFY query failed'));
   }
 
