@@ -997,3 +997,45 @@ describe('decisions: a restart in the middle of a hold', () => {
     }
   });
 });
+
+describe('decisions: the safety budget', () => {
+  test('14. once a DNO has its maximum of suppressions, its next OTA-induced AD1 is delivered (SAFETY_BUDGET_SPENT)', async () => {
+    const T = Date.parse('2026-03-02T10:00:00Z');
+    const clock = new TestClock(new Date(T));
+    // One suppression per DNO; the share rule out of reach.
+    const t = await startTestApp({ ...ENV, BUDGET_MAX_PER_DNO: '1', BUDGET_MIN_SAMPLE: '1000' }, clock);
+    try {
+      const c = client(t, clock);
+      await c.init();
+      const first = premises(30, 'FEEDER-B1');
+      const second = premises(31, 'FEEDER-B2');
+      const plain = premises(32, 'FEEDER-B3', UNAFFECTED_MODEL);
+      await c.seed([first, second, plain]);
+
+      const a1 = await c.schedule(first.esme);
+      c.at(T + MINUTE);
+      await c.outcome(a1.requestId, 'success', T + MINUTE);
+      c.at(T + 5 * MINUTE);
+      const [held] = await c.ingest([ad1(first, T + 2 * MINUTE)]);
+      expect(held).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+      c.at(T + 10 * MINUTE);
+      await c.until(held.alertId!, 'SUPPRESSED');
+
+      // The DNO's budget is spent: the next candidate is not held, and says why.
+      const a2 = await c.schedule(second.esme);
+      c.at(T + 11 * MINUTE);
+      await c.outcome(a2.requestId, 'success', T + 11 * MINUTE);
+      c.at(T + 14 * MINUTE);
+      const [spent, genuine] = await c.ingest([ad1(second, T + 12 * MINUTE), ad1(plain, T + 12 * MINUTE)]);
+      expect(spent).toMatchObject({ outcome: 'DELIVERED', reason: 'SAFETY_BUDGET_SPENT', dueAt: null });
+      expect(genuine).toMatchObject({ outcome: 'DELIVERED', reason: 'NO_MATCHING_RULE' });
+      const evidence = (await c.alert(spent.alertId!))!.decision!.evidence as {
+        budget: { dno: { suppressions: number; alerts: number; spent: string | null } };
+      };
+      expect(evidence.budget.dno).toMatchObject({ suppressions: 1, spent: 'COUNT' });
+      expect(evidence.budget.dno.alerts).toBeGreaterThanOrEqual(2);
+    } finally {
+      await t.stop();
+    }
+  });
+});
