@@ -3,6 +3,7 @@ import { Inventory1763700100000 } from './1763700100000-Inventory';
 import { Alerts1763700200000 } from './1763700200000-Alerts';
 import { Delivery1763700300000 } from './1763700300000-Delivery';
 import { MonthlyPartitions1763700400000 } from './1763700400000-MonthlyPartitions';
+import { SafetyBudgetCounters1763700500000 } from './1763700500000-SafetyBudgetCounters';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   Alerts1763700200000,
   Delivery1763700300000,
   MonthlyPartitions1763700400000,
+  SafetyBudgetCounters1763700500000,
 ];

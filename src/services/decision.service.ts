@@ -64,6 +64,8 @@ export class DecisionService {
     alertIds: readonly string[],
     now: Date,
     trigger: DecisionTrigger,
+    /** Changes this transaction made before: the safety budget counts them. */
+    earlier: readonly DecisionChange[] = [],
   ): Promise<DecisionChange[]> {
     if (alertIds.length === 0) return [];
     // Lock in id order so concurrent batches touching the same alerts cannot deadlock.
@@ -74,7 +76,7 @@ export class DecisionService {
       .where("a.id = ANY(:ids::bigint[]) AND a.kind = 'AD1'", { ids: [...new Set(alertIds)] })
       .orderBy('a.id')
       .getMany();
-    return (await this.decideOutageAlerts(tx, alerts, now, trigger)).changes;
+    return (await this.decideOutageAlerts(tx, alerts, now, trigger, earlier)).changes;
   }
 
   /**
@@ -86,12 +88,13 @@ export class DecisionService {
     alerts: readonly AlertEntity[],
     now: Date,
     trigger: DecisionTrigger,
+    earlier: readonly DecisionChange[] = [],
   ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
     if (alerts.length === 0) return { changes: [], withheldNeighbours: [] };
     // An alert never decided (revision 0) has no ledger: nothing to read for it.
     const decided = alerts.filter((a) => a.revision > 0).map((a) => a.id);
     const previous = decided.length ? await this.latestDecisions(tx, decided) : new Map<string, unknown>();
-    const bundle = await loadOutageFacts(tx, alerts, now, this.settings);
+    const bundle = await loadOutageFacts(tx, alerts, now, this.settings, earlier);
 
     // First pass: which of these alerts lie in an activation window, so that alerts of one batch
     // see each other correctly as cluster neighbours.

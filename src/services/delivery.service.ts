@@ -13,6 +13,7 @@ import { returnedRows } from '../db/rows';
 import type { AppPubSub } from '../realtime/pubsub';
 import { requireRole } from './access';
 import { DnoOutboxFeed } from './outbox-feed';
+import { recordSafetyBudget } from './safety-budget';
 import type { User } from './access';
 import type { DecisionChange } from './decision.service';
 import { countBy, silentObserver } from './observer';
@@ -119,11 +120,13 @@ export class DeliveryService {
   }
 
   /**
-   * Writes the messages that these decision changes produce, inside the caller's transaction.
-   * Call once per transaction, last: it takes the DNOs' sequence locks (in distributor order,
-   * so concurrent transactions cannot deadlock) and they are held until commit.
+   * Ends a decision transaction: adds its changes to the safety-budget counters, then writes the
+   * messages they produce. Call once per transaction, last, with every change it made. Both take
+   * row locks held until commit, each in one sorted statement and always in this order (budget
+   * rows, then the DNOs' sequence rows), so concurrent transactions cannot deadlock.
    */
   async enqueue(tx: EntityManager, changes: readonly DecisionChange[]): Promise<Enqueued> {
+    await recordSafetyBudget(tx, changes);
     const routed = changes.filter((c) => c.alert.distributorId !== null);
     if (routed.length === 0) return { sequences: new Map(), changes };
     // A decision made on facts already carries the DNO's preference it was made under; only the

@@ -66,7 +66,10 @@ export function createServices(deps: ServiceDeps): Services {
     decisions,
     alerts: new AlertService(dataSource),
     operations: new OperationsService(dataSource, clock, config.engine),
-    retention: new RetentionService(dataSource, clock, deps.log, config.retention),
+    retention: new RetentionService(dataSource, clock, deps.log, {
+      ...config.retention,
+      budgetWindowMinutes: config.engine.budget.windowMinutes,
+    }),
     delivery,
     ingest: new IngestService(
       dataSource,

@@ -221,6 +221,7 @@ export class IngestService {
         affected.filter((id) => !newIds.has(id)),
         now,
         'EVIDENCE',
+        decided.changes,
       )),
     );
 

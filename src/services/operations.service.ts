@@ -3,6 +3,7 @@ import type { Clock } from '../clock';
 import { SCRAPE_STATEMENT } from '../db/data-source';
 import { dnoBudgetState } from '../domain/engine';
 import type { EngineSettings } from '../domain/engine';
+import { budgetCountsSql } from './safety-budget';
 
 const MINUTE_MS = 60_000;
 
@@ -45,13 +46,8 @@ export class OperationsService {
   async budgets(): Promise<DnoBudgetState[]> {
     const since = new Date(this.clock.now().getTime() - this.engine.budget.windowMinutes * MINUTE_MS);
     const rows = (await this.dataSource.query(
-      `${SCRAPE_STATEMENT}
-       SELECT distributor_id,
-              count(*) FILTER (WHERE outcome IN ('SUPPRESSED', 'PAIRED'))::int AS suppressions,
-              count(*)::int AS alerts
-         FROM alert
-        WHERE kind = 'AD1' AND distributor_id IS NOT NULL AND received_at > $1
-        GROUP BY 1 ORDER BY 1`,
+      `${SCRAPE_STATEMENT} SELECT key AS distributor_id, suppressions, alerts
+         FROM (${budgetCountsSql('DNO', null, '$1')}) c WHERE alerts > 0 ORDER BY 1`,
       [since],
     )) as { distributor_id: string; suppressions: number; alerts: number }[];
     return rows.map((r) => {

@@ -21,6 +21,8 @@ import type {
   SmiStatus,
 } from '../domain/model';
 import type { AlertEntity } from '../entities';
+import { BUDGET_MINUTE_MS, budgetCountsSql, budgetDeltas, inBudgetWindow } from './safety-budget';
+import type { BudgetChange } from './safety-budget';
 
 const DAY_MS = 24 * 3600_000;
 const MINUTE_MS = 60_000;
@@ -120,20 +122,14 @@ const FACTS_STATEMENT = `
     (SELECT json_agg(json_build_array(id::text, device_guid, area_key, ${ms('event_at')}, throttled_count,
                                       in_activation_window, outcome))
        FROM alert WHERE kind = 'AD1' AND area_key = ANY($6::text[]) AND event_at BETWEEN $7 AND $8) AS neighbours,
-    -- The safety-budget counters read every AD1 of a DNO received within the budget window (the
-    -- DNO count was a fifth of PostgreSQL's time in batched ingest). The engine reads a budget
+    -- The safety-budget counters (per minute, see safety-budget.ts). The engine reads a budget
     -- only for an alert with a candidate, and there is none without an activation of one of the
-    -- batch's devices in range: then they are not counted at all.
-    CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(key, suppressions, alerts)) FROM (
-       SELECT distributor_id AS key, count(*) FILTER (WHERE outcome IN ('SUPPRESSED', 'PAIRED')) AS suppressions,
-              count(*) AS alerts
-         FROM alert WHERE kind = 'AD1' AND distributor_id = ANY($9::bpchar[]) AND received_at > $10 GROUP BY 1
-     ) c) END AS dno_budgets,
-    CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(key, suppressions, alerts)) FROM (
-       SELECT area_key AS key, count(*) FILTER (WHERE outcome IN ('SUPPRESSED', 'PAIRED')) AS suppressions,
-              count(*) AS alerts
-         FROM alert WHERE kind = 'AD1' AND area_key = ANY($6::text[]) AND received_at > $10 GROUP BY 1
-     ) c) END AS area_budgets,
+    -- batch's devices in range: then they are not read at all.
+    EXISTS (SELECT 1 FROM activations) AS budget_counted,
+    CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(key, suppressions, alerts))
+       FROM (${budgetCountsSql('DNO', '$9::bpchar[]', '$10')}) c) END AS dno_budgets,
+    CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(key, suppressions, alerts))
+       FROM (${budgetCountsSql('AREA', '$6::text[]', '$10')}) c) END AS area_budgets,
     (SELECT json_agg(json_build_array(distributor_id, preference))
        FROM delivery_preference WHERE distributor_id = ANY($9::bpchar[])) AS preferences`;
 
@@ -193,7 +189,8 @@ interface FactsRow {
         outcome: DecisionOutcome | null,
       ][]
     | null;
-  /** Null when not counted (no activation in range: no candidate needs them). */
+  /** False when the budgets were not read (no activation in range: no candidate needs them). */
+  budget_counted: boolean;
   dno_budgets: [key: string, suppressions: number, alerts: number][] | null;
   area_budgets: [key: string, suppressions: number, alerts: number][] | null;
   preferences: [distributorId: string, preference: DeliveryPreference][] | null;
@@ -211,6 +208,8 @@ export async function loadOutageFacts(
   alerts: readonly AlertEntity[],
   now: Date,
   settings: EngineSettings,
+  /** Decision changes this transaction made before (not yet in the stored budget counters). */
+  earlier: readonly BudgetChange[] = [],
 ): Promise<OutageFactsBundle> {
   const chs = [...new Set(alerts.map((a) => a.deviceGuid))];
   const minStart = Math.min(...alerts.map((a) => a.eventAt.getTime()));
@@ -301,6 +300,25 @@ export async function loadOutageFacts(
     new Map((list ?? []).map(([key, suppressions, total]) => [key, { suppressions, alerts: total }]));
   const dnoCounts = counts(row.dno_budgets);
   const areaCounts = counts(row.area_budgets);
+  if (row.budget_counted) {
+    // The stored counters hold what committed and nothing of this transaction (it adds its own
+    // last): add the changes it made before this batch, and count the batch's new AD1s as
+    // received, as a count of the alert table would have.
+    const pending = [
+      ...budgetDeltas(earlier),
+      ...budgetDeltas(
+        alerts
+          .filter((a) => a.revision === 0)
+          .map((alert) => ({ alert, revision: 1, previousOutcome: null, outcome: 'DELIVERED' as const })),
+      ),
+    ];
+    for (const d of pending) {
+      if (d.minute + BUDGET_MINUTE_MS <= budgetSince.getTime()) continue;
+      const map = d.scope === 'DNO' ? dnoCounts : areaCounts;
+      const c = map.get(d.key) ?? { suppressions: 0, alerts: 0 };
+      map.set(d.key, { suppressions: c.suppressions + d.suppressions, alerts: c.alerts + d.alerts });
+    }
+  }
   const preferenceOf = new Map(row.preferences ?? []);
   const ruleFacts = (row.rules ?? []).map(
     ([
@@ -345,8 +363,8 @@ export async function loadOutageFacts(
       const start = alert.eventAt.getTime();
       // Budget: `suppressions` excludes this alert, `alerts` includes it (see docs/ENGINE.md).
       const selfWithheld = alert.outcome === 'SUPPRESSED' || alert.outcome === 'PAIRED' ? 1 : 0;
-      // The stored counts already include this alert when it was received inside the window.
-      const selfUncounted = alert.receivedAt.getTime() > budgetSince.getTime() ? 0 : 1;
+      // The counts already include this alert when it was received inside the window.
+      const selfUncounted = inBudgetWindow(alert.receivedAt, budgetSince) ? 0 : 1;
       const counters = (c: SafetyBudgetCounters | undefined): SafetyBudgetCounters => ({
         suppressions: Math.max(0, (c?.suppressions ?? 0) - selfWithheld),
         alerts: (c?.alerts ?? 0) + selfUncounted,

@@ -10,10 +10,14 @@ const MONTHS_AHEAD = 2;
 /** Held by whichever instance is doing retention; the others skip their turn. */
 const LOCK_KEY = 'poa_sieve.retention';
 const PARTITION = /^alert_p(\d{4})_(\d{2})$/;
+/** Safety-budget counters are kept this long past the budget window (a window raised at a restart still finds them). */
+const BUDGET_GRACE_MINUTES = 24 * 60;
 
 export interface RetentionSettings {
   /** Whole months kept before the current one; 0 keeps everything. */
   readonly months: number;
+  /** The safety budget's window: its per-minute counters are kept for a day past it. */
+  readonly budgetWindowMinutes: number;
 }
 
 export interface RetentionReport {
@@ -29,6 +33,8 @@ export interface RetentionReport {
   readonly keptForTimers: string[];
   /** Alerts past retention deleted from the default partition (event times outside every month). */
   readonly deletedFromDefault: number;
+  /** Safety-budget counter rows (scope, key, minute) deleted: a day or more past the window. */
+  readonly budgetMinutesDeleted: number;
 }
 
 const monthStart = (d: Date, offset = 0) =>
@@ -95,10 +101,24 @@ export class RetentionService {
         }
         deletedFromDefault = await this.trimDefault(tx, cutoff);
       }
-      return { ran: true, created, moved, dropped, keptForTimers, deletedFromDefault };
+      // Derived data, whatever the retention setting: a budget read never looks this far back.
+      const budgetMinutesDeleted = returnedRows(
+        await tx.query(`DELETE FROM safety_budget_minute WHERE minute < $1 RETURNING 1`, [
+          new Date(now.getTime() - (this.settings.budgetWindowMinutes + BUDGET_GRACE_MINUTES) * 60_000),
+        ]),
+      ).length;
+      return { ran: true, created, moved, dropped, keptForTimers, deletedFromDefault, budgetMinutesDeleted };
     });
     if (!report)
-      return { ran: false, created: [], moved: 0, dropped: [], keptForTimers: [], deletedFromDefault: 0 };
+      return {
+        ran: false,
+        created: [],
+        moved: 0,
+        dropped: [],
+        keptForTimers: [],
+        deletedFromDefault: 0,
+        budgetMinutesDeleted: 0,
+      };
     if (report.created.length || report.dropped.length || report.deletedFromDefault)
       this.log.info(report, 'retention: partitions maintained');
     if (report.keptForTimers.length)

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { mpanCheckDigit } from '../../src/domain/identifiers';
 import { eventually, startTestApp, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
+import { BUDGET_COUNTER_MISMATCHES } from '../support/budget';
 import { expectError, guid, metricValue, mpan, ok, rowCounts, scrapeMetrics } from '../support/integration';
 
 /**
@@ -1032,8 +1033,63 @@ describe('decisions: the safety budget', () => {
       const evidence = (await c.alert(spent.alertId!))!.decision!.evidence as {
         budget: { dno: { suppressions: number; alerts: number; spent: string | null } };
       };
-      expect(evidence.budget.dno).toMatchObject({ suppressions: 1, spent: 'COUNT' });
-      expect(evidence.budget.dno.alerts).toBeGreaterThanOrEqual(2);
+      // The first AD1, and both of this batch (counted as received before either is decided).
+      expect(evidence.budget.dno).toMatchObject({ suppressions: 1, alerts: 3, spent: 'COUNT' });
+      expect(await t.app.dataSource.query(BUDGET_COUNTER_MISMATCHES)).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('15. the budget counts AD1s by the minute they were received in, and is restored once that minute leaves the window', async () => {
+    const T = Date.parse('2026-03-02T10:00:00Z');
+    const clock = new TestClock(new Date(T));
+    const t = await startTestApp(
+      { ...ENV, BUDGET_MAX_PER_DNO: '1', BUDGET_MIN_SAMPLE: '1000', BUDGET_WINDOW_MINUTES: '30' },
+      clock,
+    );
+    try {
+      const c = client(t, clock);
+      await c.init();
+      const [first, second, third] = [
+        premises(40, 'FEEDER-C1'),
+        premises(41, 'FEEDER-C2'),
+        premises(42, 'FEEDER-C3'),
+      ];
+      await c.seed([first, second, third]);
+      /** A successful activation, executed at `at`: AD1s of its premises soon after are OTA-induced. */
+      const activated = async (p: Premises, at: number) => {
+        const a = await c.schedule(p.esme);
+        c.at(at);
+        await c.outcome(a.requestId, 'success', at);
+      };
+      const receivedAt = async (p: Premises, start: number, at: number) => {
+        c.at(at);
+        const [r] = await c.ingest([ad1(p, start)]);
+        return r;
+      };
+
+      // Received at 10:05:30: counted in the 10:05 minute.
+      await activated(first, T + 4 * MINUTE);
+      const held = await receivedAt(first, T + 5 * MINUTE, T + 5.5 * MINUTE);
+      expect(held).toMatchObject({ outcome: 'HELD' });
+      c.at(T + 12 * MINUTE);
+      await c.until(held.alertId!, 'SUPPRESSED');
+      expect(await t.app.dataSource.query(BUDGET_COUNTER_MISMATCHES)).toEqual([]);
+
+      await activated(second, T + 34 * MINUTE);
+      await activated(third, T + 34 * MINUTE);
+      // Received at 10:35:30: the window starts at 10:05:30, inside the 10:05 minute, which still
+      // counts whole.
+      const spent = await receivedAt(second, T + 35 * MINUTE, T + 35.5 * MINUTE);
+      expect(spent).toMatchObject({ outcome: 'DELIVERED', reason: 'SAFETY_BUDGET_SPENT' });
+      // Received at 10:36:00: the 10:05 minute has left the window; the DNO may suppress again.
+      const again = await receivedAt(third, T + 35 * MINUTE, T + 36 * MINUTE);
+      expect(again).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+      const m = await scrapeMetrics(t);
+      expect(metricValue(m, 'poa_sieve_budget_suppressions', { distributor_id: '12' })).toBe(0);
+      expect(metricValue(m, 'poa_sieve_budget_alerts', { distributor_id: '12' })).toBe(2);
+      expect(await t.app.dataSource.query(BUDGET_COUNTER_MISMATCHES)).toEqual([]);
     } finally {
       await t.stop();
     }

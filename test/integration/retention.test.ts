@@ -105,9 +105,22 @@ describe('monthly partitions and retention', () => {
     const march = await ingest('2026-03-20T08:00:00Z');
     await t.app.dataSource.query(`UPDATE alert SET due_at = '2030-01-01T00:00:00Z' WHERE id = $1`, [march]);
 
+    const budgetMinutes = async () =>
+      (
+        (await t.app.dataSource.query(
+          `SELECT to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n
+             FROM safety_budget_minute GROUP BY 1 ORDER BY 1`,
+        )) as { month: string; n: number }[]
+      ).map((r) => `${r.month}:${r.n}`);
+    // Both April AD1s are routed (DNO 12) with no area: one counter row, the minute they came in.
+    expect(await budgetMinutes()).toEqual(['2026-04:1']);
+
     clock.set(new Date('2026-08-15T12:00:00Z'));
     const report = await retention();
     expect(report.ran).toBe(true);
+    // The budget counters of April are far past the window (whatever RETENTION_MONTHS says).
+    expect(report.budgetMinutesDeleted).toBe(1);
+    expect(await budgetMinutes()).toEqual([]);
     // Cutoff June 2026 (two whole months before August): April and May go, March is kept.
     expect(report.dropped).toEqual(['2026-04', '2026-05']);
     expect(report.keptForTimers).toEqual(['2026-03']);
@@ -127,6 +140,8 @@ describe('monthly partitions and retention', () => {
     // Ingest carries on into the current month.
     const august = await ingest(new Date(clock.now().getTime() - DAY).toISOString());
     expect((await homes(august)).alert).toEqual(['alert_p2026_08']);
+    expect(await retention()).toMatchObject({ budgetMinutesDeleted: 0 });
+    expect(await budgetMinutes()).toEqual(['2026-08:1']);
   });
 
   test('the ledger stays append-only outside the retention job', async () => {
@@ -138,7 +153,10 @@ describe('the MonthlyPartitions migration', () => {
   test('carries existing alerts, decisions and DNO messages across, identities included', async () => {
     const db = await createTestDatabase();
     const before = createDataSource(db.url, 1);
-    const after = createDataSource(db.url, 1);
+    const after = new DataSource({
+      ...before.options,
+      migrations: MIGRATIONS.slice(0, 5),
+    } as typeof before.options);
     try {
       // The schema as it was before the migration, with some rows.
       const old = new DataSource({
@@ -186,6 +204,55 @@ describe('the MonthlyPartitions migration', () => {
                 'NO_MPAN') RETURNING id::text`)) as { id: string }[];
       expect(BigInt(id)).toBeGreaterThan(BigInt(ids[1]));
     } finally {
+      if (after.isInitialized) await after.destroy();
+      await db.drop();
+    }
+  });
+});
+
+describe('the SafetyBudgetCounters migration', () => {
+  test('counts the AD1s of the last 30 days into the per-minute counters', async () => {
+    const db = await createTestDatabase();
+    const before = createDataSource(db.url, 1);
+    const old = new DataSource({
+      ...before.options,
+      migrations: MIGRATIONS.slice(0, 5),
+    } as typeof before.options);
+    const after = createDataSource(db.url, 1);
+    try {
+      await old.initialize();
+      await runMigrations(old);
+      // Two AD1s of DNO 12 in area A received in one minute (one suppressed), one unrouted AD1 in
+      // area A a minute later, a restore, and an AD1 received 40 days ago.
+      await old.query(`
+        INSERT INTO alert (kind, natural_key, alert_code, device_guid, mpan_check_digit_valid, distributor_id,
+                           unrouted_reason, area_key, event_at, received_at, ingested_by, outcome, reason, revision)
+        VALUES ('AD1', 'k1', 'AD1', '00-DB-2E-00-00-00-00-01', true, '12', NULL, 'A', now() - interval '2 hours',
+                date_trunc('hour', now()) - interval '1 hour' + interval '10 seconds', 't', 'DELIVERED', 'X', 1),
+               ('AD1', 'k2', 'AD1', '00-DB-2E-00-00-00-00-02', true, '12', NULL, 'A', now() - interval '2 hours',
+                date_trunc('hour', now()) - interval '1 hour' + interval '50 seconds', 't', 'SUPPRESSED', 'X', 2),
+               ('AD1', 'k3', 'AD1', '00-DB-2E-00-00-00-00-03', false, NULL, 'NO_MPAN', 'A', now() - interval '2 hours',
+                date_trunc('hour', now()) - interval '59 minutes', 't', 'PAIRED', 'X', 2),
+               ('SUPPLY_RESTORED', 'k4', '8F35', '00-DB-2E-00-00-00-00-04', true, '12', NULL, 'A',
+                now() - interval '2 hours', now() - interval '1 hour', 't', 'DELIVERED', 'X', 1),
+               ('AD1', 'k5', 'AD1', '00-DB-2E-00-00-00-00-05', true, '12', NULL, 'A', now() - interval '40 days',
+                now() - interval '40 days', 't', 'SUPPRESSED', 'X', 2)`);
+      await old.destroy();
+
+      await after.initialize();
+      expect(await runMigrations(after)).toEqual(['SafetyBudgetCounters1763700500000']);
+      const rows = (await after.query(
+        `SELECT scope, key, extract(epoch FROM date_trunc('hour', now()) - minute)::int / 60 AS "minutesBeforeHour",
+                alerts, suppressions
+           FROM safety_budget_minute ORDER BY scope, key, minute`,
+      )) as unknown[];
+      expect(rows).toEqual([
+        { scope: 'AREA', key: 'A', minutesBeforeHour: 60, alerts: 2, suppressions: 1 },
+        { scope: 'AREA', key: 'A', minutesBeforeHour: 59, alerts: 1, suppressions: 1 },
+        { scope: 'DNO', key: '12', minutesBeforeHour: 60, alerts: 2, suppressions: 1 },
+      ]);
+    } finally {
+      if (old.isInitialized) await old.destroy();
       if (after.isInitialized) await after.destroy();
       await db.drop();
     }

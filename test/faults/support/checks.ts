@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { messagesFor } from '../../../src/domain/delivery';
 import type { DecisionOutcome, DeliveryPreference } from '../../../src/domain/model';
+import { BUDGET_COUNTER_MISMATCHES } from '../../support/budget';
 import type { StreamMessage } from '../../support/consumer';
 
 /**
@@ -10,6 +11,7 @@ import type { StreamMessage } from '../../support/consumer';
  * - every alert has a decision, its ledger runs 1..revision with no gap, the alert row mirrors the
  *   latest entry, no timer fired twice for it and no final decision repeats the one before it (an
  *   alert decided twice);
+ * - the safety-budget counters equal a count of the alerts as they stand;
  * - every DNO's outbox runs 1..last_sequence with no gap, and holds exactly the messages the
  *   ledger's transitions call for (src/domain/delivery.ts), each once, in decision order.
  *
@@ -161,6 +163,12 @@ export class Store {
     note(gaps, 'ledgers with gaps');
     note(mirror, 'alert rows that do not mirror their latest decision');
     note(repeats, 'alerts decided twice the same way');
+    note(
+      (await this.client.query<Record<string, unknown>>(BUDGET_COUNTER_MISMATCHES)).rows.map((r) =>
+        JSON.stringify(r),
+      ),
+      'safety-budget counters that differ from a count of the alerts',
+    );
 
     const preferences = new Map(
       (
