@@ -5,6 +5,7 @@ import { clockFromSettings } from './clock';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { createDataSource, isDatabaseReady, poolState, runMigrations } from './db/data-source';
+import { enablePreparedStatements } from './db/prepared';
 import { startEmbeddedPostgres } from './db/embedded';
 import { seedDemoData } from './demo/seed';
 import type { EmbeddedPostgres } from './db/embedded';
@@ -80,6 +81,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
     await dataSource.initialize();
     cleanups.push(() => dataSource.destroy());
+    await enablePreparedStatements(dataSource);
     const applied = await runMigrations(dataSource);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 

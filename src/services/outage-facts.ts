@@ -20,6 +20,7 @@ import type {
   DeviceType,
   SmiStatus,
 } from '../domain/model';
+import { preparedQuery } from '../db/prepared';
 import type { AlertEntity } from '../entities';
 import { BUDGET_MINUTE_MS, budgetCountsSql, budgetDeltas, inBudgetWindow } from './safety-budget';
 import type { BudgetChange } from './safety-budget';
@@ -221,7 +222,7 @@ export async function loadOutageFacts(
   const budgetSince = new Date(now.getTime() - settings.budget.windowMinutes * MINUTE_MS);
   const clusterMs = settings.clusterMinutes * MINUTE_MS;
 
-  const [row] = (await tx.query(FACTS_STATEMENT, [
+  const [row] = await preparedQuery<FactsRow>(tx, 'poa_sieve_outage_facts', FACTS_STATEMENT, [
     chs,
     new Date(minStart - ACTIVATION_LOOKBACK_MS),
     new Date(maxStart + FACT_LOOKAHEAD_MS),
@@ -232,7 +233,7 @@ export async function loadOutageFacts(
     new Date(maxStart + clusterMs),
     distributorIds,
     budgetSince,
-  ])) as FactsRow[];
+  ]);
 
   const links = (row.links ?? []).map(([ch, esme, from, to]): CommsHubAssociationFact => ({
     commsHubGuid: ch,
