@@ -4,7 +4,7 @@
  * Each benchmark creates and drops its own database, starts the real server as a child process
  * where HTTP/WebSocket is measured, measures the service and its baseline interleaved
  * (A-B-A-B, medians), checks correctness, and reports the machine load with the figures.
- * Prints a table, writes artifacts/bench/results.json and (full runs) docs/readme/benchmarks.md.
+ * Prints a table, writes artifacts/bench/results.json and (full runs) the README's results block.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -61,9 +61,9 @@ function machineLine(m: Machine): string {
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
 
-/** Replaces the results block of docs/readme/benchmarks.md (or appends one). */
+/** Replaces the results block of the README (between the bench:results markers). */
 function writeDocs(results: readonly BenchResult[], m: Machine, command: string): void {
-  const file = path.join(ROOT, 'docs', 'readme', 'benchmarks.md');
+  const file = path.join(ROOT, 'README.md');
   const block = [
     START,
     '',
@@ -77,13 +77,11 @@ function writeDocs(results: readonly BenchResult[], m: Machine, command: string)
     '',
     END,
   ].join('\n');
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `## Benchmarks\n\n${START}\n${END}\n`;
+  const text = fs.readFileSync(file, 'utf8');
   const at = text.indexOf(START);
   const to = text.indexOf(END);
-  const next =
-    at >= 0 && to > at ? text.slice(0, at) + block + text.slice(to + END.length) : `${text}\n${block}\n`;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, next);
+  if (at < 0 || to < at) throw new Error(`README.md has no ${START} ... ${END} block to replace`);
+  fs.writeFileSync(file, text.slice(0, at) + block + text.slice(to + END.length));
 }
 
 async function main(): Promise<void> {
@@ -105,8 +103,8 @@ async function main(): Promise<void> {
       false,
     )
     .option('--out <file>', 'results JSON', path.join(ROOT, 'artifacts', 'bench', 'results.json'))
-    .option('--docs', 'write the table into docs/readme/benchmarks.md (default: full PostgreSQL runs only)')
-    .option('--no-docs', 'do not write docs/readme/benchmarks.md')
+    .option('--docs', "write the results into README.md's results block (default: full PostgreSQL runs only)")
+    .option('--no-docs', 'do not write README.md')
     .parse();
   const opts = program.opts<{
     smoke: boolean;
@@ -208,9 +206,9 @@ async function main(): Promise<void> {
   );
   progress(`results written to ${path.relative(ROOT, opts.out)}`);
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  if (opts.docs ?? (!opts.smoke && backend === 'postgres' && !opts.profile)) {
+  if (opts.docs ?? (!opts.smoke && backend === 'postgres' && !opts.profile && !opts.only)) {
     writeDocs(results, m, command);
-    progress('table written to docs/readme/benchmarks.md');
+    progress('results table written to README.md');
   }
   process.exitCode = failed.length ? 1 : 0;
 }
