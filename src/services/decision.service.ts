@@ -11,6 +11,7 @@ import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
 import { AlertEntity } from '../entities';
 import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
 import { loadOutageFacts, restoreFactOf, toOutageAlertFact } from './outage-facts';
+import { isBudgetSuppression } from './safety-budget';
 
 export type DecisionTrigger = 'INGEST' | 'EVIDENCE' | 'TIMER';
 
@@ -117,9 +118,9 @@ export class DecisionService {
         if (flag !== alert.inActivationWindow) flagOnly.push({ alert, inWindow: flag });
         continue;
       }
-      const wasWithheld = alert.outcome === 'SUPPRESSED' || alert.outcome === 'PAIRED';
-      const nowWithheld = next.outcome === 'SUPPRESSED' || next.outcome === 'PAIRED';
-      if (wasWithheld !== nowWithheld) bundle.countSuppression(alert, nowWithheld ? 1 : -1);
+      const wasSuppression = isBudgetSuppression(alert.outcome);
+      const isSuppression = isBudgetSuppression(next.outcome);
+      if (wasSuppression !== isSuppression) bundle.countSuppression(alert, isSuppression ? 1 : -1);
       const revision = alert.revision + 1;
       rows.push({
         alertId: alert.id,

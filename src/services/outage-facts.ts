@@ -22,7 +22,7 @@ import type {
 } from '../domain/model';
 import { preparedQuery } from '../db/prepared';
 import type { AlertEntity } from '../entities';
-import { BUDGET_MINUTE_MS, budgetCountsSql, budgetDeltas, inBudgetWindow } from './safety-budget';
+import { budgetCountsSql, budgetDeltas, inBudgetWindow, isBudgetSuppression } from './safety-budget';
 import type { BudgetChange } from './safety-budget';
 
 const DAY_MS = 24 * 3600_000;
@@ -305,19 +305,14 @@ export async function loadOutageFacts(
     // The stored counters hold what committed and nothing of this transaction (it adds its own
     // last): add the changes it made before this batch, and count the batch's new AD1s as
     // received, as a count of the alert table would have.
-    const pending = [
-      ...budgetDeltas(earlier),
-      ...budgetDeltas(
-        alerts
-          .filter((a) => a.revision === 0)
-          .map((alert) => ({ alert, revision: 1, previousOutcome: null, outcome: 'DELIVERED' as const })),
-      ),
-    ];
-    for (const d of pending) {
-      if (d.minute + BUDGET_MINUTE_MS <= budgetSince.getTime()) continue;
-      const map = d.scope === 'DNO' ? dnoCounts : areaCounts;
-      const c = map.get(d.key) ?? { suppressions: 0, alerts: 0 };
-      map.set(d.key, { suppressions: c.suppressions + d.suppressions, alerts: c.alerts + d.alerts });
+    for (const d of budgetDeltas(earlier)) {
+      if (inBudgetWindow(new Date(d.minute), budgetSince))
+        add(d.scope === 'DNO' ? dnoCounts : areaCounts, d.key, d.alerts, d.suppressions);
+    }
+    for (const a of alerts) {
+      if (a.revision > 0 || !inBudgetWindow(a.receivedAt, budgetSince)) continue;
+      add(dnoCounts, a.distributorId, 1, 0);
+      add(areaCounts, a.areaKey, 1, 0);
     }
   }
   const preferenceOf = new Map(row.preferences ?? []);
@@ -355,15 +350,15 @@ export async function loadOutageFacts(
   return {
     rules: ruleFacts,
     countSuppression(alert, delta) {
-      bump(dnoCounts, alert.distributorId, delta);
-      bump(areaCounts, alert.areaKey, delta);
+      add(dnoCounts, alert.distributorId, 0, delta);
+      add(areaCounts, alert.areaKey, 0, delta);
     },
     factsFor(alert, previousDecision, inActivationWindow) {
       const associations = linksByCh.get(alert.deviceGuid) ?? [];
       const related = [alert.deviceGuid, ...associations.map((a) => a.esmeGuid)];
       const start = alert.eventAt.getTime();
       // Budget: `suppressions` excludes this alert, `alerts` includes it (see docs/ENGINE.md).
-      const selfWithheld = alert.outcome === 'SUPPRESSED' || alert.outcome === 'PAIRED' ? 1 : 0;
+      const selfWithheld = isBudgetSuppression(alert.outcome) ? 1 : 0;
       // The counts already include this alert when it was received inside the window.
       const selfUncounted = inBudgetWindow(alert.receivedAt, budgetSince) ? 0 : 1;
       const counters = (c: SafetyBudgetCounters | undefined): SafetyBudgetCounters => ({
@@ -414,14 +409,16 @@ export async function loadOutageFacts(
   };
 }
 
-function bump(
+/** Adds to one key's budget counters (withheld counts never below zero). */
+function add(
   map: Map<string, { suppressions: number; alerts: number }>,
   key: string | null,
-  delta: 1 | -1,
+  alerts: number,
+  suppressions: number,
 ): void {
   if (key === null) return;
   const c = map.get(key) ?? { suppressions: 0, alerts: 0 };
-  map.set(key, { ...c, suppressions: Math.max(0, c.suppressions + delta) });
+  map.set(key, { alerts: c.alerts + alerts, suppressions: Math.max(0, c.suppressions + suppressions) });
 }
 
 function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {

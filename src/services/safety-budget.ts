@@ -37,7 +37,8 @@ export interface BudgetChange {
   readonly outcome: DecisionOutcome;
 }
 
-export const isWithheld = (outcome: DecisionOutcome | null): boolean =>
+/** An outcome the budget counts as a suppression: SUPPRESSED or PAIRED (not HELD: undecided). */
+export const isBudgetSuppression = (outcome: DecisionOutcome | null): boolean =>
   outcome === 'SUPPRESSED' || outcome === 'PAIRED';
 
 export const budgetMinuteOf = (receivedAt: Date): number =>
@@ -50,14 +51,10 @@ export const inBudgetWindow = (receivedAt: Date, since: Date): boolean =>
 /**
  * The counter changes these decision changes make: an AD1's first decision (revision 1) counts
  * it as received; a change into or out of SUPPRESSED/PAIRED moves its withheld count. Restores
- * are not counted. Net-zero rows are left out; the rest come sorted by scope, key and minute,
- * the order their row locks are taken in.
+ * are not counted. Net-zero rows are left out; the rest come sorted by scope, key and minute.
  */
 export function budgetDeltas(changes: readonly BudgetChange[]): BudgetDelta[] {
-  const sums = new Map<
-    string,
-    { scope: BudgetScope; key: string; minute: number; alerts: number; suppressions: number }
-  >();
+  const sums = new Map<string, { -readonly [K in keyof BudgetDelta]: BudgetDelta[K] }>();
   const add = (
     scope: BudgetScope,
     key: string | null,
@@ -67,34 +64,29 @@ export function budgetDeltas(changes: readonly BudgetChange[]): BudgetDelta[] {
   ) => {
     if (key === null) return;
     const id = `${scope}\u0000${key}\u0000${minute}`;
-    const sum = sums.get(id);
-    if (sum) {
-      sum.alerts += alerts;
-      sum.suppressions += suppressions;
-    } else sums.set(id, { scope, key, minute, alerts, suppressions });
+    const sum = sums.get(id) ?? { scope, key, minute, alerts: 0, suppressions: 0 };
+    sum.alerts += alerts;
+    sum.suppressions += suppressions;
+    sums.set(id, sum);
   };
   for (const change of changes) {
     if (change.alert.kind !== 'AD1') continue;
     const alerts = change.revision === 1 ? 1 : 0;
-    const suppressions = Number(isWithheld(change.outcome)) - Number(isWithheld(change.previousOutcome));
+    const suppressions =
+      Number(isBudgetSuppression(change.outcome)) - Number(isBudgetSuppression(change.previousOutcome));
     if (alerts === 0 && suppressions === 0) continue;
     const minute = budgetMinuteOf(change.alert.receivedAt);
     add('DNO', change.alert.distributorId, minute, alerts, suppressions);
     add('AREA', change.alert.areaKey, minute, alerts, suppressions);
   }
-  return [...sums.values()]
-    .filter((d) => d.alerts !== 0 || d.suppressions !== 0)
-    .sort((a, b) =>
-      a.scope !== b.scope
-        ? a.scope < b.scope
-          ? -1
-          : 1
-        : a.key !== b.key
-          ? a.key < b.key
-            ? -1
-            : 1
-          : a.minute - b.minute,
-    );
+  return [...sums.values()].filter((d) => d.alerts !== 0 || d.suppressions !== 0).sort(byScopeKeyMinute);
+}
+
+/** Scope, then key, then minute (recordSafetyBudget sorts the same way in SQL: that fixes the lock order). */
+function byScopeKeyMinute(a: BudgetDelta, b: BudgetDelta): number {
+  if (a.scope !== b.scope) return a.scope < b.scope ? -1 : 1;
+  if (a.key !== b.key) return a.key < b.key ? -1 : 1;
+  return a.minute - b.minute;
 }
 
 /**
