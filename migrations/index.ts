@@ -4,6 +4,7 @@ import { Alerts1763700200000 } from './1763700200000-Alerts';
 import { Delivery1763700300000 } from './1763700300000-Delivery';
 import { MonthlyPartitions1763700400000 } from './1763700400000-MonthlyPartitions';
 import { SafetyBudgetCounters1763700500000 } from './1763700500000-SafetyBudgetCounters';
+import { ActiveVerification1763700700000 } from './1763700700000-ActiveVerification';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Delivery1763700300000,
   MonthlyPartitions1763700400000,
   SafetyBudgetCounters1763700500000,
+  ActiveVerification1763700700000,
 ];

@@ -52,8 +52,33 @@ const schema = z.object({
   /** Decision-engine and activation settings (see README, "Settings"). */
   WINDOW_MINUTES: positiveInt.default(30),
   SKEW_MINUTES: nonNegativeInt.default(2),
-  /** May be fractional (0.1 is 6 s): tests and drills that wait for real holds need short ones. */
-  HOLD_MINUTES: z.coerce.number().positive().default(5),
+  /**
+   * Ceiling on every hold, from receipt. May be fractional (0.1 is 6 s): tests and drills that
+   * wait for real holds need short ones.
+   */
+  HOLD_MINUTES: z.coerce.number().positive().default(DEFAULT_ENGINE_SETTINGS.holdMinutes),
+  /** Longest hub power cut of an OTA activation, for rules that do not set their own. */
+  MAX_COMMS_HUB_OFF_MINUTES: positiveInt.default(DEFAULT_ENGINE_SETTINGS.maxCommsHubOffMinutes),
+  /** Time a message needs to cross the network once the hub is back (fractional allowed). */
+  TRANSIT_MINUTES: z.coerce.number().nonnegative().default(DEFAULT_ENGINE_SETTINGS.transitMinutes),
+  /** Window after a known actual execution time, for rules that do not set their own. */
+  EXECUTED_WINDOW_MINUTES: positiveInt.default(DEFAULT_ENGINE_SETTINGS.executedWindowMinutes),
+  /** Active verification (SR 11.2 to the meter): on/off, wait per request, requests per outage. */
+  VERIFICATION_ENABLED: bool.default(true),
+  VERIFICATION_TIMEOUT_MINUTES: z.coerce
+    .number()
+    .positive()
+    .default(DEFAULT_ENGINE_SETTINGS.verification.timeoutMinutes),
+  VERIFICATION_ATTEMPTS: positiveInt.default(DEFAULT_ENGINE_SETTINGS.verification.attempts),
+  /** EUI-64 the service sends its SR 11.2 requests as (the first part of each DUIS request ID). */
+  VERIFICATION_SENDER_ID: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$/, 'an EUI-64 such as 90-B3-D5-1F-30-00-00-01')
+    .default('90-B3-D5-1F-30-00-00-01'),
+  /** Verification request budget: at most this many requests per DNO / per area in the window. */
+  VERIFICATION_BUDGET_WINDOW_MINUTES: positiveInt.default(60),
+  VERIFICATION_BUDGET_PER_DNO: positiveInt.default(2000),
+  VERIFICATION_BUDGET_PER_AREA: positiveInt.default(40),
   OUTCOME_BOUND_MINUTES: positiveInt.default(60),
   ACTIVATION_HORIZON_DAYS: positiveInt.default(30),
   CLUSTER_SIZE: positiveInt.default(3),
@@ -128,6 +153,11 @@ export interface Config {
   readonly duis: { readonly schemaDir?: string; readonly maxBytes: number };
   /** Whole months kept before the current one (0: keep everything); see RetentionService. */
   readonly retention: { readonly months: number };
+  /** Asking meters: the sender's EUI-64 and the request budget (beyond it, fail open). */
+  readonly verification: {
+    readonly senderId: string;
+    readonly budget: { readonly windowMinutes: number; readonly perDno: number; readonly perArea: number };
+  };
   /** The service clock: speed 1 and no start is the wall clock (src/clock.ts, clockFromSettings). */
   readonly clock: { readonly speed: number; readonly start?: Date };
 }
@@ -199,6 +229,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       windowMinutes: e.WINDOW_MINUTES,
       skewMinutes: e.SKEW_MINUTES,
       holdMinutes: e.HOLD_MINUTES,
+      maxCommsHubOffMinutes: e.MAX_COMMS_HUB_OFF_MINUTES,
+      transitMinutes: e.TRANSIT_MINUTES,
+      executedWindowMinutes: e.EXECUTED_WINDOW_MINUTES,
+      verification: {
+        enabled: e.VERIFICATION_ENABLED,
+        timeoutMinutes: e.VERIFICATION_TIMEOUT_MINUTES,
+        attempts: e.VERIFICATION_ATTEMPTS,
+      },
       outcomeBoundMinutes: e.OUTCOME_BOUND_MINUTES,
       clusterSize: e.CLUSTER_SIZE,
       clusterMinutes: e.CLUSTER_MINUTES,
@@ -221,6 +259,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.DUIS_MAX_BYTES,
     },
     retention: { months: e.RETENTION_MONTHS },
+    verification: {
+      senderId: e.VERIFICATION_SENDER_ID.toUpperCase(),
+      budget: {
+        windowMinutes: e.VERIFICATION_BUDGET_WINDOW_MINUTES,
+        perDno: e.VERIFICATION_BUDGET_PER_DNO,
+        perArea: e.VERIFICATION_BUDGET_PER_AREA,
+      },
+    },
     clock: { speed: clockSpeed, start: e.CLOCK_START ? new Date(e.CLOCK_START) : undefined },
   };
 }

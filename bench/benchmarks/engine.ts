@@ -202,6 +202,7 @@ class Inventory {
       rules: RULES,
       activations,
       supplyRestoredAlerts: restores,
+      verifications: [],
       area: {
         key: area,
         neighbourAlerts: Array.from({ length: neighbours }, (_, k) => ({

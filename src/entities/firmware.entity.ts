@@ -68,6 +68,14 @@ export class AffectedFirmwareRuleEntity {
   @Column({ name: 'skew_minutes', type: 'integer' })
   skewMinutes: number;
 
+  /** Window after a known actual execution time (narrow: the hub goes dark within seconds). */
+  @Column({ name: 'executed_window_minutes', type: 'integer' })
+  executedWindowMinutes: number;
+
+  /** Longest hub power cut an activation under this rule can cause. */
+  @Column({ name: 'max_comms_hub_off_minutes', type: 'integer' })
+  maxCommsHubOffMinutes: number;
+
   @Column({ type: 'boolean' })
   enabled: boolean;
 

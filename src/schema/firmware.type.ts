@@ -111,6 +111,18 @@ export class AffectedFirmwareRule {
   @Field(() => Int, { description: 'Clock-skew tolerance before the activation time, in minutes.' })
   skewMinutes: number;
 
+  @Field(() => Int, {
+    description:
+      'Window length after a known actual execution time, in minutes: the meter cuts the hub within seconds of executing, so this window is narrow.',
+  })
+  executedWindowMinutes: number;
+
+  @Field(() => Int, {
+    description:
+      'Longest Communications Hub power cut an activation under this rule can cause, in minutes; a held AD1 waits until the hub must be back.',
+  })
+  maxCommsHubOffMinutes: number;
+
   @Field({ description: 'Disabled rules are ignored.' })
   enabled: boolean;
 
@@ -161,6 +173,12 @@ export class AffectedFirmwareRuleInput {
 
   @Field(() => Int, { nullable: true, description: 'Default SKEW_MINUTES (2).' })
   skewMinutes?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default EXECUTED_WINDOW_MINUTES (3).' })
+  executedWindowMinutes?: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Default MAX_COMMS_HUB_OFF_MINUTES (15).' })
+  maxCommsHubOffMinutes?: number | null;
 
   @Field(() => Boolean, { nullable: true, description: 'Default true.' })
   enabled?: boolean | null;

@@ -12,6 +12,7 @@ import { AlertEntity } from '../entities';
 import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
 import { loadOutageFacts, restoreFactOf, toOutageAlertFact } from './outage-facts';
 import { isBudgetSuppression } from './safety-budget';
+import type { VerificationOutbox } from './verification.service';
 
 export type DecisionTrigger = 'INGEST' | 'EVIDENCE' | 'TIMER';
 
@@ -58,7 +59,11 @@ interface LedgerRow {
  * re-decided in the same step, so they always follow their AD1.
  */
 export class DecisionService {
-  constructor(private readonly settings: EngineSettings) {}
+  constructor(
+    private readonly settings: EngineSettings,
+    /** Sends the verification requests decisions ask for; absent: none are sent. */
+    private readonly verifications: VerificationOutbox | null = null,
+  ) {}
 
   async evaluateOutageAlerts(
     tx: EntityManager,
@@ -108,11 +113,13 @@ export class DecisionService {
     const rows: LedgerRow[] = [];
     const changes: DecisionChange[] = [];
     const flagOnly: { alert: AlertEntity; inWindow: boolean }[] = [];
+    const awaitingVerification: { alert: AlertEntity; decision: AlertDecision }[] = [];
     for (const alert of alerts) {
       const prev = previous.get(alert.id) ?? null;
       const prevDecision = prev ? decodeAlertDecision(prev) : null;
       const facts = bundle.factsFor(alert, prevDecision, inWindow);
       const next = decidePowerOutageAlert(facts, this.settings, now);
+      if (next.reason === 'AWAITING_VERIFICATION') awaitingVerification.push({ alert, decision: next });
       const flag = inWindow.get(alert.id) ?? false;
       if (prevDecision && sameDecision(prevDecision, next)) {
         if (flag !== alert.inActivationWindow) flagOnly.push({ alert, inWindow: flag });
@@ -153,6 +160,8 @@ export class DecisionService {
       });
     }
     await this.append(tx, rows);
+    if (awaitingVerification.length && this.verifications)
+      await this.verifications.requestFor(tx, awaitingVerification, now);
     if (flagOnly.length) {
       await tx.query(
         `UPDATE alert SET in_activation_window = f.flag

@@ -38,6 +38,8 @@ export interface AffectedFirmwareRuleInput {
   readonly targetImageHash?: string | null;
   readonly windowMinutes?: number | null;
   readonly skewMinutes?: number | null;
+  readonly executedWindowMinutes?: number | null;
+  readonly maxCommsHubOffMinutes?: number | null;
   readonly enabled?: boolean | null;
   readonly shadow?: boolean | null;
 }
@@ -45,6 +47,8 @@ export interface AffectedFirmwareRuleInput {
 export interface RuleDefaults {
   readonly windowMinutes: number;
   readonly skewMinutes: number;
+  readonly executedWindowMinutes: number;
+  readonly maxCommsHubOffMinutes: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -166,6 +170,22 @@ export class FirmwareService {
     if (!Number.isInteger(skewMinutes) || skewMinutes < 0 || skewMinutes > 120) {
       throw new InvalidInputError('INVALID_SKEW', 'skewMinutes must be 0-120', 'skewMinutes');
     }
+    const executedWindowMinutes = input.executedWindowMinutes ?? this.defaults.executedWindowMinutes;
+    if (!Number.isInteger(executedWindowMinutes) || executedWindowMinutes < 1 || executedWindowMinutes > 1440) {
+      throw new InvalidInputError(
+        'INVALID_WINDOW',
+        'executedWindowMinutes must be 1-1440',
+        'executedWindowMinutes',
+      );
+    }
+    const maxCommsHubOffMinutes = input.maxCommsHubOffMinutes ?? this.defaults.maxCommsHubOffMinutes;
+    if (!Number.isInteger(maxCommsHubOffMinutes) || maxCommsHubOffMinutes < 1 || maxCommsHubOffMinutes > 120) {
+      throw new InvalidInputError(
+        'INVALID_CUT_BOUND',
+        'maxCommsHubOffMinutes must be 1-120',
+        'maxCommsHubOffMinutes',
+      );
+    }
     const fields = {
       name,
       deviceType: input.deviceType ?? 'ESME',
@@ -180,6 +200,8 @@ export class FirmwareService {
         : null,
       windowMinutes,
       skewMinutes,
+      executedWindowMinutes,
+      maxCommsHubOffMinutes,
       enabled: input.enabled ?? true,
       shadow: input.shadow ?? false,
     };

@@ -14,6 +14,7 @@ import { NetworkOperatorService } from './network-operator.service';
 import type { ServiceObserver } from './observer';
 import { OperationsService } from './operations.service';
 import { RetentionService } from './retention.service';
+import { VerificationOutbox, VerificationService } from './verification.service';
 
 /** Everything a use case may need, built once per process and shared by HTTP, WebSocket and scripts. */
 export interface ServiceDeps {
@@ -37,11 +38,15 @@ export interface Services {
   readonly delivery: DeliveryService;
   readonly operations: OperationsService;
   readonly retention: RetentionService;
+  readonly verification: VerificationService;
 }
 
 export function createServices(deps: ServiceDeps): Services {
   const { dataSource, config, clock } = deps;
-  const decisions = new DecisionService(config.engine);
+  const decisions = new DecisionService(
+    config.engine,
+    new VerificationOutbox(config.engine, config.verification),
+  );
   const delivery = new DeliveryService(dataSource, clock, deps.pubSub, deps.observer);
   const activations = new ActivationService(
     dataSource,
@@ -61,6 +66,8 @@ export function createServices(deps: ServiceDeps): Services {
     firmware: new FirmwareService(dataSource, clock, {
       windowMinutes: config.engine.windowMinutes,
       skewMinutes: config.engine.skewMinutes,
+      executedWindowMinutes: config.engine.executedWindowMinutes,
+      maxCommsHubOffMinutes: config.engine.maxCommsHubOffMinutes,
     }),
     activations,
     decisions,
@@ -71,6 +78,7 @@ export function createServices(deps: ServiceDeps): Services {
       budgetWindowMinutes: config.engine.budget.windowMinutes,
     }),
     delivery,
+    verification: new VerificationService(dataSource, clock, config.engine, decisions, delivery),
     ingest: new IngestService(
       dataSource,
       clock,

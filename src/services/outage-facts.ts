@@ -11,6 +11,8 @@ import type {
   SafetyBudgetCounters,
   SupplyRestoredAlertCode,
   SupplyRestoredAlertFact,
+  VerificationFact,
+  VerificationStatus,
 } from '../domain/engine';
 import type {
   ActivationOutcomeCode,
@@ -109,7 +111,8 @@ const FACTS_STATEMENT = `
        FROM device_firmware WHERE device_guid = ANY((SELECT guids FROM related)::bpchar[])) AS firmware,
     (SELECT json_agg(json_build_array(id, version, device_type, manufacturer, model, affected_firmware_versions,
                                       target_firmware_version, target_image_hash, window_minutes, skew_minutes,
-                                      enabled, shadow) ORDER BY id)
+                                      enabled, shadow, executed_window_minutes, max_comms_hub_off_minutes)
+                     ORDER BY id)
        FROM affected_firmware_rule) AS rules,
     (SELECT json_agg(json_build_array(id, request_id, device_guid, status, ${ms('requested_at')},
                                       ${ms('actual_executed_at')}, outcome_code, image_hash, target_firmware_version,
@@ -131,6 +134,13 @@ const FACTS_STATEMENT = `
        FROM (${budgetCountsSql('DNO', '$9::bpchar[]', '$10')}) c) END AS dno_budgets,
     CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(key, suppressions, alerts))
        FROM (${budgetCountsSql('AREA', '$6::text[]', '$10')}) c) END AS area_budgets,
+    -- Verification requests to the batch's devices since the outages started (none without a
+    -- candidate, so not read without an activation in range, like the budgets).
+    CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(id::text, device_guid,
+                                      ${ms('requested_at')}, ${ms('timeout_at')}, status, ${ms('answered_at')},
+                                      firmware_version))
+       FROM verification_request
+      WHERE device_guid = ANY((SELECT guids FROM related)::bpchar[]) AND requested_at >= $4) END AS verifications,
     (SELECT json_agg(json_build_array(distributor_id, preference))
        FROM delivery_preference WHERE distributor_id = ANY($9::bpchar[])) AS preferences`;
 
@@ -162,6 +172,19 @@ interface FactsRow {
         skewMinutes: number,
         enabled: boolean,
         shadow: boolean,
+        executedWindowMinutes: number,
+        maxCommsHubOffMinutes: number,
+      ][]
+    | null;
+  verifications:
+    | [
+        id: string,
+        device: string,
+        requestedAt: number,
+        timeoutAt: number,
+        status: VerificationStatus,
+        answeredAt: number | null,
+        firmwareVersion: string | null,
       ][]
     | null;
   activations:
@@ -330,6 +353,8 @@ export async function loadOutageFacts(
       skewMinutes,
       enabled,
       shadow,
+      executedWindowMinutes,
+      maxCommsHubOffMinutes,
     ]): AffectedFirmwareRuleFact => ({
       id,
       version,
@@ -341,9 +366,25 @@ export async function loadOutageFacts(
       targetImageHash: targetHash,
       windowMinutes,
       skewMinutes,
+      executedWindowMinutes,
+      maxCommsHubOffMinutes,
       enabled,
       shadow,
     }),
+  );
+  const verificationsByDevice = groupBy(
+    (row.verifications ?? []).map(
+      ([id, device, requestedAt, timeoutAt, status, answeredAt, firmwareVersion]): VerificationFact => ({
+        id,
+        deviceGuid: device,
+        requestedAt: new Date(requestedAt),
+        timeoutAt: new Date(timeoutAt),
+        status,
+        answeredAt: dateOf(answeredAt),
+        firmwareVersion,
+      }),
+    ),
+    (v) => v.deviceGuid,
   );
   const withheld = new Set<DecisionOutcome | null>(['HELD', 'SUPPRESSED', 'PAIRED']);
 
@@ -374,6 +415,7 @@ export async function loadOutageFacts(
         rules: ruleFacts,
         activations: related.flatMap((g) => activationsByDevice.get(g) ?? []),
         supplyRestoredAlerts: associations.flatMap((a) => restoresByEsme.get(a.esmeGuid) ?? []),
+        verifications: [...new Set(related)].flatMap((g) => verificationsByDevice.get(g) ?? []),
         area:
           alert.areaKey === null
             ? null

@@ -31,7 +31,7 @@ const T0 = new Date('2030-01-15T09:00:00Z');
 const at = (offsetMs: number) => new Date(T0.getTime() + offsetMs);
 const SETTINGS = { skewMinutes: 2 };
 const BOUND_MINUTES = 60;
-const RULE = { windowMinutes: 30, skewMinutes: 2 };
+const RULE = { windowMinutes: 30, executedWindowMinutes: 3, skewMinutes: 2 };
 
 const EXECUTE_AT = at(60 * MINUTE);
 const EXECUTED_AT = at(60 * MINUTE + 30_000);
@@ -309,10 +309,10 @@ describe('activationWindow', () => {
     });
   });
 
-  it('re-anchors on the actual execution time once SUCCEEDED', () => {
+  it('re-anchors on the actual execution time once SUCCEEDED, and narrows to the executed window', () => {
     expect(activationWindow(stateIn('SUCCEEDED'), RULE)).toEqual({
       from: new Date(EXECUTED_AT.getTime() - 2 * MINUTE),
-      to: new Date(EXECUTED_AT.getTime() + 30 * MINUTE),
+      to: new Date(EXECUTED_AT.getTime() + 3 * MINUTE),
       anchor: EXECUTED_AT,
       anchoredOnActual: true,
     });

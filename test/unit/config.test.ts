@@ -13,7 +13,11 @@ describe('loadConfig', () => {
     expect(c.engine).toMatchObject({
       windowMinutes: 30,
       skewMinutes: 2,
-      holdMinutes: 5,
+      holdMinutes: 30,
+      maxCommsHubOffMinutes: 15,
+      transitMinutes: 1,
+      executedWindowMinutes: 3,
+      verification: { enabled: true, timeoutMinutes: 2, attempts: 2 },
       clusterSize: 3,
       clusterMinutes: 10,
     });

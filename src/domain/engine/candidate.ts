@@ -28,6 +28,7 @@ export interface Candidate {
   /** The device the activation was for (the ESME, or the CH itself). */
   readonly device: DeviceFact;
   readonly window: SuppressionWindow;
+  /** The window's length after its anchor (the executed or the provisional one). */
   readonly windowMinutes: number;
   readonly skewMinutes: number;
   readonly firmware: FirmwareEvidence;
@@ -168,14 +169,18 @@ export function outcomeDeadline(activation: FirmwareActivationFact, settings: En
 function ruleWindowSettings(
   rule: AffectedFirmwareRuleFact,
   settings: EngineSettings,
-): { windowMinutes: number; skewMinutes: number } {
+): { windowMinutes: number; executedWindowMinutes: number; skewMinutes: number } {
   return {
     windowMinutes: rule.windowMinutes ?? settings.windowMinutes,
+    executedWindowMinutes: rule.executedWindowMinutes ?? settings.executedWindowMinutes,
     skewMinutes: rule.skewMinutes ?? settings.skewMinutes,
   };
 }
 
-/** The activation's window under a rule: anchored on the actual time when known, else provisional. */
+/**
+ * The activation's window under a rule: narrow and anchored on the actual time when known, else
+ * wide and provisional on the requested time.
+ */
 export function activationWindow(
   activation: FirmwareActivationFact,
   rule: AffectedFirmwareRuleFact,
@@ -249,9 +254,13 @@ function devicePath(
   let nearestOutside: NearMiss | null = null;
   let nearestDistance = Number.POSITIVE_INFINITY;
   for (const rule of modelRules) {
-    const bounds = ruleWindowSettings(rule, settings);
+    const ruleBounds = ruleWindowSettings(rule, settings);
     for (const activation of activations) {
       const window = activationWindow(activation, rule, settings);
+      const bounds = {
+        windowMinutes: window.anchoredOnActual ? ruleBounds.executedWindowMinutes : ruleBounds.windowMinutes,
+        skewMinutes: ruleBounds.skewMinutes,
+      };
       if (!windowContains(window, startAt)) {
         const distance = Math.abs(window.anchor.getTime() - startAt.getTime());
         if (distance < nearestDistance) {

@@ -15,19 +15,24 @@ import type {
   DecisionEvidence,
   DecisionReason,
   DeviceEvidence,
+  TimelineEvidence,
 } from './decision';
 import { isWithheld, sameDecision } from './decision';
 import {
   activationReleaseReason,
   budgetEvidence,
   budgetSpent,
+  evidenceDeadline,
   findCluster,
-  holdDeadline,
+  holdCeiling,
   overlappingRestoreIds,
+  timelineEvidence,
+  verificationState,
 } from './evidence';
+import type { VerificationState } from './evidence';
 import type { DeviceFact, PowerOutageAlertFacts } from './facts';
 import type { EngineSettings } from './settings';
-import { earliest, iso, isoOrNull } from './time';
+import { addMinutes, earliest, iso, isoOrNull } from './time';
 
 function deviceEvidence(device: DeviceFact | null): DeviceEvidence | null {
   if (device === null) return null;
@@ -56,6 +61,9 @@ interface Findings {
   readonly restoreIds: readonly string[];
   readonly cluster: ClusterEvidence | null;
   readonly budget: BudgetEvidence | null;
+  /** Candidates only: what asking the meter has shown. */
+  readonly verification: VerificationState | null;
+  readonly timeline: TimelineEvidence | null;
 }
 
 /**
@@ -138,6 +146,7 @@ function buildDecision(
     supplyRestoredAlertIds: findings.restoreIds,
     cluster: findings.cluster,
     budget: findings.budget,
+    timeline: findings.timeline,
     deliveryPreference: facts.deliveryPreference,
   };
   return {
@@ -158,14 +167,32 @@ function buildDecision(
   };
 }
 
+/** The hold ceiling: the one promised when the alert was held stands, even if the setting grew since. */
+function effectiveCeiling(facts: PowerOutageAlertFacts, settings: EngineSettings): Date {
+  const previous = facts.previousDecision;
+  const promised = previous?.outcome === 'HELD' ? previous.evidence.timeline?.ceilingAt : undefined;
+  const ceiling = holdCeiling(facts.alert, settings);
+  return promised ? earliest(ceiling, new Date(promised)) : ceiling;
+}
+
 /** Gathers the release evidence around a candidate. */
 function investigate(
   facts: PowerOutageAlertFacts,
   identification: Identification,
   candidate: Candidate,
   settings: EngineSettings,
+  now: Date,
 ): Findings {
+  const verification = verificationState(facts.alert, candidate, facts.verifications, now);
   return {
+    verification,
+    timeline: timelineEvidence(
+      facts.alert,
+      candidate,
+      verification,
+      effectiveCeiling(facts, settings),
+      settings,
+    ),
     identification,
     used: candidate,
     isCandidate: true,
@@ -193,9 +220,11 @@ function judgeCandidate(
   now: Date,
 ): Verdict | null {
   // Release evidence, strongest proof of a genuine outage first.
+  const verification = findings.verification;
+  const activationRan = verification?.activationRan ?? null;
   if (findings.restoreIds.length > 0) return notWithheld(previous, 'SUPPLY_RESTORED_OVERLAP');
   if (findings.cluster?.found) return notWithheld(previous, 'AREA_CLUSTER');
-  const activationReason = activationReleaseReason(candidate.activation, settings, now);
+  const activationReason = activationReleaseReason(candidate.activation, settings, now, activationRan);
   if (activationReason !== null) return notWithheld(previous, activationReason);
 
   // A suppression, once made, stands until release evidence arrives. The guards below stop
@@ -208,25 +237,45 @@ function judgeCandidate(
     return notWithheld(previous, 'SAFETY_BUDGET_SPENT');
   }
 
-  // The due time never moves later, even if the hold setting grew since the alert was held.
-  const bound = holdDeadline(facts.alert, settings);
-  const dueAt =
-    previous?.outcome === 'HELD' && previous.dueAt !== null ? earliest(previous.dueAt, bound) : bound;
-  if (now.getTime() < dueAt.getTime()) {
-    return { outcome: 'HELD', reason: 'AWAITING_EVIDENCE', dueAt, late: false };
-  }
-
-  // Due: decide with what is known. The window is anchored on the actual time whenever it is
-  // known, so an executed activation with an actual time here is one whose real window
-  // contains the outage start.
-  const confirmed = activationExecuted(candidate.activation, settings) && candidate.window.anchoredOnActual;
-  if (!confirmed) return notWithheld(previous, 'HOLD_EXPIRED');
-  return {
+  // The activation ran and explains the outage: the outcome anchors the (narrow) window on the
+  // actual execution time, or the meter itself reported the new firmware.
+  const confirmed =
+    (activationExecuted(candidate.activation, settings) && candidate.window.anchoredOnActual) ||
+    activationRan === true;
+  const withhold: Verdict = {
     outcome: facts.deliveryPreference === 'PAIR' ? 'PAIRED' : 'SUPPRESSED',
     reason: 'OTA_INDUCED',
     dueAt: null,
     late: false,
   };
+  const ceiling = effectiveCeiling(facts, settings);
+  const held = (reason: DecisionReason, until: Date): Verdict => ({
+    outcome: 'HELD',
+    reason,
+    dueAt: earliest(until, ceiling),
+    late: false,
+  });
+
+  // The ceiling ends every hold: decide with what is known.
+  if (now.getTime() >= ceiling.getTime()) return confirmed ? withhold : notWithheld(previous, 'HOLD_EXPIRED');
+
+  // Until the hub must be back and its messages have crossed the network, the absence of an
+  // outcome proves nothing: wait, whatever is already known, so that a restore or a cluster can
+  // still release the alert and the decision does not depend on the order facts arrive in.
+  const evidenceAt = evidenceDeadline(facts.alert, candidate, settings);
+  if (now.getTime() < evidenceAt.getTime()) return held('AWAITING_EVIDENCE', evidenceAt);
+  if (confirmed) return withhold;
+
+  // No outcome although it could have arrived: ask the meter (the service sends the request when
+  // it sees AWAITING_VERIFICATION with no request pending). An answer confirms or releases; no
+  // answer after every attempt means the meter and its hub are still dark: a genuine outage.
+  if (!settings.verification.enabled || verification === null) return notWithheld(previous, 'HOLD_EXPIRED');
+  if (verification.skipped) return notWithheld(previous, 'VERIFICATION_BUDGET_SPENT');
+  if (verification.pending !== null) return held('AWAITING_VERIFICATION', verification.pending.timeoutAt);
+  if (verification.sent < settings.verification.attempts) {
+    return held('AWAITING_VERIFICATION', addMinutes(now, settings.verification.timeoutMinutes));
+  }
+  return notWithheld(previous, 'VERIFICATION_UNANSWERED');
 }
 
 /**
@@ -254,6 +303,8 @@ function decideEnforced(
       ),
       cluster: null,
       budget: null,
+      verification: null,
+      timeline: null,
     };
     // Identification always names a reason when it finds no candidate.
     return buildDecision(
@@ -265,10 +316,16 @@ function decideEnforced(
     );
   }
   const candidate = candidates[0];
-  const findings = investigate(facts, identification, candidate, settings);
+  const findings = investigate(facts, identification, candidate, settings, now);
   const verdict = judgeCandidate(facts, candidate, findings, previous, settings, now);
   if (verdict === null && previous !== null) return previous;
-  return buildDecision(facts, verdict ?? notWithheld(previous, 'HOLD_EXPIRED'), findings, now, null);
+  return buildDecision(
+    facts,
+    verdict ?? notWithheld(previous, 'HOLD_EXPIRED'),
+    findings,
+    now,
+    null,
+  );
 }
 
 /** A decision for an AD1 the DNO already has: only a shadow rule's would-be part may progress. */

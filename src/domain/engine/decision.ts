@@ -16,7 +16,8 @@ import type { SuppressionWindow } from '../suppression-window';
  * Grouped by the outcomes they normally come with (docs/ENGINE.md has the full table):
  * - not a candidate, delivered (or released when it had been withheld): the first eleven;
  * - `AWAITING_EVIDENCE` (HELD), `OTA_INDUCED` (SUPPRESSED / PAIRED);
- * - release evidence: the rest.
+ * - release evidence: the rest, up to `SAFETY_BUDGET_SPENT`;
+ * - active verification: `AWAITING_VERIFICATION` (HELD) and the three ways it releases.
  */
 export const DECISION_REASONS = [
   'UNKNOWN_DEVICE',
@@ -40,6 +41,10 @@ export const DECISION_REASONS = [
   'OUTCOME_NOT_RECEIVED',
   'HOLD_EXPIRED',
   'SAFETY_BUDGET_SPENT',
+  'AWAITING_VERIFICATION',
+  'VERIFICATION_UNANSWERED',
+  'VERIFICATION_NOT_ACTIVATED',
+  'VERIFICATION_BUDGET_SPENT',
 ] as const;
 /** One of {@link DECISION_REASONS}. */
 export type DecisionReason = (typeof DECISION_REASONS)[number];
@@ -84,6 +89,45 @@ export interface WindowEvidence {
   readonly anchoredOnActual: boolean;
   readonly windowMinutes: number;
   readonly skewMinutes: number;
+}
+
+/**
+ * When evidence about a candidate could exist, and what asking the meter found. Nothing from the
+ * premises can travel while its hub is dark, so the hold lasts until the hub must be back and a
+ * message has crossed the network (`evidenceAt`), then at most the verification timeouts, and
+ * never past `ceilingAt`.
+ */
+export interface TimelineEvidence {
+  /** The rule's longest hub power cut, minutes. */
+  readonly maxCommsHubOffMinutes: number;
+  /** Outage start + skew + longest cut: the hub has power again by then if the cut was OTA. */
+  readonly hubBackBy: string;
+  /** `hubBackBy` + transit: an outcome sent when the hub came back has arrived by then. */
+  readonly evidenceAt: string;
+  /** receivedAt + the hold ceiling: no hold lasts longer. */
+  readonly ceilingAt: string;
+  readonly verification: VerificationEvidence;
+}
+
+/** The verification requests made for this outage and what their answer showed. */
+export interface VerificationEvidence {
+  /** The device asked (the ESME, or the CH for a CH's own activation). */
+  readonly deviceGuid: string;
+  readonly attempts: number;
+  readonly requests: readonly {
+    readonly id: string;
+    readonly requestedAt: string;
+    readonly timeoutAt: string;
+    readonly status: string;
+    readonly answeredAt: string | null;
+    readonly firmwareVersion: string | null;
+  }[];
+  /**
+   * What the answer says of the activation: true when the meter runs the target version (or any
+   * version other than the one before), false when it still runs the version before it, `null`
+   * when there is no usable answer.
+   */
+  readonly activationRan: boolean | null;
 }
 
 /** The area-cluster test: the heaviest T-minute span around the outage start. */
@@ -152,6 +196,8 @@ export interface DecisionEvidence {
   readonly supplyRestoredAlertIds: readonly string[];
   readonly cluster: ClusterEvidence | null;
   readonly budget: BudgetEvidence | null;
+  /** Candidates only: the hold's timeline and the verification of the meter. */
+  readonly timeline: TimelineEvidence | null;
   readonly deliveryPreference: DeliveryPreference;
 }
 
@@ -162,7 +208,7 @@ export interface AlertDecision {
   readonly reason: DecisionReason;
   /** The `now` of the evaluation that produced this decision. */
   readonly decidedAt: Date;
-  /** HELD only: the latest time it must be decided again (never after receivedAt + hold). */
+  /** HELD only: the latest time it must be decided again (never after receivedAt + hold ceiling). */
   readonly dueAt: Date | null;
   /** True for a RELEASED that follows a SUPPRESSED or PAIRED: the DNO gets the alert late. */
   readonly late: boolean;

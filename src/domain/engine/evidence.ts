@@ -3,18 +3,26 @@
  * area cluster, what became of the activation, and the safety budget. Each returns plain data
  * that goes into the decision's evidence as is.
  */
-import type { DecisionReason, BudgetEvidence, BudgetScopeEvidence, ClusterEvidence } from './decision';
+import type { Candidate } from './candidate';
+import type {
+  DecisionReason,
+  BudgetEvidence,
+  BudgetScopeEvidence,
+  ClusterEvidence,
+  TimelineEvidence,
+} from './decision';
 import type {
   FirmwareActivationFact,
   OutageAreaFacts,
   PowerOutageAlertFact,
   SafetyBudgetCounters,
   SupplyRestoredAlertFact,
+  VerificationFact,
 } from './facts';
 import { SUPPLY_RESTORED_ALERT_CODES } from './facts';
 import { activationExecuted, outcomeDeadline } from './candidate';
 import type { EngineSettings } from './settings';
-import { addMinutes, compareText, sameCode, sortedUnique } from './time';
+import { addMinutes, compareText, iso, isoOrNull, sameCode, sortedUnique } from './time';
 
 const MINUTE_MS = 60_000;
 
@@ -113,13 +121,17 @@ export function findCluster(
 
 /**
  * Release evidence from the activation itself: failed (by setting for `activationFailure`),
- * cancelled, superseded, or its outcome lost (marked so, or still pending past the bound).
+ * cancelled, superseded, or its outcome lost (marked so, or still pending past the bound); or
+ * the meter, asked, still runs the firmware from before the activation.
  */
 export function activationReleaseReason(
   activation: FirmwareActivationFact,
   settings: EngineSettings,
   now: Date,
+  /** What asking the meter showed: a meter that reports the new firmware ran the activation. */
+  activationRan: boolean | null = null,
 ): DecisionReason | null {
+  if (activationRan === false) return 'VERIFICATION_NOT_ACTIVATED';
   switch (activation.status) {
     case 'FAILED':
       return activationExecuted(activation, settings) ? null : 'ACTIVATION_FAILED';
@@ -127,10 +139,13 @@ export function activationReleaseReason(
       return 'ACTIVATION_CANCELLED';
     case 'SUPERSEDED':
       return 'ACTIVATION_SUPERSEDED';
+    // A lost outcome says nothing once the meter itself has shown that the activation ran.
     case 'OUTCOME_UNKNOWN':
-      return 'OUTCOME_NOT_RECEIVED';
+      return activationRan ? null : 'OUTCOME_NOT_RECEIVED';
     case 'SCHEDULED':
-      return now.getTime() > outcomeDeadline(activation, settings).getTime() ? 'OUTCOME_NOT_RECEIVED' : null;
+      return !activationRan && now.getTime() > outcomeDeadline(activation, settings).getTime()
+        ? 'OUTCOME_NOT_RECEIVED'
+        : null;
     case 'SUCCEEDED':
       return null;
   }
@@ -193,7 +208,120 @@ export function budgetSpent(budget: BudgetEvidence): boolean {
   );
 }
 
-/** The latest instant a HELD AD1 may stay held: receivedAt + hold bound. */
-export function holdDeadline(alert: PowerOutageAlertFact, settings: EngineSettings): Date {
+/** The latest instant a HELD AD1 may stay held, whatever else: receivedAt + the hold ceiling. */
+export function holdCeiling(alert: PowerOutageAlertFact, settings: EngineSettings): Date {
   return addMinutes(alert.receivedAt, settings.holdMinutes);
+}
+
+/** The longest hub power cut the candidate's rule allows for. */
+export function maxCommsHubOff(candidate: Candidate, settings: EngineSettings): number {
+  return candidate.rule.maxCommsHubOffMinutes ?? settings.maxCommsHubOffMinutes;
+}
+
+/**
+ * When the hub must have power again if the cut was OTA-induced: the cut began at the outage
+ * start (by the CH clock, so up to the skew later) and lasts at most the rule's longest cut.
+ */
+export function hubBackBy(alert: PowerOutageAlertFact, candidate: Candidate, settings: EngineSettings): Date {
+  return addMinutes(alert.startAt, candidate.skewMinutes + maxCommsHubOff(candidate, settings));
+}
+
+/**
+ * The first instant evidence from the premises can be expected: the hub is back and a message it
+ * sent then (the activation outcome, above all) has crossed the network. Before it, the absence
+ * of an outcome says nothing: the meter cannot send one through a dark hub.
+ */
+export function evidenceDeadline(
+  alert: PowerOutageAlertFact,
+  candidate: Candidate,
+  settings: EngineSettings,
+): Date {
+  return addMinutes(hubBackBy(alert, candidate, settings), settings.transitMinutes);
+}
+
+/** The verification requests for this outage and the answer that decides, if any. */
+export interface VerificationState {
+  /** Requests to the candidate's device made since the outage start, oldest first. */
+  readonly requests: readonly VerificationFact[];
+  /** Requests actually sent (not skipped by the request budget). */
+  readonly sent: number;
+  /** True when the request budget refused a request for this outage. */
+  readonly skipped: boolean;
+  /** A request still waiting for its answer at `now`, if any. */
+  readonly pending: VerificationFact | null;
+  /** See {@link VerificationEvidence.activationRan}. */
+  readonly activationRan: boolean | null;
+}
+
+/**
+ * What asking the meter has shown so far. Only requests made since the outage start count: an
+ * answer proves the meter and its hub had power when it answered, and its firmware version says
+ * whether the activation ran (the target version, or any other than the version before it).
+ */
+export function verificationState(
+  alert: PowerOutageAlertFact,
+  candidate: Candidate,
+  verifications: readonly VerificationFact[],
+  now: Date,
+): VerificationState {
+  const since = alert.startAt.getTime();
+  const requests = verifications
+    .filter((v) => sameCode(v.deviceGuid, candidate.device.guid) && v.requestedAt.getTime() >= since)
+    .sort((a, b) => a.requestedAt.getTime() - b.requestedAt.getTime() || compareText(a.id, b.id));
+  const answered = requests.filter(
+    (v) => v.status === 'ANSWERED' && v.answeredAt !== null && v.answeredAt.getTime() >= since,
+  );
+  let activationRan: boolean | null = null;
+  for (const answer of answered) {
+    const ran = answerShowsActivation(answer.firmwareVersion, candidate);
+    // The latest usable answer wins: a meter may answer once before it has finished rebooting.
+    if (ran !== null) activationRan = ran;
+  }
+  return {
+    requests,
+    sent: requests.filter((v) => v.status !== 'SKIPPED').length,
+    skipped: requests.some((v) => v.status === 'SKIPPED'),
+    pending:
+      requests.find((v) => v.status === 'PENDING' && now.getTime() < v.timeoutAt.getTime()) ?? null,
+    activationRan,
+  };
+}
+
+function answerShowsActivation(version: string | null, candidate: Candidate): boolean | null {
+  if (version === null || version.trim() === '') return null;
+  const target = candidate.activation.targetFirmwareVersion;
+  if (target) {
+    if (sameCode(version, target)) return true;
+    return sameCode(version, candidate.firmware.versionBefore) ? false : null;
+  }
+  return !sameCode(version, candidate.firmware.versionBefore);
+}
+
+/** The timeline evidence of a candidate, as stored with the decision. */
+export function timelineEvidence(
+  alert: PowerOutageAlertFact,
+  candidate: Candidate,
+  state: VerificationState,
+  ceiling: Date,
+  settings: EngineSettings,
+): TimelineEvidence {
+  return {
+    maxCommsHubOffMinutes: maxCommsHubOff(candidate, settings),
+    hubBackBy: iso(hubBackBy(alert, candidate, settings)),
+    evidenceAt: iso(evidenceDeadline(alert, candidate, settings)),
+    ceilingAt: iso(ceiling),
+    verification: {
+      deviceGuid: candidate.device.guid,
+      attempts: settings.verification.attempts,
+      requests: state.requests.map((v) => ({
+        id: v.id,
+        requestedAt: iso(v.requestedAt),
+        timeoutAt: iso(v.timeoutAt),
+        status: v.status,
+        answeredAt: isoOrNull(v.answeredAt),
+        firmwareVersion: v.firmwareVersion,
+      })),
+      activationRan: state.activationRan,
+    },
+  };
 }

@@ -15,9 +15,10 @@ export const REASON_TEXT: Readonly<Record<DecisionReason | RestoreDecisionReason
   UNROUTED_ALERT: 'the alert could not be routed to a network operator, so it is never withheld',
   UNKNOWN_AREA: 'the device has no area key, so a neighbourhood outage could not be ruled out (fail open)',
   SHADOW_RULE: 'only a shadow rule matched: the decision is recorded but the alert is not withheld',
-  AWAITING_EVIDENCE: 'the outage started inside a firmware activation window; held briefly for evidence',
+  AWAITING_EVIDENCE:
+    'the outage started inside a firmware activation window; held until the hub must be back and its messages could have arrived',
   OTA_INDUCED:
-    'the outage started inside the window of a successful firmware activation and no evidence of a genuine outage arrived',
+    'the outage started inside the window of a firmware activation that ran (by its outcome or by the meter answering a read) and no evidence of a genuine outage arrived',
   SUPPLY_RESTORED_OVERLAP:
     'the meter reported a supply interruption overlapping the outage: a genuine loss of supply',
   AREA_CLUSTER:
@@ -29,6 +30,14 @@ export const REASON_TEXT: Readonly<Record<DecisionReason | RestoreDecisionReason
     'the activation outcome did not arrive in time, so the outage could not be confirmed as OTA-induced',
   HOLD_EXPIRED: 'the hold bound ran out before the outage was confirmed as OTA-induced',
   SAFETY_BUDGET_SPENT: 'too many alerts were being suppressed here: the safety budget stopped suppressing',
+  AWAITING_VERIFICATION:
+    'no activation outcome arrived although the hub should be back, so the meter was asked for its firmware version',
+  VERIFICATION_UNANSWERED:
+    'the meter did not answer a read once its hub should have been back: it is still without power, a genuine outage',
+  VERIFICATION_NOT_ACTIVATED:
+    'the meter answered with the firmware from before the activation, so the activation did not run and cannot explain the outage',
+  VERIFICATION_BUDGET_SPENT:
+    'too many verification requests were being sent here, so the meter could not be asked (fail open)',
   NO_PAIRED_OUTAGE_ALERT: 'no power outage alert pairs with this restoration, so it is delivered on its own',
   OUTAGE_ALERT_UNDECIDED:
     'the paired power outage alert has no decision yet, so the restoration is delivered',
@@ -84,6 +93,24 @@ export function explainAlertDecision(decision: AlertDecision): string[] {
     lines.push(
       `Safety budget spent (${e.budget.dno?.spent ? `DNO by ${e.budget.dno.spent}` : `area by ${e.budget.area?.spent}`}).`,
     );
+  }
+  if (e.timeline) {
+    const t = e.timeline;
+    lines.push(
+      `The hub is back by ${t.hubBackBy} if the cut was OTA-induced (at most ${t.maxCommsHubOffMinutes} min dark); ` +
+        `evidence could have arrived by ${t.evidenceAt}; no hold lasts past ${t.ceilingAt}.`,
+    );
+    for (const v of t.verification.requests) {
+      lines.push(
+        `Verification ${v.id} to ${t.verification.deviceGuid} at ${v.requestedAt}: ${v.status}` +
+          `${v.answeredAt ? `, answered at ${v.answeredAt}` : ''}${v.firmwareVersion ? ` with firmware ${v.firmwareVersion}` : ''}.`,
+      );
+    }
+    if (t.verification.activationRan !== null) {
+      lines.push(
+        `The meter's answer shows the activation ${t.verification.activationRan ? 'ran' : 'did not run'}.`,
+      );
+    }
   }
   if (decision.outcome === 'HELD' && decision.dueAt)
     lines.push(`Decided by ${decision.dueAt.toISOString()} at the latest.`);

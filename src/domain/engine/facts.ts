@@ -87,6 +87,13 @@ export interface AffectedFirmwareRuleFact {
   readonly windowMinutes?: number | null;
   /** Rule-specific skew tolerance; `null` uses the engine setting. */
   readonly skewMinutes?: number | null;
+  /**
+   * Longest Communications Hub power cut an activation under this rule can cause (the model and
+   * image decide it: 3-15 min observed); `null` uses the engine setting.
+   */
+  readonly maxCommsHubOffMinutes?: number | null;
+  /** Window after a known actual execution time; `null` uses the engine setting. */
+  readonly executedWindowMinutes?: number | null;
   /** Disabled rules are ignored entirely. */
   readonly enabled: boolean;
   /** Shadow rules decide and record but never withhold. */
@@ -169,6 +176,28 @@ export interface OutageAreaFacts {
   readonly budget: SafetyBudgetCounters;
 }
 
+/** Status of one verification request (SR 11.2 Read Firmware Version sent to an ESME). */
+export type VerificationStatus = 'PENDING' | 'ANSWERED' | 'TIMED_OUT' | 'SKIPPED';
+
+/**
+ * A verification request to an ESME and its answer, if any. An answer means the ESME, and the
+ * hub it powers, had power when it answered; its firmware version shows whether the activation ran.
+ */
+export interface VerificationFact {
+  readonly id: string;
+  /** The device asked: the ESME (or the CH, for a CH's own activation). */
+  readonly deviceGuid: string;
+  /** When the request was made (SKIPPED: when it would have been, had the budget allowed). */
+  readonly requestedAt: Date;
+  /** No answer by then counts as no answer. */
+  readonly timeoutAt: Date;
+  readonly status: VerificationStatus;
+  /** When the meter answered (its response's time); `null` while unanswered. */
+  readonly answeredAt: Date | null;
+  /** The version the meter reported; `null` when unanswered or not reported. */
+  readonly firmwareVersion: string | null;
+}
+
 /** Everything the engine needs to decide one AD1. */
 export interface PowerOutageAlertFacts {
   readonly alert: PowerOutageAlertFact;
@@ -182,6 +211,8 @@ export interface PowerOutageAlertFacts {
   readonly activations: readonly FirmwareActivationFact[];
   /** Supply-restored alerts from the associated ESMEs known so far. */
   readonly supplyRestoredAlerts: readonly SupplyRestoredAlertFact[];
+  /** Verification requests to the associated ESMEs and to the CH (any order; the engine filters). */
+  readonly verifications: readonly VerificationFact[];
   /** The outage area; `null` when neither device has an area key. */
   readonly area: OutageAreaFacts | null;
   /** Safety-budget counters of the alert's DNO (ignored when the alert is unrouted). */

@@ -17,9 +17,11 @@ export type {
   SafetyBudgetCounters,
   SupplyRestoredAlertCode,
   SupplyRestoredAlertFact,
+  VerificationFact,
+  VerificationStatus,
 } from './facts';
 export { SUPPLY_RESTORED_ALERT_CODES } from './facts';
-export type { EngineSettings, SafetyBudgetSettings } from './settings';
+export type { EngineSettings, SafetyBudgetSettings, VerificationSettings } from './settings';
 export { DEFAULT_ENGINE_SETTINGS, validateEngineSettings } from './settings';
 export type {
   ActivationEvidence,
@@ -32,6 +34,8 @@ export type {
   DeviceEvidence,
   FirmwareEvidence,
   PathOutcome,
+  TimelineEvidence,
+  VerificationEvidence,
   WindowEvidence,
 } from './decision';
 export { DECISION_REASONS, isWithheld, nextEvaluationAt, sameDecision } from './decision';

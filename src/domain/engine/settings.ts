@@ -19,14 +19,42 @@ export interface SafetyBudgetSettings {
   readonly minSample: number;
 }
 
+/** Active verification: how long to wait for the meter's answer, and how often to ask. */
+export interface VerificationSettings {
+  /** False: no request is ever made; a candidate without an outcome is released at the bound. */
+  readonly enabled: boolean;
+  /** Wait for one answer, minutes. No answer in time counts as no answer. */
+  readonly timeoutMinutes: number;
+  /** Requests per outage (the first and its retries). */
+  readonly attempts: number;
+}
+
 /** All decision bounds. */
 export interface EngineSettings {
   /** Window length after the activation anchor, minutes (rules may override). */
   readonly windowMinutes: number;
   /** Clock-skew tolerance before the anchor, minutes (rules may override). */
   readonly skewMinutes: number;
-  /** Hold bound: a held AD1 is decided by `receivedAt + holdMinutes` at the latest. */
+  /**
+   * Ceiling on every hold: a held AD1 is decided by `receivedAt + holdMinutes` at the latest,
+   * whatever the evidence bound below would allow. The evidence bound normally ends a hold sooner.
+   */
   readonly holdMinutes: number;
+  /**
+   * Longest time an OTA activation keeps the Communications Hub dark, for rules that do not
+   * carry their own `maxCommsHubOffMinutes`. Nothing from the premises can travel before it ends.
+   */
+  readonly maxCommsHubOffMinutes: number;
+  /** Time a message from the premises needs to cross the network once the hub has power again. */
+  readonly transitMinutes: number;
+  /**
+   * Window after the actual execution time (rules may override): the meter reboots on activation
+   * and the hub goes dark within seconds, so once the execution time is known the window is
+   * narrow. `windowMinutes` applies only while only the requested time is known.
+   */
+  readonly executedWindowMinutes: number;
+  /** Asking the meter (SR 11.2 Read Firmware Version) once its hub should be back. */
+  readonly verification: VerificationSettings;
   /** An activation with no outcome this long after its requested time counts as outcome lost. */
   readonly outcomeBoundMinutes: number;
   /** N: AD1 weight (throttled counts included) that makes an area cluster. */
@@ -47,7 +75,11 @@ export interface EngineSettings {
 export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
   windowMinutes: 30,
   skewMinutes: 2,
-  holdMinutes: 5,
+  holdMinutes: 30,
+  maxCommsHubOffMinutes: 15,
+  transitMinutes: 1,
+  executedWindowMinutes: 3,
+  verification: Object.freeze({ enabled: true, timeoutMinutes: 2, attempts: 2 }),
   outcomeBoundMinutes: 60,
   clusterSize: 3,
   clusterMinutes: 10,
@@ -78,6 +110,27 @@ export function validateEngineSettings(settings: EngineSettings): EngineSettings
   check(positive(settings.windowMinutes), 'windowMinutes', 'windowMinutes must be > 0');
   check(nonNegative(settings.skewMinutes), 'skewMinutes', 'skewMinutes must be >= 0');
   check(nonNegative(settings.holdMinutes), 'holdMinutes', 'holdMinutes must be >= 0');
+  check(
+    positive(settings.maxCommsHubOffMinutes),
+    'maxCommsHubOffMinutes',
+    'maxCommsHubOffMinutes must be > 0',
+  );
+  check(nonNegative(settings.transitMinutes), 'transitMinutes', 'transitMinutes must be >= 0');
+  check(
+    positive(settings.executedWindowMinutes),
+    'executedWindowMinutes',
+    'executedWindowMinutes must be > 0',
+  );
+  check(
+    positive(settings.verification.timeoutMinutes),
+    'verification.timeoutMinutes',
+    'verification.timeoutMinutes must be > 0',
+  );
+  check(
+    Number.isInteger(settings.verification.attempts) && settings.verification.attempts >= 1,
+    'verification.attempts',
+    'verification.attempts must be an integer >= 1',
+  );
   check(positive(settings.outcomeBoundMinutes), 'outcomeBoundMinutes', 'outcomeBoundMinutes must be > 0');
   check(
     Number.isInteger(settings.clusterSize) && settings.clusterSize >= 1,

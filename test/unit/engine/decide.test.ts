@@ -92,8 +92,8 @@ describe('window boundaries (anchor T0, skew 2 min, window 30 min)', () => {
       final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
     },
     {
-      name: 'a rule-specific window shortens the end (10 min, AD1 at +11)',
-      facts: facts({ alert: alert({ startAt: at(11) }), rules: [rule({ windowMinutes: 10 })] }),
+      name: 'a rule-specific executed window shortens the end (10 min, AD1 at +11)',
+      facts: facts({ alert: alert({ startAt: at(11) }), rules: [rule({ executedWindowMinutes: 10 })] }),
       first: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
       final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
     },

@@ -33,7 +33,17 @@ export const OLD_FW = '0002012F';
 export const NEW_FW = '00020130';
 export const HASH = 'AB'.repeat(32);
 
-export const settings: EngineSettings = DEFAULT_ENGINE_SETTINGS;
+/**
+ * The rule tests place the AD1 minutes after T0, so they run with a 30-minute window after the
+ * actual execution time too, and a 5-minute hold ceiling that ends each hold before the evidence
+ * bound (T0+5 start + 2 skew + 15 cut + 1 transit). `timeline.test.ts` covers the defaults: the
+ * narrow executed window, the evidence bound and verification.
+ */
+export const settings: EngineSettings = {
+  ...DEFAULT_ENGINE_SETTINGS,
+  executedWindowMinutes: 30,
+  holdMinutes: 5,
+};
 
 export function device(overrides: Partial<DeviceFact> = {}): DeviceFact {
   return {
@@ -158,6 +168,7 @@ export function facts(overrides: Partial<PowerOutageAlertFacts> = {}): PowerOuta
     rules: [rule()],
     activations: [activation()],
     supplyRestoredAlerts: [],
+    verifications: [],
     area: { key: 'FEEDER-1', neighbourAlerts: [], budget: { suppressions: 0, alerts: 1 } },
     dnoBudget: { suppressions: 0, alerts: 1 },
     deliveryPreference: 'FILTER',
