@@ -56,12 +56,16 @@ export class ActiveVerification1763700700000 implements MigrationInterface {
       `CREATE UNIQUE INDEX verification_request_pending_idx ON verification_request (device_guid) WHERE status = 'PENDING'`,
     );
     // The engine's facts: a device's requests since an outage start.
-    await q.query('CREATE INDEX verification_request_device_idx ON verification_request (device_guid, requested_at)');
+    await q.query(
+      'CREATE INDEX verification_request_device_idx ON verification_request (device_guid, requested_at)',
+    );
     // The request budget counts per DNO and per area over a window.
     await q.query(
       'CREATE INDEX verification_request_dno_idx ON verification_request (distributor_id, requested_at)',
     );
-    await q.query('CREATE INDEX verification_request_area_idx ON verification_request (area_key, requested_at)');
+    await q.query(
+      'CREATE INDEX verification_request_area_idx ON verification_request (area_key, requested_at)',
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

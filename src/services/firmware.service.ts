@@ -171,7 +171,11 @@ export class FirmwareService {
       throw new InvalidInputError('INVALID_SKEW', 'skewMinutes must be 0-120', 'skewMinutes');
     }
     const executedWindowMinutes = input.executedWindowMinutes ?? this.defaults.executedWindowMinutes;
-    if (!Number.isInteger(executedWindowMinutes) || executedWindowMinutes < 1 || executedWindowMinutes > 1440) {
+    if (
+      !Number.isInteger(executedWindowMinutes) ||
+      executedWindowMinutes < 1 ||
+      executedWindowMinutes > 1440
+    ) {
       throw new InvalidInputError(
         'INVALID_WINDOW',
         'executedWindowMinutes must be 1-1440',
@@ -179,7 +183,11 @@ export class FirmwareService {
       );
     }
     const maxCommsHubOffMinutes = input.maxCommsHubOffMinutes ?? this.defaults.maxCommsHubOffMinutes;
-    if (!Number.isInteger(maxCommsHubOffMinutes) || maxCommsHubOffMinutes < 1 || maxCommsHubOffMinutes > 120) {
+    if (
+      !Number.isInteger(maxCommsHubOffMinutes) ||
+      maxCommsHubOffMinutes < 1 ||
+      maxCommsHubOffMinutes > 120
+    ) {
       throw new InvalidInputError(
         'INVALID_CUT_BOUND',
         'maxCommsHubOffMinutes must be 1-120',

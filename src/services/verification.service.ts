@@ -184,7 +184,6 @@ export class VerificationOutbox {
     )) as { key: string; n: number }[];
     return new Map(rows.map((r) => [r.key, r.n]));
   }
-
 }
 
 /**

@@ -319,13 +319,7 @@ function decideEnforced(
   const findings = investigate(facts, identification, candidate, settings, now);
   const verdict = judgeCandidate(facts, candidate, findings, previous, settings, now);
   if (verdict === null && previous !== null) return previous;
-  return buildDecision(
-    facts,
-    verdict ?? notWithheld(previous, 'HOLD_EXPIRED'),
-    findings,
-    now,
-    null,
-  );
+  return buildDecision(facts, verdict ?? notWithheld(previous, 'HOLD_EXPIRED'), findings, now, null);
 }
 
 /** A decision for an AD1 the DNO already has: only a shadow rule's would-be part may progress. */

@@ -281,8 +281,7 @@ export function verificationState(
     requests,
     sent: requests.filter((v) => v.status !== 'SKIPPED').length,
     skipped: requests.some((v) => v.status === 'SKIPPED'),
-    pending:
-      requests.find((v) => v.status === 'PENDING' && now.getTime() < v.timeoutAt.getTime()) ?? null,
+    pending: requests.find((v) => v.status === 'PENDING' && now.getTime() < v.timeoutAt.getTime()) ?? null,
     activationRan,
   };
 }
