@@ -86,6 +86,12 @@ export class DecisionScheduler {
         `SELECT id::text AS id, kind FROM alert WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [now, this.settings.batchSize],
       )) as { id: string; kind: 'AD1' | 'SUPPLY_RESTORED' }[];
+      // Verification requests past their timeout are over: close them so the stream and the
+      // operator see it (the engine already treats them so).
+      await tx.query(
+        `UPDATE verification_request SET status = 'TIMED_OUT' WHERE status = 'PENDING' AND timeout_at <= $1`,
+        [now],
+      );
       if (due.length === 0) return { claimed: 0, enqueued: NOTHING_ENQUEUED };
       const ad1s = due.filter((d) => d.kind === 'AD1').map((d) => d.id);
       const changes = await this.decisions.evaluateOutageAlerts(tx, ad1s, now, 'TIMER');

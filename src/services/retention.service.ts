@@ -35,6 +35,8 @@ export interface RetentionReport {
   readonly deletedFromDefault: number;
   /** Safety-budget counter rows (scope, key, minute) deleted: a day or more past the window. */
   readonly budgetMinutesDeleted: number;
+  /** Verification requests deleted: made before the oldest month kept. */
+  readonly verificationRequestsDeleted: number;
 }
 
 const monthStart = (d: Date, offset = 0) =>
@@ -85,6 +87,7 @@ export class RetentionService {
       const dropped: string[] = [];
       const keptForTimers: string[] = [];
       let deletedFromDefault = 0;
+      let verificationRequestsDeleted = 0;
       if (this.settings.months > 0) {
         const cutoff = monthStart(now, -this.settings.months);
         for (const [name, month] of existing) {
@@ -100,6 +103,10 @@ export class RetentionService {
           dropped.push(name);
         }
         deletedFromDefault = await this.trimDefault(tx, cutoff);
+        // Verification requests follow the alerts they were made for.
+        verificationRequestsDeleted = returnedRows(
+          await tx.query(`DELETE FROM verification_request WHERE requested_at < $1 RETURNING 1`, [cutoff]),
+        ).length;
       }
       // Derived data, whatever the retention setting: a budget read never looks this far back.
       const budgetMinutesDeleted = returnedRows(
@@ -107,7 +114,16 @@ export class RetentionService {
           new Date(now.getTime() - (this.settings.budgetWindowMinutes + BUDGET_GRACE_MINUTES) * 60_000),
         ]),
       ).length;
-      return { ran: true, created, moved, dropped, keptForTimers, deletedFromDefault, budgetMinutesDeleted };
+      return {
+        ran: true,
+        created,
+        moved,
+        dropped,
+        keptForTimers,
+        deletedFromDefault,
+        budgetMinutesDeleted,
+        verificationRequestsDeleted,
+      };
     });
     if (!report)
       return {
@@ -118,6 +134,7 @@ export class RetentionService {
         keptForTimers: [],
         deletedFromDefault: 0,
         budgetMinutesDeleted: 0,
+        verificationRequestsDeleted: 0,
       };
     if (report.created.length || report.dropped.length || report.deletedFromDefault)
       this.log.info(report, 'retention: partitions maintained');

@@ -5,6 +5,7 @@ import type {
   PowerOutageAlertFacts,
 } from '../../../src/domain/engine';
 import { CANCELLATION_SENTINEL } from '../../../src/domain/model';
+import { DEFAULT_ENGINE_SETTINGS } from '../../../src/domain/engine';
 import {
   CH,
   CH_OTHER,
@@ -967,28 +968,77 @@ describe('idempotence and determinism', () => {
   });
 });
 
-describe('the worked example in docs/ENGINE.md', () => {
-  it('held at 02:08, still held at 02:09, suppressed at 02:13, released late at 03:10', () => {
-    const pending = facts({ activations: [scheduled()] });
-    const executed = facts({ activations: [activation({ actualExecutedAt: at(1) })] });
+describe('the worked example in docs/ENGINE.md (default settings)', () => {
+  const S = 1000;
+  const d = DEFAULT_ENGINE_SETTINGS;
+  const ad1 = alert({ startAt: at(0, 50 * S), receivedAt: at(4, 20 * S) });
+  const pending = facts({ alert: ad1, activations: [scheduled()] });
+  const executed = facts({ alert: ad1, activations: [activation({ actualExecutedAt: at(0, 40 * S) })] });
+
+  it('held at 02:04:20, still held when the outcome crosses the hub at 02:12:30, suppressed at 02:18:50, released late at 03:10', () => {
     const restored = facts({
-      activations: [activation({ actualExecutedAt: at(1) })],
-      supplyRestoredAlerts: [restore({ interruptionAt: at(5), restorationAt: at(65), receivedAt: at(70) })],
+      alert: ad1,
+      activations: [activation({ actualExecutedAt: at(0, 40 * S) })],
+      supplyRestoredAlerts: [
+        restore({ interruptionAt: at(0, 50 * S), restorationAt: at(65), receivedAt: at(70) }),
+      ],
     });
-    const steps = sequence([
-      { facts: pending, now: at(8) },
-      { facts: executed, now: at(9) },
-      { facts: executed, now: at(13) },
-      { facts: restored, now: at(70) },
-    ]);
-    expect(steps.map((d) => [d.outcome, d.reason, d.late])).toEqual([
+    const steps = sequence(
+      [
+        { facts: pending, now: at(4, 20 * S) },
+        { facts: executed, now: at(12, 30 * S) },
+        { facts: executed, now: at(18, 50 * S) },
+        { facts: restored, now: at(70) },
+      ],
+      d,
+    );
+    expect(steps.map((x) => [x.outcome, x.reason, x.late])).toEqual([
       ['HELD', 'AWAITING_EVIDENCE', false],
       ['HELD', 'AWAITING_EVIDENCE', false],
       ['SUPPRESSED', 'OTA_INDUCED', false],
       ['RELEASED', 'SUPPLY_RESTORED_OVERLAP', true],
     ]);
+    expect(steps[0].dueAt).toEqual(at(18, 50 * S));
     expect(steps[0].window).toMatchObject({ from: at(-2), to: at(30), anchoredOnActual: false });
-    expect(steps[1].window).toMatchObject({ from: at(-1), to: at(31), anchoredOnActual: true });
+    expect(steps[1].window).toMatchObject({
+      from: at(-2, 40 * S),
+      to: at(3, 40 * S),
+      anchoredOnActual: true,
+    });
+  });
+
+  it('with the outcome lost: asks the meter at 02:18:50 and suppresses on its answer', () => {
+    const held = sequence(
+      [
+        { facts: pending, now: at(4, 20 * S) },
+        { facts: pending, now: at(18, 50 * S) },
+      ],
+      d,
+    );
+    expect(held.map((x) => [x.outcome, x.reason])).toEqual([
+      ['HELD', 'AWAITING_EVIDENCE'],
+      ['HELD', 'AWAITING_VERIFICATION'],
+    ]);
+    const answered = decide(
+      {
+        ...pending,
+        previousDecision: held[1],
+        verifications: [
+          {
+            id: 'v-1',
+            deviceGuid: ESME,
+            requestedAt: at(18, 50 * S),
+            timeoutAt: at(20, 50 * S),
+            status: 'ANSWERED',
+            answeredAt: at(19, 5 * S),
+            firmwareVersion: NEW_FW,
+          },
+        ],
+      },
+      at(19, 10 * S),
+      d,
+    );
+    expect(summary(answered)).toEqual(SUPPRESSED);
   });
 
   it('with a cluster of weight 3 (02:04, and 02:07 throttled x2) it is delivered at once', () => {
