@@ -363,7 +363,7 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     c.at(T + MINUTE);
     const done = await c.outcome(act.requestId, 'success', T + MINUTE);
     expect(done.status).toBe('SUCCEEDED');
-    expect(done.window).toEqual({ from: iso(T - MINUTE), to: iso(T + 31 * MINUTE), anchoredOnActual: true });
+    expect(done.window).toEqual({ from: iso(T - MINUTE), to: iso(T + 4 * MINUTE), anchoredOnActual: true });
 
     c.at(T + 5 * MINUTE);
     const [r] = await c.ingest([ad1(p, T + 2 * MINUTE)]);
@@ -421,7 +421,7 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     expect(d).toMatchObject({ revision: 2, activationId: act.id, dueAt: null });
     expect(d.ruleId).toBeTruthy();
     expect(ms(d.windowFrom)).toBe(T - MINUTE);
-    expect(ms(d.windowTo)).toBe(T + 31 * MINUTE);
+    expect(ms(d.windowTo)).toBe(T + 4 * MINUTE);
     expect(ms(d.decidedAt)).toBe(dueAt);
 
     const explained = ok(
@@ -667,12 +667,12 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
       windowTo: iso(T + 150 * MINUTE),
     });
 
-    // Both activations executed at T+2h20: the actual window is [T+2h18, T+2h50].
+    // Both activations executed at T+2h20: the actual (narrow) window is [T+2h18, T+2h23].
     c.at(T + 141 * MINUTE);
     const doneB = await c.outcome(b.requestId, 'success', T + 140 * MINUTE);
     expect(doneB.window).toEqual({
       from: iso(T + 138 * MINUTE),
-      to: iso(T + 170 * MINUTE),
+      to: iso(T + 143 * MINUTE),
       anchoredOnActual: true,
     });
     await c.outcome(a.requestId, 'success', T + 140 * MINUTE);
@@ -683,11 +683,11 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
       ['RELEASED', 'NO_ACTIVATION_WINDOW', 'EVIDENCE', false],
     ]);
 
-    // (a) An AD1 at T+2h40, after the outcome: inside the actual window only.
-    c.at(T + 161 * MINUTE);
-    const [ra] = await c.ingest([ad1(inside, T + 160 * MINUTE)]);
+    // (a) An AD1 at T+2h21, received after the outcome: inside the actual window.
+    c.at(T + 145 * MINUTE);
+    const [ra] = await c.ingest([ad1(inside, T + 141 * MINUTE)]);
     expect(ra).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
-    c.at(T + 166 * MINUTE);
+    c.at(T + 150 * MINUTE);
     const suppressed = await c.until(ra.alertId!, 'SUPPRESSED');
     expect(ledger(suppressed)).toEqual([
       ['HELD', 'AWAITING_EVIDENCE', 'INGEST', false],
@@ -696,7 +696,7 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     expect(suppressed.decision).toMatchObject({
       activationId: a.id,
       windowFrom: iso(T + 138 * MINUTE),
-      windowTo: iso(T + 170 * MINUTE),
+      windowTo: iso(T + 143 * MINUTE),
     });
     // (b) never became SUPPRESSED, not even after its own due time passed.
     expect(ledger((await c.alert(rb.alertId!))!).map((e) => e[0])).toEqual(['HELD', 'RELEASED']);
