@@ -116,6 +116,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       lags: () => services.delivery.lags(),
       holdQueue: () => services.operations.holdQueue(),
       budgets: () => services.operations.budgets(),
+      verifications: () => services.operations.verifications(),
       pool: () => poolState(dataSource),
       now: () => clock.now(),
     });

@@ -1,13 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { classify } from './schema/errors';
 import type { ServiceObserver } from './services/observer';
-import type { DnoBudgetState, HoldQueueState } from './services/operations.service';
+import type { DnoBudgetState, HoldQueueState, VerificationQueueState } from './services/operations.service';
 
 /** What the scrape-time gauges read. Set once the services exist. */
 export interface ScrapeSources {
   lags(): Promise<{ distributorId: string; lag: number }[]>;
   holdQueue(): Promise<HoldQueueState>;
   budgets(): Promise<DnoBudgetState[]>;
+  verifications(): Promise<VerificationQueueState>;
   /** The connection pool, or null before it exists. */
   pool(): { total: number; idle: number; waiting: number; max: number } | null;
   now(): Date;
@@ -58,6 +59,7 @@ export function createMetrics(): Metrics {
   const lags = perScrape(async () => (sources ? sources.lags() : []), failed);
   const holdQueue = perScrape(async () => (sources ? sources.holdQueue() : undefined), failed);
   const budgets = perScrape(async () => (sources ? sources.budgets() : []), failed);
+  const verifications = perScrape(async () => (sources ? sources.verifications() : []), failed);
 
   new Gauge({
     name: 'poa_sieve_dno_outbox_lag',
@@ -68,6 +70,16 @@ export function createMetrics(): Metrics {
       this.reset();
       for (const { distributorId, lag } of (await lags()) ?? [])
         this.set({ distributor_id: distributorId }, lag);
+    },
+  });
+  new Gauge({
+    name: 'poa_sieve_verification_requests_last_hour',
+    help: 'Verification reads of meters (SR 11.2) requested in the last hour, by status: PENDING, ANSWERED, TIMED_OUT (no answer: a genuine outage) or SKIPPED (the request budget refused: fail open).',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { status, count } of (await verifications()) ?? []) this.set({ status }, count);
     },
   });
   new Gauge({

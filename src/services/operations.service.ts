@@ -24,6 +24,9 @@ export interface DnoBudgetState {
   readonly exhausted: boolean;
 }
 
+/** Verification requests made within the last hour, by status (PENDING: still waiting). */
+export type VerificationQueueState = { readonly status: string; readonly count: number }[];
+
 /**
  * The state an operator watches, read at scrape time (GET /metrics). Each read is one indexed
  * statement; none takes a lock.
@@ -40,6 +43,16 @@ export class OperationsService {
       `${SCRAPE_STATEMENT} SELECT count(*)::int AS depth, min(due_at) AS oldest FROM alert WHERE due_at IS NOT NULL`,
     )) as { depth: number; oldest: Date | null }[];
     return { depth: row.depth, oldestDueAt: row.oldest ? new Date(row.oldest) : null };
+  }
+
+  /** Verification requests of the last hour by status (the meter answering, staying silent, or the budget refusing). */
+  async verifications(): Promise<VerificationQueueState> {
+    const since = new Date(this.clock.now().getTime() - 60 * MINUTE_MS);
+    return (await this.dataSource.query(
+      `${SCRAPE_STATEMENT} SELECT status, count(*)::int AS count FROM verification_request
+        WHERE requested_at > $1 GROUP BY status ORDER BY status`,
+      [since],
+    )) as VerificationQueueState;
   }
 
   /** Every DNO that received an AD1 within the budget window, with its budget state. */
