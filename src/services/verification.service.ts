@@ -184,7 +184,6 @@ export class VerificationOutbox {
     )) as { key: string; n: number }[];
     return new Map(rows.map((r) => [r.key, r.n]));
   }
-
 }
 
 /**
@@ -203,7 +202,9 @@ export class VerificationService {
   /** The stream after `after` (a sequence), in order: what the DSP adapter sends next. */
   async readAfter(after: string, limit: number): Promise<VerificationRequestRow[]> {
     return (await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM verification_request WHERE sequence > $1::bigint ORDER BY sequence LIMIT $2`,
+      // Order by the column, not the text alias: a bare `ORDER BY sequence` sorts '10' before '9'.
+      `SELECT ${COLUMNS} FROM verification_request WHERE sequence > $1::bigint
+        ORDER BY verification_request.sequence LIMIT $2`,
       [after, limit],
     )) as VerificationRequestRow[];
   }
