@@ -66,12 +66,7 @@ class Reader {
 
   expect(tag: number, what: string): void {
     const found = this.u8(what);
-    if (found !== tag) {
-      throw new GbcsPayloadError(
-        'GBCS_PAYLOAD_NOT_PARSED',
-        `expected ${what} (0x${hex(tag)}), found 0x${hex(found)}`,
-      );
-    }
+    if (found !== tag) throw malformed(`expected ${what} (0x${hex(tag)}), found 0x${hex(found)}`);
   }
 
   /** An A-XDR length: one byte below 0x80, else 0x8n followed by n big-endian bytes. */
