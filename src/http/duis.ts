@@ -168,6 +168,21 @@ async function authenticate(verifier: TokenVerifier, header: unknown): Promise<P
 
 /** Runs a command through the service the GraphQL mutation uses, with the caller's principal. */
 async function execute(services: Services, principal: Principal, command: DuisCommand): Promise<unknown[]> {
+  if (command.action === 'VERIFICATION_ANSWER') {
+    // An answer to our own SR 11.2 (active verification): OPERATOR, as for the GraphQL mutation.
+    const row = await services.verification.recordAnswer(principal, command.input);
+    return [
+      {
+        document: command.document,
+        kind: 'VERIFICATION_ANSWER',
+        requestId: row.requestId,
+        deviceGuid: row.deviceGuid,
+        status: row.status,
+        answeredAt: row.answeredAt,
+        firmwareVersion: row.firmwareVersion,
+      },
+    ];
+  }
   if (command.action === 'SCHEDULE') {
     const activation = await services.activations.schedule(principal, command.input);
     return [{ document: command.document, kind: 'ACTIVATION', ...activationView(activation) }];

@@ -2,6 +2,8 @@ import { InvalidInputError } from '../domain/errors';
 import { parseEui64, parseRequestId, parseUtcDateTime } from '../domain/identifiers';
 import type { ScheduleActivationInput } from '../services/activation.service';
 import type { AlertInput } from '../services/ingest.service';
+import type { VerificationAnswerInput } from '../services/verification.service';
+import { GbcsPayloadError, readFirmwareVersionPayload } from './gbcs';
 import { path, textAt } from './xml';
 import type { XmlElement } from './xml';
 
@@ -12,6 +14,8 @@ import type { XmlElement } from './xml';
  *   sr:Request, ServiceReferenceVariant 11.3           -> activations.schedule (immediate, dated, cancel)
  *   sr:Response / DCCAlertMessage AD1 PowerOutageEvent  -> ingest AD1
  *   sr:Response / DCCAlertMessage CommsHubFirmwareActivation -> ingest CH_FIRMWARE_ACTIVATION
+ *   sr:Response / ResponseMessage 11.2 (GBCSPayload)     -> verification.recordAnswer
+ *   ra:GBCSResponse / ResponseMessage / ReadFirmwareVersionRsp -> verification.recordAnswer
  *   ra:GBCSResponse / ResponseMessage / ActivateFirmwareRsp  -> ACTIVATION_OUTCOME (IMMEDIATE)
  *   ra:GBCSResponse / DeviceAlertMessage SupplyOutageRestoreAlert (0x8F35-0x8F3C) -> SUPPLY_RESTORED
  *   ra:GBCSResponse / DeviceAlertMessage FirmwareActivationDeviceAlert (0x8F66/0x8F67) -> ACTIVATION_OUTCOME
@@ -27,6 +31,7 @@ export type DocumentType =
   | 'DCC_ALERT_AD1'
   | 'DCC_ALERT_CH_FIRMWARE_ACTIVATION'
   | 'SR11.3_RESPONSE'
+  | 'SR11.2_RESPONSE'
   | 'DEVICE_ALERT_SUPPLY_RESTORED'
   | 'DEVICE_ALERT_FUTURE_DATED_OUTCOME';
 
@@ -36,6 +41,11 @@ export type DuisCommand =
       readonly document: 'SR11.3_REQUEST';
       readonly action: 'SCHEDULE';
       readonly input: ScheduleActivationInput;
+    }
+  | {
+      readonly document: 'SR11.2_RESPONSE';
+      readonly action: 'VERIFICATION_ANSWER';
+      readonly input: VerificationAnswerInput;
     }
   | { readonly document: DocumentType; readonly action: 'INGEST'; readonly alert: AlertInput };
 
@@ -119,6 +129,10 @@ function fromRequest(root: XmlElement): DuisCommand {
 // DUIS Response: DCC alerts
 
 function fromResponse(root: XmlElement): DuisCommand {
+  const responseMessage = path(root, DUIS_NS, 'Body', 'ResponseMessage');
+  if (responseMessage && textAt(responseMessage, DUIS_NS, 'ServiceReferenceVariant') === '11.2') {
+    return fromReadFirmwareVersionResponse(root, responseMessage);
+  }
   const dccAlert = path(root, DUIS_NS, 'Body', 'DCCAlertMessage');
   if (!dccAlert) {
     const body = path(root, DUIS_NS, 'Body');
@@ -127,7 +141,7 @@ function fromResponse(root: XmlElement): DuisCommand {
       'GBCS_PAYLOAD_NOT_PARSED',
       `a DUIS Response with ${message} carries its device data as a binary GBCSPayload; post the ` +
         `parsed form (MMC ra:GBCSResponse) instead. Only DCCAlertMessage (AD1, CommsHubFirmwareActivation) ` +
-        `is read from a DUIS Response`,
+        `and the SR 11.2 ResponseMessage are read from a DUIS Response`,
       { bodyElement: message },
     );
   }
@@ -182,6 +196,45 @@ function fromResponse(root: XmlElement): DuisCommand {
   );
 }
 
+/**
+ * The meter's answer to an SR 11.2 Read Firmware Version this service asked for (active
+ * verification): the Header's RequestID names the request, ResponseDateTime is when the answer
+ * came, and the firmware version is read from the GBCS payload (src/ingest/gbcs.ts). The payload
+ * must come from the device the request was sent to.
+ */
+function fromReadFirmwareVersionResponse(root: XmlElement, message: XmlElement): DuisCommand {
+  const request = parseRequestId(required(root, DUIS_NS, 'Header/RequestID'), 'Header/RequestID');
+  const answeredAt = dateTime(
+    path(root, DUIS_NS, 'Header'),
+    DUIS_NS,
+    'ResponseDateTime',
+    'Header/ResponseDateTime',
+  );
+  const payload = required(message, DUIS_NS, 'GBCSPayload', 'ResponseMessage/GBCSPayload');
+  let read;
+  try {
+    read = readFirmwareVersionPayload(payload);
+  } catch (error) {
+    if (!(error instanceof GbcsPayloadError)) throw error;
+    if (error.reason === 'GBCS_PAYLOAD_MALFORMED') {
+      throw new InvalidInputError(error.reason, error.message, 'ResponseMessage/GBCSPayload');
+    }
+    throw new UnsupportedDocumentError(error.reason, error.message);
+  }
+  if (read.deviceGuid !== request.targetId) {
+    throw new InvalidInputError(
+      'DEVICE_MISMATCH',
+      `the GBCS payload comes from ${read.deviceGuid}, but request ${request.requestId} went to ${request.targetId}`,
+      'ResponseMessage/GBCSPayload',
+    );
+  }
+  return {
+    document: 'SR11.2_RESPONSE',
+    action: 'VERIFICATION_ANSWER',
+    input: { requestId: request.requestId, answeredAt, firmwareVersion: read.firmwareVersion },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // MMC GBCSResponse: parsed device responses and alerts
 
@@ -219,6 +272,24 @@ function fromGbcsResponse(root: XmlElement): DuisCommand {
         outcomeCode: status,
         executedAt: dateTime(header, MMC_NS, 'Timestamp', 'Header/Timestamp'),
         firmwareVersion: textAt(activateRsp, MMC_NS, 'FirmwareVersion') ?? null,
+      },
+    };
+  }
+
+  const readRsp = path(root, MMC_NS, 'Body', 'ResponseMessage', 'SMETSData', 'ReadFirmwareVersionRsp');
+  if (readRsp) {
+    // The answer to a verification request (SR 11.2), parsed: the same request ID rebuilt as
+    // for SR 11.3 above; the header's Timestamp is when the meter answered.
+    const counter =
+      textAt(header, MMC_NS, 'SupplementaryRemotePartyCounter') ??
+      required(header, MMC_NS, 'OriginatorCounter', 'Header/OriginatorCounter');
+    return {
+      document: 'SR11.2_RESPONSE',
+      action: 'VERIFICATION_ANSWER',
+      input: {
+        requestId: parseRequestId(`${user}:${device}:${counter}`, 'Header').requestId,
+        answeredAt: dateTime(header, MMC_NS, 'Timestamp', 'Header/Timestamp'),
+        firmwareVersion: textAt(readRsp, MMC_NS, 'FirmwareVersion') ?? null,
       },
     };
   }
@@ -292,7 +363,7 @@ function fromGbcsResponse(root: XmlElement): DuisCommand {
     throw new UnsupportedDocumentError(
       'UNSUPPORTED_SERVICE_REFERENCE',
       `the response to service request ${variant ?? '(unknown)'} is not supported; only SR11.3 ` +
-        '(ActivateFirmwareRsp) is',
+        '(ActivateFirmwareRsp) and SR11.2 (ReadFirmwareVersionRsp) are',
       { serviceReferenceVariant: variant ?? null },
     );
   }

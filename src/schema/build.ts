@@ -15,6 +15,7 @@ import {
   firmwareImageReference,
 } from '../resolvers/firmware.resolver';
 import { NetworkOperatorResolver, networkOperatorReference } from '../resolvers/network-operator.resolver';
+import { VerificationResolver } from '../resolvers/verification.resolver';
 
 /** Federation 2: without this link the subgraph would be read as Federation 1. */
 const FEDERATION_LINK =
@@ -28,6 +29,7 @@ const RESOLVERS = [
   ActivationResolver,
   AlertResolver,
   DeliveryResolver,
+  VerificationResolver,
 ] as const;
 
 /** Entity reference resolvers, called by the router through `_entities`. */

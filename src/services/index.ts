@@ -14,6 +14,7 @@ import { NetworkOperatorService } from './network-operator.service';
 import type { ServiceObserver } from './observer';
 import { OperationsService } from './operations.service';
 import { RetentionService } from './retention.service';
+import { VerificationFeed } from './verification-feed';
 import { VerificationOutbox, VerificationService } from './verification.service';
 
 /** Everything a use case may need, built once per process and shared by HTTP, WebSocket and scripts. */
@@ -39,6 +40,8 @@ export interface Services {
   readonly operations: OperationsService;
   readonly retention: RetentionService;
   readonly verification: VerificationService;
+  /** The DSP adapter's reads of the verification outbox: pages and the live stream. */
+  readonly verificationFeed: VerificationFeed;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -60,6 +63,7 @@ export function createServices(deps: ServiceDeps): Services {
     decisions,
     delivery,
   );
+  const verification = new VerificationService(dataSource, clock, config.engine, decisions, delivery);
   return {
     networkOperators: new NetworkOperatorService(dataSource),
     devices: new DeviceService(dataSource, clock, deps.pubSub, config.graphql.maxBatchSize),
@@ -78,7 +82,11 @@ export function createServices(deps: ServiceDeps): Services {
       budgetWindowMinutes: config.engine.budget.windowMinutes,
     }),
     delivery,
-    verification: new VerificationService(dataSource, clock, config.engine, decisions, delivery),
+    verification,
+    verificationFeed: new VerificationFeed(verification, {
+      pollMs: config.ingest.schedulerPollMs,
+      page: 200,
+    }),
     ingest: new IngestService(
       dataSource,
       clock,

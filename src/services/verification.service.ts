@@ -137,14 +137,16 @@ export class VerificationOutbox {
     await tx.query(
       `INSERT INTO verification_request (id, sequence, request_id, service_request, device_guid, alert_id,
                                          distributor_id, area_key, attempt, status, requested_at, timeout_at)
-       SELECT n.id, v.sequence, $9 || ':' || v.device || ':' || n.id, '11.2', v.device, v.alert_id,
+       SELECT v.id, v.sequence, $9 || ':' || v.device || ':' || v.id, '11.2', v.device, v.alert_id,
               v.distributor_id, v.area_key,
               1 + (SELECT count(*) FROM verification_request r
                     WHERE r.device_guid = v.device AND r.requested_at >= v.start_at AND r.status <> 'SKIPPED'),
               CASE WHEN v.sequence IS NULL THEN 'SKIPPED' ELSE 'PENDING' END, $7, $8
-         FROM unnest($1::bpchar[], $2::bigint[], $3::bigint[], $4::bpchar[], $5::text[], $6::timestamptz[])
-              AS v(device, sequence, alert_id, distributor_id, area_key, start_at)
-        CROSS JOIN LATERAL (SELECT nextval(pg_get_serial_sequence('verification_request', 'id')) AS id) n`,
+         -- nextval in the select list runs once per row; an uncorrelated lateral subquery ran once
+         -- per statement and gave every row of a batch the same id.
+         FROM (SELECT u.*, nextval(pg_get_serial_sequence('verification_request', 'id')) AS id
+                 FROM unnest($1::bpchar[], $2::bigint[], $3::bigint[], $4::bpchar[], $5::text[], $6::timestamptz[])
+                      AS u(device, sequence, alert_id, distributor_id, area_key, start_at)) v`,
       [
         rows.map((r) => r.device),
         rows.map((r) => (r.allowed ? String(next++) : null)),
@@ -202,7 +204,9 @@ export class VerificationService {
   /** The stream after `after` (a sequence), in order: what the DSP adapter sends next. */
   async readAfter(after: string, limit: number): Promise<VerificationRequestRow[]> {
     return (await this.dataSource.query(
-      `SELECT ${COLUMNS} FROM verification_request WHERE sequence > $1::bigint ORDER BY sequence LIMIT $2`,
+      // Order by the column, not the text alias: a bare `ORDER BY sequence` sorts '10' before '9'.
+      `SELECT ${COLUMNS} FROM verification_request WHERE sequence > $1::bigint
+        ORDER BY verification_request.sequence LIMIT $2`,
       [after, limit],
     )) as VerificationRequestRow[];
   }

@@ -154,6 +154,12 @@ const OPERATIONS: Operation[] = [
     expect: opEd,
   },
   { type: 'query', name: '_service', request: q('{ _service { sdl } }'), expect: same('ok') },
+  {
+    type: 'query',
+    name: 'verificationRequests',
+    request: q('{ verificationRequests(after: "0", first: 10) { sequence requestId duisRequest } }'),
+    expect: operatorOnly(),
+  },
   // --- mutations ---
   {
     type: 'mutation',
@@ -257,6 +263,16 @@ const OPERATIONS: Operation[] = [
     ),
     expect: operatorOnly(),
   },
+  {
+    type: 'mutation',
+    name: 'recordVerificationAnswer',
+    // No request was ever made: an operator gets past authorization and is told it does not exist.
+    request: q(
+      `mutation { recordVerificationAnswer(input: { requestId: "90-B3-D5-1F-30-00-00-01:${ESME12}:1",
+         answeredAt: "2026-01-01T00:00:00Z", firmwareVersion: "00020130" }) { status } }`,
+    ),
+    expect: operatorOnly('allowed'),
+  },
   // --- subscriptions (WebSocket) ---
   {
     type: 'subscription',
@@ -268,6 +284,12 @@ const OPERATIONS: Operation[] = [
     type: 'subscription',
     name: 'inventoryChanged',
     request: q('subscription { inventoryChanged { count } }'),
+    expect: { OPERATOR: 'ok', ED: 'FORBIDDEN', IS: 'FORBIDDEN', GS: 'FORBIDDEN', ANON: '4401' },
+  },
+  {
+    type: 'subscription',
+    name: 'verificationRequests',
+    request: q('subscription { verificationRequests(after: "0") { sequence } }'),
     expect: { OPERATOR: 'ok', ED: 'FORBIDDEN', IS: 'FORBIDDEN', GS: 'FORBIDDEN', ANON: '4401' },
   },
 ];
@@ -286,6 +308,7 @@ const TABLES = [
   'dno_outbox',
   'dno_delivery_position',
   'delivery_preference',
+  'verification_request',
 ];
 
 async function snapshot(t: TestApp): Promise<string> {

@@ -428,8 +428,12 @@ describe('POST /duis', () => {
         'UNSUPPORTED_ALERT',
       ],
       [
-        'device alert as binary GBCS (SR11.2 response)',
-        () => sample('ECS52_11.2_SUCCESS_RESPONSE_DUIS.XML'),
+        'device response as binary GBCS (SR4.1.1 response)',
+        () =>
+          sample('ECS52_11.2_SUCCESS_RESPONSE_DUIS.XML').replace(
+            /ServiceReferenceVariant>11\.2</g,
+            'ServiceReferenceVariant>4.1.1<',
+          ),
         422,
         'BAD_USER_INPUT',
         'GBCS_PAYLOAD_NOT_PARSED',
@@ -451,6 +455,18 @@ describe('POST /duis', () => {
         expect.objectContaining({ code, reason, message: expect.any(String) }),
       ]);
       expect(await counts()).toEqual(before);
+    });
+
+    test('an SR11.2 response to a request this service never sent is NOT_FOUND and writes nothing', async () => {
+      const before = await counts();
+      const res = await post(sample('ECS52_11.2_SUCCESS_RESPONSE_DUIS.XML'), operator);
+      expect(res.status).toBe(404);
+      expect(res.body.errors).toEqual([expect.objectContaining({ code: 'NOT_FOUND' })]);
+      expect(await counts()).toEqual(before);
+      // A supplier may not answer verification requests at all.
+      const denied = await post(sample('ECS52_11.2_SUCCESS_RESPONSE_DUIS.XML'), supplier);
+      expect(denied.status).toBe(403);
+      expect(denied.body.errors).toEqual([expect.objectContaining({ code: 'FORBIDDEN' })]);
     });
 
     test('a schema failure names the line and the validator message', async () => {
