@@ -34,6 +34,10 @@ export class AlertEntity {
   @Column({ name: 'unrouted_reason', type: 'text', nullable: true })
   unroutedReason: string | null;
 
+  /** How it was routed: its MPAN, or a fallback (COMMS_HUB_LINK, MPAN_PREFIX); null when unrouted. */
+  @Column({ name: 'routed_by', type: 'text', nullable: true })
+  routedBy: string | null;
+
   @Column({ name: 'area_key', type: 'text', nullable: true })
   areaKey: string | null;
 

@@ -1,7 +1,7 @@
 import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import type { DecisionOutcome } from '../domain/model';
-import { AlertKindEnum, DecisionOutcomeEnum, IngestKindEnum } from './enums';
+import { AlertKindEnum, AlertRoutingEnum, DecisionOutcomeEnum, IngestKindEnum } from './enums';
 import { PageInfo } from './device.type';
 import { DateTimeScalar } from './scalars';
 
@@ -91,6 +91,13 @@ export class Alert {
       'Why it could not be routed (NO_MPAN, MALFORMED_MPAN, BAD_CHECK_DIGIT, UNKNOWN_DISTRIBUTOR); null when routed.',
   })
   unroutedReason: string | null;
+
+  @Field(() => AlertRoutingEnum, {
+    nullable: true,
+    description:
+      'How it was routed: by its own MPAN, or by a fallback when that MPAN could not say (the alert is then flagged); null when UNROUTED or stored before routing was recorded.',
+  })
+  routedBy: string | null;
 
   @Field(() => String, { nullable: true, description: 'Area key used for outage correlation.' })
   areaKey: string | null;
@@ -272,6 +279,26 @@ export class IngestResult {
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'HELD: decided by this time at the latest.' })
   dueAt: Date | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'AD1s and restores: the network operator it went to; null when it went to the UNROUTED queue.',
+  })
+  distributorId?: string | null;
+
+  @Field(() => AlertRoutingEnum, {
+    nullable: true,
+    description: 'AD1s and restores: how it was routed (MPAN, or a fallback); null when unrouted.',
+  })
+  routedBy?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'AD1s and restores that went to the UNROUTED queue: why (NO_MPAN, MALFORMED_MPAN, BAD_CHECK_DIGIT, UNKNOWN_DISTRIBUTOR).',
+  })
+  unroutedReason?: string | null;
 }
 
 @ObjectType({ description: 'Why an alert was decided as it was, in words, with the ledger.' })

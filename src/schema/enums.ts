@@ -8,6 +8,7 @@ import {
   DEVICE_TYPES,
   SMI_STATUSES,
 } from '../domain/model';
+import { ALERT_ROUTINGS } from '../domain/routing';
 
 /** GraphQL enums built from the domain's closed sets, so the two can never drift apart. */
 function enumFrom<const T extends readonly string[]>(values: T): { [K in T[number]]: K } {
@@ -70,4 +71,11 @@ registerEnumType(DeliveryPreferenceEnum, {
   description:
     'FILTER: OTA-induced AD1s are not sent (default). PAIR: sent with an OTA_INDUCED companion. ANNOTATE: sent ' +
     'carrying their classification. RAW: everything at once, no filtering (decisions still recorded).',
+});
+
+export const AlertRoutingEnum = enumFrom(ALERT_ROUTINGS);
+registerEnumType(AlertRoutingEnum, {
+  name: 'AlertRouting',
+  description:
+    'How an alert found its network operator: MPAN (its own), COMMS_HUB_LINK (its MPAN could not say; the ESME powering the hub at the outage start has a valid MPAN) or MPAN_PREFIX (a bad check digit, but the distributor prefix is a known operator).',
 });

@@ -4,8 +4,10 @@ import type { Clock } from '../clock';
 import { pairSupplyRestoredAlert, SUPPLY_RESTORED_ALERT_CODES } from '../domain/engine';
 import type { AlertDecision, EngineSettings } from '../domain/engine';
 import { InvalidInputError } from '../domain/errors';
-import { inspectMpan, parseEui64, parseFirmwareVersion, parseRequestId } from '../domain/identifiers';
+import { parseEui64, parseFirmwareVersion, parseRequestId } from '../domain/identifiers';
 import { ACTIVATION_OUTCOME_CODES } from '../domain/model';
+import { routeAlert, routeByMpan } from '../domain/routing';
+import type { AlertRouting } from '../domain/routing';
 import type { ActivationOutcomeCode, DecisionOutcome } from '../domain/model';
 import { AlertEntity } from '../entities';
 import { requireRole } from './access';
@@ -68,6 +70,12 @@ export interface IngestResult {
   readonly outcome: DecisionOutcome | null;
   readonly reason: string | null;
   readonly dueAt: Date | null;
+  /** AD1s and restores: the network operator it went to; `null`: the UNROUTED queue. */
+  readonly distributorId?: string | null;
+  /** How it was routed (MPAN, or a fallback: COMMS_HUB_LINK, MPAN_PREFIX); `null` when unrouted. */
+  readonly routedBy?: AlertRouting | null;
+  /** Why it is unrouted (NO_MPAN, MALFORMED_MPAN, BAD_CHECK_DIGIT, UNKNOWN_DISTRIBUTOR). */
+  readonly unroutedReason?: string | null;
 }
 
 export interface IngestSettings {
@@ -77,7 +85,8 @@ export interface IngestSettings {
 /** An alert row in AlertEntity's shape, for raw statements (RETURNING, SELECT). */
 const ALERT_COLUMNS = `id::text AS "id", kind AS "kind", natural_key AS "naturalKey", duis_response_id AS "duisResponseId",
   alert_code AS "alertCode", device_guid AS "deviceGuid", mpan AS "mpan", mpan_check_digit_valid AS "mpanCheckDigitValid",
-  distributor_id AS "distributorId", unrouted_reason AS "unroutedReason", area_key AS "areaKey", event_at AS "eventAt",
+  distributor_id AS "distributorId", unrouted_reason AS "unroutedReason", routed_by AS "routedBy", area_key AS "areaKey",
+  event_at AS "eventAt",
   restored_at AS "restoredAt", throttled_count AS "throttledCount", throttled_sequence_id AS "throttledSequenceId",
   received_at AS "receivedAt", ingested_by AS "ingestedBy", in_activation_window AS "inActivationWindow",
   outcome AS "outcome", reason AS "reason", revision AS "revision", due_at AS "dueAt",
@@ -97,6 +106,7 @@ interface StoredAlertRow {
   mpanValid: boolean;
   distributorId: string | null;
   unroutedReason: string | null;
+  routedBy: AlertRouting | null;
   areaKey: string | null;
   eventAt: Date;
   restoredAt: Date | null;
@@ -243,6 +253,9 @@ export class IngestService {
         outcome: change ? change.outcome : alert.outcome,
         reason: change ? change.reason : alert.reason,
         dueAt: change ? change.dueAt : alert.dueAt,
+        distributorId: alert.distributorId,
+        routedBy: (alert.routedBy as AlertRouting | null) ?? null,
+        unroutedReason: alert.unroutedReason,
       };
     }
     return { results: results as IngestResult[], changes };
@@ -288,9 +301,38 @@ export class IngestService {
     // A restore that carries no MPxN is routed by its ESME's MPAN in the inventory.
     const mpanOf = new Map(devices.map((d) => [d.guid, d.mpan]));
 
+    // Alerts whose own MPAN cannot route them (rare) look up the ESME that powered the hub at the
+    // outage start: one statement for those only, so the common path costs nothing more.
+    const mpanOfAlert = (input: (typeof alerts)[number]['input']) =>
+      (input.kind === 'AD1' ? input.mpan : (input.mpan ?? mpanOf.get(input.esmeGuid) ?? null)) || null;
+    const stray = alerts.filter(
+      ({ input }) => input.kind === 'AD1' && routeByMpan(mpanOfAlert(input), known).distributorId === null,
+    );
+    const linkedMpan = new Map<number, string>();
+    if (stray.length) {
+      const rows = (await tx.query(
+        `SELECT t.i, min(e.mpan) AS mpan, count(DISTINCT e.guid)::int AS esmes
+           FROM unnest($1::bpchar[], $2::timestamptz[], $3::int[]) AS t(ch, at, i)
+           JOIN comms_hub_link l ON l.comms_hub_guid = t.ch AND l.effective_from <= t.at
+                                AND (l.effective_to IS NULL OR t.at < l.effective_to)
+           JOIN device e ON e.guid = l.esme_guid
+          GROUP BY t.i`,
+        [
+          stray.map(({ input }) => (input as Extract<AlertInput, { kind: 'AD1' }>).commsHubGuid),
+          stray.map(({ input }) => (input as Extract<AlertInput, { kind: 'AD1' }>).startAt),
+          stray.map(({ index }) => index),
+        ],
+      )) as { i: number; mpan: string | null; esmes: number }[];
+      // Two ESMEs on one hub at the same instant is a data error: route by neither.
+      for (const r of rows) if (r.esmes === 1 && r.mpan) linkedMpan.set(r.i, r.mpan);
+    }
+
     return alerts.map(({ input, index }) => {
-      const mpan = input.kind === 'AD1' ? input.mpan : (input.mpan ?? mpanOf.get(input.esmeGuid) ?? null);
-      const route = routeMpan(mpan || null, known);
+      const mpan = mpanOfAlert(input);
+      // A restore names its ESME: the inventory's MPAN of that ESME is the fallback.
+      const fallback =
+        input.kind === 'AD1' ? (linkedMpan.get(index) ?? null) : (mpanOf.get(input.esmeGuid) ?? null);
+      const route = routeAlert(mpan, fallback, known);
       if (input.kind === 'AD1') {
         return {
           kind: 'AD1',
@@ -339,11 +381,12 @@ export class IngestService {
     return (await tx.query(
       `INSERT INTO alert (kind, natural_key, duis_response_id, alert_code, device_guid, mpan, mpan_check_digit_valid,
                           distributor_id, unrouted_reason, area_key, event_at, restored_at, throttled_count,
-                          throttled_sequence_id, received_at, ingested_by)
-       SELECT k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts, $15, $16
+                          throttled_sequence_id, received_at, ingested_by, routed_by)
+       SELECT k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts, $15, $16, rb
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[],
-                     $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::int[], $14::text[])
-           AS i(k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts)
+                     $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::int[], $14::text[],
+                     $17::text[])
+           AS i(k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts, rb)
        ON CONFLICT DO NOTHING
        RETURNING ${ALERT_COLUMNS}`,
       [
@@ -363,6 +406,7 @@ export class IngestService {
         col('throttledSequenceId'),
         now,
         by,
+        col('routedBy'),
       ],
     )) as AlertEntity[];
   }
@@ -527,20 +571,6 @@ function activationResult(
     reason: null,
     dueAt: null,
   };
-}
-
-/** An MPAN routes to its distributor when it is well formed, its check digit holds and the distributor is known. */
-function routeMpan(
-  mpan: string | null,
-  known: ReadonlySet<string>,
-): { mpanValid: boolean; distributorId: string | null; unroutedReason: string | null } {
-  if (!mpan) return { mpanValid: false, distributorId: null, unroutedReason: 'NO_MPAN' };
-  const m = inspectMpan(mpan);
-  if (!m.wellFormed) return { mpanValid: false, distributorId: null, unroutedReason: 'MALFORMED_MPAN' };
-  if (!m.checkDigitValid) return { mpanValid: false, distributorId: null, unroutedReason: 'BAD_CHECK_DIGIT' };
-  if (!known.has(m.distributorId!))
-    return { mpanValid: true, distributorId: null, unroutedReason: 'UNKNOWN_DISTRIBUTOR' };
-  return { mpanValid: true, distributorId: m.distributorId, unroutedReason: null };
 }
 
 function text(value: string | null | undefined, field: string): string | null {

@@ -98,7 +98,9 @@ const ALL_PREMISES: Premises[] = [
 ];
 
 const INGEST = `mutation ($a: [AlertInput!]!) {
-  ingestAlerts(alerts: $a) { index kind alertId activationId duplicate outcome reason dueAt }
+  ingestAlerts(alerts: $a) {
+    index kind alertId activationId duplicate outcome reason dueAt distributorId routedBy unroutedReason
+  }
 }`;
 const RECORD = `revision outcome reasonCode reasonText late decidedAt dueAt trigger activationId ruleId ruleVersion
   windowFrom windowTo evidence`;
@@ -161,6 +163,9 @@ interface IngestResult {
   outcome: string | null;
   reason: string | null;
   dueAt: string | null;
+  distributorId: string | null;
+  routedBy: string | null;
+  unroutedReason: string | null;
 }
 interface Activation {
   id: string;
@@ -739,56 +744,76 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     expect(ms(stored.receivedAt)).toBe(T);
   });
 
-  test('8. AD1s with a bad MPAN go to the UNROUTED queue and are never withheld', async () => {
+  test("8. a bad MPAN is routed by the hub's ESME or its prefix, flagged; only what has no owner is UNROUTED", async () => {
     const T = begin();
     const p = P.unrouted;
     const badCheck = '1200000000009';
     expect(String(mpanCheckDigit(badCheck.slice(0, 12)))).not.toBe(badCheck[12]);
-    // In an activation window, so the AD1s are candidates: only the routing guard delivers them.
+    // In an activation window, so the linked hub's AD1s are candidates like any other of DNO 12.
     const act = await c.schedule(p.esme);
     c.at(T + MINUTE);
     await c.outcome(act.requestId, 'success', T + MINUTE);
     c.at(T + 3 * MINUTE);
-    const [bad, malformed] = await c.ingest([
+    const [byLink, malformedByLink, byPrefix, orphan, unknownPrefix] = await c.ingest([
       ad1(p, T + 2 * MINUTE, { mpan: badCheck }),
       ad1(p, T + 2 * MINUTE + 30_000, { mpan: 'ABC' }),
+      ad1({ ch: UNKNOWN_CH, mpan: badCheck }, T + 2 * MINUTE),
+      ad1({ ch: UNKNOWN_CH, mpan: 'ABC' }, T + 2 * MINUTE + 10_000),
+      ad1({ ch: UNKNOWN_CH, mpan: mpan(99, 1) }, T + 2 * MINUTE + 20_000),
     ]);
-    expect([bad.outcome, bad.reason, malformed.outcome, malformed.reason]).toEqual([
-      'DELIVERED',
-      'UNROUTED_ALERT',
-      'DELIVERED',
-      'UNROUTED_ALERT',
+    // The ingest result says where each went and, for the unrouted, why.
+    expect(
+      [byLink, malformedByLink, byPrefix, orphan, unknownPrefix].map((r) => [
+        r.distributorId,
+        r.routedBy,
+        r.unroutedReason,
+      ]),
+    ).toEqual([
+      ['12', 'COMMS_HUB_LINK', null],
+      ['12', 'COMMS_HUB_LINK', null],
+      ['12', 'MPAN_PREFIX', null],
+      [null, null, 'MALFORMED_MPAN'],
+      [null, null, 'UNKNOWN_DISTRIBUTOR'],
     ]);
-    const a1 = (await c.alert(bad.alertId!))!;
-    const a2 = (await c.alert(malformed.alertId!))!;
+    expect([byLink.outcome, byLink.reason]).toEqual(['HELD', 'AWAITING_EVIDENCE']);
+    expect([byPrefix.outcome, byPrefix.reason]).toEqual(['DELIVERED', 'UNKNOWN_DEVICE']);
+    const a1 = (await c.alert(byLink.alertId!))!;
     expect(a1).toMatchObject({
       mpan: badCheck,
       mpanCheckDigitValid: false,
-      distributorId: null,
-      unroutedReason: 'BAD_CHECK_DIGIT',
+      distributorId: '12',
+      unroutedReason: null,
     });
-    expect(a2).toMatchObject({
-      mpan: 'ABC',
-      mpanCheckDigitValid: false,
-      distributorId: null,
-      unroutedReason: 'MALFORMED_MPAN',
-    });
-    expect(ledger(a1)).toEqual([['DELIVERED', 'UNROUTED_ALERT', 'INGEST', false]]);
     expect(a1.decision!.activationId).toBe(act.id);
+
+    // The DNO's stream holds the routed AD1 that was delivered; the held one follows its decision.
+    const outbox = (await t.app.dataSource.query(
+      `SELECT alert_id::text AS id FROM dno_outbox WHERE distributor_id = '12' AND alert_id = ANY($1::bigint[])`,
+      [[byLink.alertId, byPrefix.alertId, orphan.alertId]],
+    )) as { id: string }[];
+    expect(outbox.map((r) => r.id)).toEqual([byPrefix.alertId]);
 
     const queue = ok(
       (await t.gql<{ alerts: { nodes: { id: string }[] } }>(ALERTS, { f: { unrouted: true } }, c.operator))
         .body,
     ).alerts.nodes.map((n) => n.id);
-    expect(queue).toEqual(expect.arrayContaining([bad.alertId, malformed.alertId]));
+    expect(queue).toEqual(expect.arrayContaining([orphan.alertId, unknownPrefix.alertId]));
+    expect(queue).not.toContain(byLink.alertId);
+    expect(queue).not.toContain(byPrefix.alertId);
 
     const ed12 = await t.token({ role: 'ED', distributorIds: ['12'] });
-    const seen = ok((await t.gql<{ alerts: { nodes: { id: string }[] } }>(ALERTS, {}, ed12)).body).alerts
-      .nodes;
-    expect(seen.map((n) => n.id)).not.toContain(bad.alertId);
-    expect(seen.map((n) => n.id)).not.toContain(malformed.alertId);
-    expect(ok((await t.gql<{ alert: null }>(ALERT, { id: bad.alertId }, ed12)).body).alert).toBeNull();
-    expectError((await t.gql(EXPLAIN, { id: malformed.alertId }, ed12)).body, 'NOT_FOUND');
+    const seen = ok(
+      (await t.gql<{ alerts: { nodes: { id: string }[] } }>(ALERTS, {}, ed12)).body,
+    ).alerts.nodes.map((n) => n.id);
+    expect(seen).toEqual(expect.arrayContaining([byLink.alertId, malformedByLink.alertId, byPrefix.alertId]));
+    expect(seen).not.toContain(orphan.alertId);
+    expect(ok((await t.gql<{ alert: null }>(ALERT, { id: orphan.alertId }, ed12)).body).alert).toBeNull();
+    expectError((await t.gql(EXPLAIN, { id: orphan.alertId }, ed12)).body, 'NOT_FOUND');
+
+    // Routed by the link, they are decided like any AD1 of DNO 12: confirmed OTA-induced.
+    c.at(T + 9 * MINUTE);
+    await c.until(byLink.alertId!, 'SUPPRESSED');
+    await c.until(malformedByLink.alertId!, 'SUPPRESSED');
   });
 
   test('9. invalid input rejects the whole batch and writes nothing', async () => {

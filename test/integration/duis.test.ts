@@ -39,7 +39,8 @@ const SAMPLE_HASH = 'AA758690730934FF0685AA758690730934FF06856577889900112233445
 const ACTIVATION = `query ($id: ID!) { activation(id: $id) {
   id requestId source status executeAt actualExecutedAt outcomeCode resultingFirmwareVersion window { from to anchoredOnActual } } }`;
 const ALERT = `query ($id: ID!) { alert(id: $id) {
-  id kind alertCode deviceGuid mpan distributorId eventAt restoredAt throttledCount duisResponseId outcome pairedAlert { id } } }`;
+  id kind alertCode deviceGuid mpan mpanCheckDigitValid distributorId routedBy unroutedReason eventAt restoredAt
+  throttledCount duisResponseId outcome pairedAlert { id } } }`;
 const INGEST = `mutation ($a: [AlertInput!]!) { ingestAlerts(alerts: $a) { alertId duplicate outcome } }`;
 
 interface Result {
@@ -302,6 +303,24 @@ describe('POST /duis', () => {
     ).ingestAlerts;
     expect(viaGraphql).toEqual([expect.objectContaining({ alertId: ids.ad1, duplicate: true })]);
     expect((await counts()).alert).toBe(before.alert + 1);
+  });
+
+  test("an AD1 whose MPAN fails the check digit is routed by the hub's ESME, and flagged", async () => {
+    clock.set('2030-01-15T09:04:40Z');
+    const badCheck = `${MPAN.slice(0, 12)}${(Number(MPAN[12]) + 1) % 10}`;
+    const xml = AD1.replace(`<sr:MPxN>${MPAN}`, `<sr:MPxN>${badCheck}`)
+      .replace('2030-01-15T09:00:30', '2030-01-15T08:30:30')
+      .replace(':1736931630000<', ':1736929830000<');
+    expect(xml).toContain(badCheck);
+    const r = await accepted(xml, operator);
+    expect(r).toMatchObject({ document: 'DCC_ALERT_AD1', kind: 'AD1', duplicate: false });
+    expect(await alert(r.alertId!)).toMatchObject({
+      mpan: badCheck,
+      mpanCheckDigitValid: false,
+      distributorId: '12',
+      routedBy: 'COMMS_HUB_LINK',
+      unroutedReason: null,
+    });
   });
 
   test('0x8F36 (MMC SupplyOutageRestoreAlert) is a supply-restored alert routed by the inventory MPAN', async () => {
