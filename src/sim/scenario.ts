@@ -42,7 +42,7 @@ export interface ScenarioOptions {
   readonly singleOutagesPerPremisesYear: number;
   /** Genuine whole-feeder (LV) outages per day per 100,000 premises. */
   readonly feederOutagesPerDayPer100k: number;
-  /** Share of executed activations with a genuine single-premises outage inside their window. */
+  /** Share of cut-free successful activations followed 4-28 min later by a genuine single-premises outage. */
   readonly coincidentOutageShare: number;
   readonly storm: boolean;
   /** Share of the storm-hit DNOs' feeders that lose supply. */
