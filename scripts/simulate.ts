@@ -58,9 +58,21 @@ const program = new Command()
   )
   .option(
     '--coincident-share <x>',
-    'share of activations with a genuine outage inside their window',
+    'share of cut-free successful activations followed 4-28 min later by a genuine outage',
     share('coincident-share'),
     DEFAULT_SCENARIO.coincidentOutageShare,
+  )
+  .option(
+    '--lost-outcome-share <x>',
+    'share of executed activations whose outcome never reaches the DSP',
+    share('lost-outcome-share'),
+    DEFAULT_SCENARIO.lostOutcomeShare,
+  )
+  .option(
+    '--bad-check-digit-share <x>',
+    'share of AD1s that carry their MPAN with a wrong check digit',
+    share('bad-check-digit-share'),
+    DEFAULT_SCENARIO.badCheckDigitShare,
   )
   .option('--no-storm', 'leave out the storm')
   .option('--out <dir>', 'where to write scoreboard.{json,txt,md,svg}', 'artifacts/sim')
@@ -110,6 +122,8 @@ interface Opts {
   campaignShare: number;
   otaProbability: number;
   coincidentShare: number;
+  lostOutcomeShare: number;
+  badCheckDigitShare: number;
   storm: boolean;
   out: string;
   batchSeconds: number;
@@ -135,6 +149,8 @@ async function main(): Promise<void> {
     campaignShare: o.campaignShare,
     otaOutageProbability: o.otaProbability,
     coincidentOutageShare: o.coincidentShare,
+    lostOutcomeShare: o.lostOutcomeShare,
+    badCheckDigitShare: o.badCheckDigitShare,
     storm: o.storm,
   };
   const progress = createProgress();

@@ -42,7 +42,7 @@ export interface ScenarioOptions {
   readonly singleOutagesPerPremisesYear: number;
   /** Genuine whole-feeder (LV) outages per day per 100,000 premises. */
   readonly feederOutagesPerDayPer100k: number;
-  /** Share of executed activations with a genuine single-premises outage inside their window. */
+  /** Share of cut-free successful activations followed 4-28 min later by a genuine single-premises outage. */
   readonly coincidentOutageShare: number;
   readonly storm: boolean;
   /** Share of the storm-hit DNOs' feeders that lose supply. */
@@ -56,6 +56,8 @@ export interface ScenarioOptions {
   readonly lostRestoreShare: number;
   /** Share of campaign premises whose CH is replaced before their activation (at least 2). */
   readonly chSwapShare: number;
+  /** Share of distinct AD1s whose every copy carries the premises' MPAN with a wrong check digit. */
+  readonly badCheckDigitShare: number;
 }
 
 export const DEFAULT_SCENARIO: ScenarioOptions = {
@@ -72,7 +74,7 @@ export const DEFAULT_SCENARIO: ScenarioOptions = {
   cancelShare: 0.04,
   supersedeShare: 0.04,
   failShare: 0.05,
-  lostOutcomeShare: 0.03,
+  lostOutcomeShare: 0.1,
   lateOutcomeShare: 0.05,
   singleOutagesPerPremisesYear: 1.5,
   feederOutagesPerDayPer100k: 8,
@@ -85,6 +87,7 @@ export const DEFAULT_SCENARIO: ScenarioOptions = {
   skewedClockShare: 0.1,
   lostRestoreShare: 0.03,
   chSwapShare: 0.002,
+  badCheckDigitShare: 0.002,
 };
 
 /** The 14 licensed DNO areas, weighted roughly by customers (millions). */
@@ -139,6 +142,34 @@ export const SIM_RULE = {
   affectedFirmwareVersions: [SIM_MODELS.AFFECTED.firmware],
 };
 
+/** The shortest CH power cut that raises an AD1: a CH reports an outage after three minutes dark. */
+export const MIN_OTA_CUT_MINUTES = 3;
+/**
+ * The longest CH power cut an activation is known to cause (DOMAIN.md: observed 3-15 min). A rule
+ * will carry this as `maxCommsHubOffMinutes`, 15 by default; every image's cut range lies inside.
+ */
+export const MAX_COMMS_HUB_OFF_MINUTES = 15;
+
+/** How long an image's activation keeps the CH dark, in minutes: a base length and a small jitter. */
+export interface OtaCutRange {
+  readonly minMinutes: number;
+  readonly maxMinutes: number;
+}
+
+/**
+ * The characteristic CH power cut of each image whose activation cuts the CH (keyed by the model
+ * class moving to `SIM_IMAGES[class]`). The length depends on the model and the image size, not
+ * on chance alone, so one image's cuts cluster around its own length.
+ */
+export const OTA_CUT_MINUTES: Readonly<Partial<Record<ModelClass, OtaCutRange>>> = {
+  AFFECTED: { minMinutes: 6, maxMinutes: 9 },
+};
+
+/** The cut range of an image, or null when activating it never cuts the CH. */
+export function otaCutRangeOf(modelClass: ModelClass): OtaCutRange | null {
+  return OTA_CUT_MINUTES[modelClass] ?? null;
+}
+
 function pick(m: { manufacturer: string; model: string }) {
   return { manufacturer: m.manufacturer, model: m.model };
 }
@@ -175,13 +206,20 @@ export interface ActivationTruth {
   readonly fate: ActivationFate;
   /** When the ESME actually ran it (null when cancelled or superseded). */
   readonly executedAt: number | null;
+  /** True when a genuine outage covered the due time, so it ran only after supply returned. */
+  readonly executionDeferred: boolean;
   readonly outcomeCode: 'success' | 'noImageHeld' | 'hashMismatch' | null;
+  /** When the ESME generated the outcome (null: lost, or nothing to report). */
+  readonly outcomeSentAt: number | null;
   /** When the outcome reaches the DSP (null: never: lost, or nothing to report). */
   readonly outcomeArrivesAt: number | null;
   readonly outcomeDelivery: 'ON_TIME' | 'LATE' | 'LOST' | 'NONE';
   /** When it stopped being pending by cancellation or supersession. */
   readonly endedAt: number | null;
 }
+
+/** An activation before its outcome's arrival is known (that needs every dark period). */
+type ActivationDraft = Omit<ActivationTruth, 'outcomeArrivesAt'>;
 
 export type OutageCause = 'OTA' | 'PREMISES' | 'COINCIDENT' | 'FEEDER' | 'STORM';
 
@@ -289,6 +327,89 @@ export interface Scenario {
   readonly ad1s: Ad1Truth[];
   /** Everything that reaches the DSP after the inventory is loaded, in arrival order. */
   readonly events: SimEvent[];
+  /** Per premises (by index): when its CH had no power (OTA cuts and genuine outages), by start. */
+  readonly darkIntervals: readonly (readonly DarkInterval[])[];
+}
+
+/** A period in which a premises' CH had no power, so nothing from the premises could travel. */
+export interface DarkInterval {
+  readonly from: number;
+  /** Exclusive: power is back at `to`. */
+  readonly to: number;
+  readonly outageId: string;
+  /** True for a genuine outage (the ESME has no mains either); false for an OTA cut. */
+  readonly genuine: boolean;
+}
+
+/** The dark interval covering `t`, if any. */
+export function darkAt(intervals: readonly DarkInterval[], t: number): DarkInterval | undefined {
+  return intervals.find((d) => d.from <= t && t < d.to);
+}
+
+/**
+ * When a message a premises generates at `sentAt` reaches the DSP: after `transit()` when its CH
+ * has power; otherwise it waits until power returns and then takes `transit()`. A message that
+ * would land in a later dark period is treated as not yet sent (conservative: nothing from a dark
+ * premises is ever seen arriving).
+ */
+export function arrivalAfterDark(
+  intervals: readonly DarkInterval[],
+  sentAt: number,
+  transit: () => number,
+): number {
+  let leaves = sentAt;
+  for (;;) {
+    const dark = darkAt(intervals, leaves);
+    if (dark) {
+      leaves = dark.to;
+      continue;
+    }
+    const arrives = leaves + transit();
+    const later = darkAt(intervals, arrives);
+    if (!later) return arrives;
+    leaves = later.to;
+  }
+}
+
+/** The same 13 digits with a check digit that fails (real alerts carry such MPANs now and then). */
+function withWrongCheckDigit(mpan: string, rng: Prng): string {
+  const wrong = (Number(mpan[12]) + rng.int(1, 9)) % 10;
+  return `${mpan.slice(0, 12)}${wrong}`;
+}
+
+const premisesByEsme = new WeakMap<Scenario, Map<string, number>>();
+function premisesIndexOf(scenario: Scenario, esmeGuid: string): number | undefined {
+  let byGuid = premisesByEsme.get(scenario);
+  if (!byGuid) {
+    byGuid = new Map(scenario.premises.map((p) => [p.esmeGuid, p.index]));
+    premisesByEsme.set(scenario, byGuid);
+  }
+  return byGuid.get(esmeGuid.toUpperCase());
+}
+
+/**
+ * Whether a request sent to the ESME could be answered at `t`: the ESME has mains and the CH it
+ * powers at `t` has power. Every CH an ESME powers shares the premises' dark periods, so a swap
+ * changes which hub answers, not when. False for an ESME the scenario does not know.
+ */
+export function premisesReachableAt(scenario: Scenario, esmeGuid: string, t: number): boolean {
+  const pi = premisesIndexOf(scenario, esmeGuid);
+  if (pi === undefined) return false;
+  const dark = scenario.darkIntervals[pi];
+  const mains = !dark.some((d) => d.genuine && d.from <= t && t < d.to);
+  const chPowered = darkAt(dark, t) === undefined;
+  return mains && chPowered;
+}
+
+/** The firmware the ESME runs at `t`: its image's version after a successful execution, else the installed one. */
+export function firmwareVersionAt(scenario: Scenario, esmeGuid: string, t: number): string {
+  const pi = premisesIndexOf(scenario, esmeGuid);
+  if (pi === undefined) throw new Error(`no ESME ${esmeGuid} in this scenario`);
+  const p = scenario.premises[pi];
+  const ran = scenario.activations.some(
+    (a) => a.premises === pi && a.fate === 'SUCCEEDED' && a.executedAt !== null && a.executedAt <= t,
+  );
+  return ran ? SIM_IMAGES[p.modelClass].version : SIM_MODELS[p.modelClass].firmware;
 }
 
 export function guidOf(prefix: string, n: number): string {
@@ -358,174 +479,9 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     feeders.push(feeder);
   }
 
-  // 2. The campaign: SR11.3 activations over the span, with their fates.
-  const activations: ActivationTruth[] = [];
-  let counter = 1000;
-  const requestIdOf = (esme: string) => `${SIM_SUPPLIER_ID}:${esme}:${counter++}`;
-  const lastSubmit = end - HOUR;
-  const outcomeTiming = (executedAt: number, immediate: boolean) => {
-    const r = rng.next();
-    if (r < o.lostOutcomeShare) return { outcomeArrivesAt: null, outcomeDelivery: 'LOST' as const };
-    if (r < o.lostOutcomeShare + o.lateOutcomeShare)
-      return {
-        outcomeArrivesAt: executedAt + rng.uniform(12, 50) * MINUTE,
-        outcomeDelivery: 'LATE' as const,
-      };
-    const delay = immediate ? rng.uniform(5, 45) : rng.uniform(10, 90);
-    return { outcomeArrivesAt: executedAt + delay * SECOND, outcomeDelivery: 'ON_TIME' as const };
-  };
-  const addActivation = (
-    p: Premises,
-    submittedAt: number,
-    executeAt: number | null,
-    allowEnd: boolean,
-  ): ActivationTruth => {
-    const index = activations.length;
-    const requestId = requestIdOf(p.esmeGuid);
-    const image = SIM_IMAGES[p.modelClass];
-    push({
-      kind: 'SCHEDULE',
-      at: submittedAt,
-      activation: index,
-      requestId,
-      esmeGuid: p.esmeGuid,
-      imageHash: image.imageHash,
-      executeAt,
-    });
-    const base = {
-      index,
-      requestId,
-      premises: p.index,
-      esmeGuid: p.esmeGuid,
-      modelClass: p.modelClass,
-      submittedAt,
-      executeAt,
-    };
-    const r = rng.next();
-    if (allowEnd && executeAt !== null && r < o.cancelShare) {
-      const endedAt = rng.uniform(submittedAt + MINUTE, executeAt - 5 * MINUTE);
-      push({
-        kind: 'CANCEL',
-        at: endedAt,
-        activation: index,
-        requestId: requestIdOf(p.esmeGuid),
-        esmeGuid: p.esmeGuid,
-      });
-      const a: ActivationTruth = {
-        ...base,
-        fate: 'CANCELLED',
-        executedAt: null,
-        outcomeCode: null,
-        outcomeArrivesAt: null,
-        outcomeDelivery: 'NONE',
-        endedAt,
-      };
-      activations.push(a);
-      return a;
-    }
-    if (allowEnd && executeAt !== null && r < o.cancelShare + o.supersedeShare) {
-      const endedAt = rng.uniform(submittedAt + MINUTE, executeAt - 5 * MINUTE);
-      const a: ActivationTruth = {
-        ...base,
-        fate: 'SUPERSEDED',
-        executedAt: null,
-        outcomeCode: null,
-        outcomeArrivesAt: null,
-        outcomeDelivery: 'NONE',
-        endedAt,
-      };
-      activations.push(a);
-      // The replacement: a newer SR11.3 for the same ESME, dated a little differently.
-      const next = Math.min(
-        end - 10 * MINUTE,
-        Math.max(endedAt + 10 * MINUTE, executeAt + rng.uniform(-60, 240) * MINUTE),
-      );
-      addActivation(p, endedAt, next, false);
-      return a;
-    }
-    const executedAt =
-      (executeAt ?? submittedAt + rng.uniform(15, 120) * SECOND) +
-      (executeAt ? rng.uniform(0, 90) * SECOND : 0);
-    const failed = r < o.cancelShare + o.supersedeShare + o.failShare;
-    const outcomeCode = failed ? (rng.chance(0.5) ? 'noImageHeld' : 'hashMismatch') : 'success';
-    const timing = outcomeTiming(executedAt, executeAt === null);
-    const a: ActivationTruth = {
-      ...base,
-      fate: failed ? 'FAILED' : 'SUCCEEDED',
-      executedAt,
-      outcomeCode,
-      ...timing,
-      endedAt: null,
-    };
-    activations.push(a);
-    if (timing.outcomeArrivesAt !== null) {
-      push({
-        kind: 'OUTCOME',
-        at: timing.outcomeArrivesAt,
-        activation: index,
-        requestId,
-        esmeGuid: p.esmeGuid,
-        channel: executeAt === null ? 'IMMEDIATE' : failed ? '8F67' : '8F66',
-        outcomeCode,
-        executedAt,
-        firmwareVersion: failed ? SIM_MODELS[p.modelClass].firmware : image.version,
-      });
-    }
-    return a;
-  };
-  const campaign = premises.filter((p) =>
-    p.modelClass === 'AFFECTED' ? rng.chance(o.campaignShare) : rng.chance(o.otherActivationShare),
-  );
-  for (const p of campaign) {
-    const submittedAt = rng.uniform(start, lastSubmit);
-    const immediate = rng.chance(o.immediateShare);
-    const latest = end - 15 * MINUTE;
-    const executeAt = immediate
-      ? null
-      : Math.min(latest, submittedAt + rng.logUniform(30 * MINUTE, 30 * HOUR));
-    addActivation(
-      p,
-      submittedAt,
-      executeAt !== null && executeAt - submittedAt < 20 * MINUTE ? null : executeAt,
-      true,
-    );
-  }
-  const executed = activations.filter((a) => a.executedAt !== null);
-  const executedOf = new Map<number, ActivationTruth[]>();
-  for (const a of executed) executedOf.set(a.premises, [...(executedOf.get(a.premises) ?? []), a]);
-
-  // 3. Communications Hubs replaced mid-campaign, before their ESME's activation.
-  const swapCandidates = executed.filter(
-    (a) => a.modelClass === 'AFFECTED' && a.fate === 'SUCCEEDED' && a.executedAt! > start + 3 * HOUR,
-  );
-  const swapped = rng.sample(swapCandidates, Math.max(2, Math.round(campaign.length * o.chSwapShare)));
-  const forcedOta = new Set<number>();
-  for (const a of swapped) {
-    const p = premises[a.premises];
-    const at = rng.uniform(
-      start + HOUR,
-      Math.max(start + HOUR, a.submittedAt - 20 * MINUTE, a.executedAt! - 2 * HOUR),
-    );
-    const chosen = Math.min(at, a.executedAt! - 20 * MINUTE);
-    const next = {
-      guid: guidOf('00-DB-C6', p.index + 1),
-      from: Math.round(chosen / SECOND) * SECOND,
-      skewMs: skew(),
-    };
-    push({
-      kind: 'CH_SWAP',
-      at: next.from,
-      premises: p.index,
-      esmeGuid: p.esmeGuid,
-      oldCommsHubGuid: p.commsHubs[0].guid,
-      newCommsHubGuid: next.guid,
-      skewMs: next.skewMs,
-    });
-    p.commsHubs.push(next);
-    forcedOta.add(a.index); // the new hub's first outage is the interesting one
-  }
-
-  // 4. Genuine outages.
+  // 2. Genuine outages not tied to any activation: single premises, whole feeders, a storm. They
+  // come first because a meter without mains cannot execute an activation (DOMAIN.md, timeline
+  // step 5): execution times are decided with this timeline known.
   const outages: OutageTruth[] = [];
   const genuineBusy = new Map<number, { from: number; to: number }[]>();
   const addOutage = (
@@ -567,21 +523,6 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     const s = rng.uniform(start, end);
     addOutage('FEEDER', s, s + rng.logUniform(30 * MINUTE, 6 * HOUR), [...f.premises], f, null);
   }
-  // Genuine outages inside activation windows: single premises, and one whole feeder.
-  const inWindow = executed.filter((a) => a.executedAt! + 30 * MINUTE < end + 6 * HOUR);
-  const coincident = rng.sample(inWindow, Math.max(1, Math.round(inWindow.length * o.coincidentOutageShare)));
-  for (const a of coincident) {
-    const p = premises[a.premises];
-    const s = a.executedAt! + rng.uniform(16, 28) * MINUTE;
-    addOutage('COINCIDENT', s, s + rng.logUniform(20 * MINUTE, 3 * HOUR), [p.index], p, a.index);
-  }
-  const affectedExecuted = executed.filter((a) => a.modelClass === 'AFFECTED' && a.fate === 'SUCCEEDED');
-  if (affectedExecuted.length) {
-    const a = rng.pick(affectedExecuted);
-    const f = feeders.find((x) => x.areaKey === premises[a.premises].areaKey)!;
-    const s = a.executedAt! + rng.uniform(17, 27) * MINUTE;
-    addOutage('FEEDER', s, s + rng.logUniform(45 * MINUTE, 4 * HOUR), [...f.premises], f, a.index);
-  }
   if (o.storm) {
     const stormStart = start + Math.round((o.days * 0.55 * DAY) / HOUR) * HOUR;
     const preferred = ['17', '18'].filter((d) => feeders.some((f) => f.distributorId === d));
@@ -597,18 +538,249 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       addOutage('STORM', s, s + rng.logUniform(HOUR, 12 * HOUR), [...f.premises], f, null);
     }
   }
+  /** The first time at or after `t` when the premises has mains again (seconds to a minute after restoration). */
+  const suppliedFrom = (pi: number, t: number) => {
+    let at = t;
+    for (;;) {
+      const outage = (genuineBusy.get(pi) ?? []).find((b) => b.from <= at && at < b.to);
+      if (!outage) return at;
+      at = outage.to + rng.uniform(5, 60) * SECOND;
+    }
+  };
 
-  // 5. OTA-induced CH outages: a successful activation on an affected ESME may cut its CH's power.
-  for (const a of affectedExecuted) {
-    if (!forcedOta.has(a.index) && !rng.chance(o.otaOutageProbability)) continue;
-    const s = a.executedAt! + rng.uniform(2, 15) * SECOND;
-    const busy = (genuineBusy.get(a.premises) ?? []).some((b) => b.from <= s + 15 * MINUTE && s <= b.to);
-    if (busy) continue; // the meter is off already: nothing to activate, nothing extra to see
+  // 3. The campaign: SR11.3 activations over the span, with their fates. Outcome arrival times
+  // wait for step 7, once every dark period of every premises is known.
+  const drafts: ActivationDraft[] = [];
+  let counter = 1000;
+  const requestIdOf = (esme: string) => `${SIM_SUPPLIER_ID}:${esme}:${counter++}`;
+  const lastSubmit = end - HOUR;
+  const outcomePlan = (executedAt: number) => {
+    // The ESME reports once it has rebooted into the new image; the CH goes dark 2-15 s after
+    // execution, so an outcome of a cutting activation is always generated while the CH is dark.
+    const r = rng.next();
+    if (r < o.lostOutcomeShare) return { outcomeSentAt: null, outcomeDelivery: 'LOST' as const };
+    if (r < o.lostOutcomeShare + o.lateOutcomeShare)
+      return { outcomeSentAt: executedAt + rng.uniform(12, 50) * MINUTE, outcomeDelivery: 'LATE' as const };
+    return { outcomeSentAt: executedAt + rng.uniform(15, 30) * SECOND, outcomeDelivery: 'ON_TIME' as const };
+  };
+  const addActivation = (
+    p: Premises,
+    submittedAt: number,
+    executeAt: number | null,
+    allowEnd: boolean,
+  ): ActivationDraft => {
+    const index = drafts.length;
+    const requestId = requestIdOf(p.esmeGuid);
+    const image = SIM_IMAGES[p.modelClass];
+    push({
+      kind: 'SCHEDULE',
+      at: submittedAt,
+      activation: index,
+      requestId,
+      esmeGuid: p.esmeGuid,
+      imageHash: image.imageHash,
+      executeAt,
+    });
+    const base = {
+      index,
+      requestId,
+      premises: p.index,
+      esmeGuid: p.esmeGuid,
+      modelClass: p.modelClass,
+      submittedAt,
+      executeAt,
+    };
+    const notExecuted = {
+      executedAt: null,
+      executionDeferred: false,
+      outcomeCode: null,
+      outcomeSentAt: null,
+      outcomeDelivery: 'NONE' as const,
+    };
+    const r = rng.next();
+    if (allowEnd && executeAt !== null && r < o.cancelShare) {
+      const endedAt = rng.uniform(submittedAt + MINUTE, executeAt - 5 * MINUTE);
+      push({
+        kind: 'CANCEL',
+        at: endedAt,
+        activation: index,
+        requestId: requestIdOf(p.esmeGuid),
+        esmeGuid: p.esmeGuid,
+      });
+      const a: ActivationDraft = { ...base, fate: 'CANCELLED', ...notExecuted, endedAt };
+      drafts.push(a);
+      return a;
+    }
+    if (allowEnd && executeAt !== null && r < o.cancelShare + o.supersedeShare) {
+      const endedAt = rng.uniform(submittedAt + MINUTE, executeAt - 5 * MINUTE);
+      const a: ActivationDraft = { ...base, fate: 'SUPERSEDED', ...notExecuted, endedAt };
+      drafts.push(a);
+      // The replacement: a newer SR11.3 for the same ESME, dated a little differently.
+      const next = Math.min(
+        end - 10 * MINUTE,
+        Math.max(endedAt + 10 * MINUTE, executeAt + rng.uniform(-60, 240) * MINUTE),
+      );
+      addActivation(p, endedAt, next, false);
+      return a;
+    }
+    const due =
+      (executeAt ?? submittedAt + rng.uniform(15, 120) * SECOND) +
+      (executeAt ? rng.uniform(0, 90) * SECOND : 0);
+    // Without mains the meter cannot execute: it runs the activation once supply returns.
+    const executedAt = suppliedFrom(p.index, due);
+    const failed = r < o.cancelShare + o.supersedeShare + o.failShare;
+    const outcomeCode = failed ? (rng.chance(0.5) ? 'noImageHeld' : 'hashMismatch') : 'success';
+    const a: ActivationDraft = {
+      ...base,
+      fate: failed ? 'FAILED' : 'SUCCEEDED',
+      executedAt,
+      executionDeferred: executedAt !== due,
+      outcomeCode,
+      ...outcomePlan(executedAt),
+      endedAt: null,
+    };
+    drafts.push(a);
+    return a;
+  };
+  const campaign = premises.filter((p) =>
+    p.modelClass === 'AFFECTED' ? rng.chance(o.campaignShare) : rng.chance(o.otherActivationShare),
+  );
+  for (const p of campaign) {
+    const submittedAt = rng.uniform(start, lastSubmit);
+    const immediate = rng.chance(o.immediateShare);
+    const latest = end - 15 * MINUTE;
+    const executeAt = immediate
+      ? null
+      : Math.min(latest, submittedAt + rng.logUniform(30 * MINUTE, 30 * HOUR));
+    addActivation(
+      p,
+      submittedAt,
+      executeAt !== null && executeAt - submittedAt < 20 * MINUTE ? null : executeAt,
+      true,
+    );
+  }
+  const executed = drafts.filter((a) => a.executedAt !== null);
+  const executionsOf = new Map<number, number[]>();
+  for (const a of executed)
+    executionsOf.set(a.premises, [...(executionsOf.get(a.premises) ?? []), a.executedAt!]);
+
+  // 4. Communications Hubs replaced mid-campaign, before their ESME's activation.
+  const swapCandidates = executed.filter(
+    (a) => a.modelClass === 'AFFECTED' && a.fate === 'SUCCEEDED' && a.executedAt! > start + 3 * HOUR,
+  );
+  const swapped = rng.sample(swapCandidates, Math.max(2, Math.round(campaign.length * o.chSwapShare)));
+  const forcedOta = new Set<number>();
+  for (const a of swapped) {
     const p = premises[a.premises];
-    addOutage('OTA', s, s + rng.uniform(3 * MINUTE + 5 * SECOND, 15 * MINUTE), [p.index], p, a.index);
+    const at = rng.uniform(
+      start + HOUR,
+      Math.max(start + HOUR, a.submittedAt - 20 * MINUTE, a.executedAt! - 2 * HOUR),
+    );
+    const chosen = Math.min(at, a.executedAt! - 20 * MINUTE);
+    const next = {
+      guid: guidOf('00-DB-C6', p.index + 1),
+      from: Math.round(chosen / SECOND) * SECOND,
+      skewMs: skew(),
+    };
+    push({
+      kind: 'CH_SWAP',
+      at: next.from,
+      premises: p.index,
+      esmeGuid: p.esmeGuid,
+      oldCommsHubGuid: p.commsHubs[0].guid,
+      newCommsHubGuid: next.guid,
+      skewMs: next.skewMs,
+    });
+    p.commsHubs.push(next);
+    forcedOta.add(a.index); // the new hub's first outage is the interesting one
   }
 
-  // 6. What reaches the DSP: AD1s (lost, duplicated, throttled, skewed) and restores.
+  // 5. OTA-induced CH outages: a successful activation of an image that cuts may cut its CH's
+  // power for that image's characteristic length, starting within seconds of execution.
+  const otaCuts = new Map<number, { from: number; to: number }[]>();
+  const cutActivations = new Set<number>();
+  const overlaps = (xs: readonly { from: number; to: number }[] | undefined, from: number, to: number) =>
+    (xs ?? []).some((b) => b.from < to && from < b.to);
+  for (const a of executed) {
+    const range = otaCutRangeOf(a.modelClass);
+    if (a.fate !== 'SUCCEEDED' || !range) continue;
+    if (!forcedOta.has(a.index) && !rng.chance(o.otaOutageProbability)) continue;
+    const s = a.executedAt! + rng.uniform(2, 15) * SECOND;
+    const e = s + rng.uniform(range.minMinutes, range.maxMinutes) * MINUTE;
+    // A genuine outage starting during the cut would merge with it: leave such rare cases uncut.
+    if (overlaps(genuineBusy.get(a.premises), s, e) || overlaps(otaCuts.get(a.premises), s, e)) continue;
+    const p = premises[a.premises];
+    addOutage('OTA', s, e, [p.index], p, a.index);
+    otaCuts.set(a.premises, [...(otaCuts.get(a.premises) ?? []), { from: s, to: e }]);
+    cutActivations.add(a.index);
+  }
+  /** A genuine outage may be placed here without covering an execution or overlapping an OTA cut. */
+  const fitsGenuine = (ps: readonly number[], s: number, e: number) =>
+    ps.every(
+      (pi) => !overlaps(otaCuts.get(pi), s, e) && !(executionsOf.get(pi) ?? []).some((t) => s <= t && t < e),
+    );
+
+  // 6. Genuine outages minutes after a successful activation that cut nothing (single premises),
+  // and one whole feeder inside an activation's window. The blanket window hides them.
+  const cutFree = executed.filter((a) => a.fate === 'SUCCEEDED' && !cutActivations.has(a.index));
+  const wanted = Math.max(1, Math.round(cutFree.length * o.coincidentOutageShare));
+  let placed = 0;
+  for (const a of rng.sample(cutFree, cutFree.length)) {
+    if (placed >= wanted) break;
+    const p = premises[a.premises];
+    const s = a.executedAt! + rng.uniform(4, 28) * MINUTE;
+    const e = s + rng.logUniform(20 * MINUTE, 3 * HOUR);
+    if (!fitsGenuine([p.index], s, e)) continue;
+    addOutage('COINCIDENT', s, e, [p.index], p, a.index);
+    placed++;
+  }
+  const affectedExecuted = executed.filter((a) => a.modelClass === 'AFFECTED' && a.fate === 'SUCCEEDED');
+  for (const a of rng.sample(affectedExecuted, affectedExecuted.length)) {
+    const f = feeders.find((x) => x.areaKey === premises[a.premises].areaKey)!;
+    const s = a.executedAt! + rng.uniform(17, 27) * MINUTE;
+    const e = s + rng.logUniform(45 * MINUTE, 4 * HOUR);
+    if (!fitsGenuine(f.premises, s, e)) continue;
+    addOutage('FEEDER', s, e, [...f.premises], f, a.index);
+    break;
+  }
+
+  // 7. Dark periods and message transit: while a CH has no power nothing from its premises
+  // travels; a message generated in the dark leaves once power returns.
+  const darkIntervals: DarkInterval[][] = premises.map(() => []);
+  for (const outage of outages)
+    for (const pi of outage.premises)
+      darkIntervals[pi].push({
+        from: outage.startAt,
+        to: outage.endAt,
+        outageId: outage.id,
+        genuine: outage.genuine,
+      });
+  for (const xs of darkIntervals) xs.sort((x, y) => x.from - y.from || x.to - y.to);
+  const transit = () => rng.uniform(5, 60) * SECOND;
+  /** When a message the premises generates at `sentAt` reaches the DSP. */
+  const arrivalFrom = (pi: number, sentAt: number) => arrivalAfterDark(darkIntervals[pi], sentAt, transit);
+  const activations: ActivationTruth[] = drafts.map((a) => {
+    const outcomeArrivesAt = a.outcomeSentAt === null ? null : arrivalFrom(a.premises, a.outcomeSentAt);
+    if (outcomeArrivesAt !== null) {
+      const failed = a.fate === 'FAILED';
+      push({
+        kind: 'OUTCOME',
+        at: outcomeArrivesAt,
+        activation: a.index,
+        requestId: a.requestId,
+        esmeGuid: a.esmeGuid,
+        channel: a.executeAt === null ? 'IMMEDIATE' : failed ? '8F67' : '8F66',
+        outcomeCode: a.outcomeCode!,
+        executedAt: a.executedAt!,
+        firmwareVersion: failed ? SIM_MODELS[a.modelClass].firmware : SIM_IMAGES[a.modelClass].version,
+      });
+    }
+    return { ...a, outcomeArrivesAt };
+  });
+
+  // 8. What reaches the DSP: AD1s (lost, duplicated, throttled, skewed, a bad check digit now and
+  // then) and restores. The CH raises its AD1 while dark (that is what it is for); a restore is
+  // the ESME's and waits like any other message.
   const ad1s: Ad1Truth[] = [];
   const keys = new Set<string>();
   const stormBacklog = (cause: OutageCause) => (cause === 'STORM' ? rng.uniform(0, 120) * SECOND : 0);
@@ -643,15 +815,9 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
         arrivedAt,
         throttledCount,
       });
+      const mpan = rng.chance(o.badCheckDigitShare) ? withWrongCheckDigit(p.mpan, rng) : p.mpan;
       if (arrivedAt !== null) {
-        const ad1 = {
-          kind: 'AD1' as const,
-          key,
-          commsHubGuid: hub.guid,
-          startAt,
-          mpan: p.mpan,
-          throttledCount,
-        };
+        const ad1 = { kind: 'AD1' as const, key, commsHubGuid: hub.guid, startAt, mpan, throttledCount };
         push({ ...ad1, at: arrivedAt, duplicate: false });
         if (rng.chance(o.duplicateShare))
           push({ ...ad1, at: arrivedAt + rng.uniform(5, 600) * SECOND, duplicate: true });
@@ -660,7 +826,7 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
         const restorationAt = Math.round((outage.endAt + rng.uniform(0, 30) * SECOND) / SECOND) * SECOND;
         push({
           kind: 'RESTORE',
-          at: restorationAt + rng.uniform(5, 60) * SECOND,
+          at: arrivalFrom(pi, restorationAt),
           outageId: outage.id,
           esmeGuid: p.esmeGuid,
           mpan: p.mpan,
@@ -672,7 +838,19 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   }
 
   events.sort((a, b) => a.at - b.at || a.seq - b.seq);
-  return { options: o, start, end, installedAt, premises, feeders, activations, outages, ad1s, events };
+  return {
+    options: o,
+    start,
+    end,
+    installedAt,
+    premises,
+    feeders,
+    activations,
+    outages,
+    ad1s,
+    events,
+    darkIntervals,
+  };
 }
 
 /** Counts for a summary line. */
