@@ -74,6 +74,12 @@ const program = new Command()
     share('bad-check-digit-share'),
     DEFAULT_SCENARIO.badCheckDigitShare,
   )
+  .option(
+    '--verification-lost-share <x>',
+    'share of verification reads (SR 11.2) that get no answer although the meter is powered',
+    share('verification-lost-share'),
+    DEFAULT_SCENARIO.verificationLostShare,
+  )
   .option('--no-storm', 'leave out the storm')
   .option('--out <dir>', 'where to write scoreboard.{json,txt,md,svg}', 'artifacts/sim')
   .option(
@@ -124,6 +130,7 @@ interface Opts {
   coincidentShare: number;
   lostOutcomeShare: number;
   badCheckDigitShare: number;
+  verificationLostShare: number;
   storm: boolean;
   out: string;
   batchSeconds: number;
@@ -151,6 +158,7 @@ async function main(): Promise<void> {
     coincidentOutageShare: o.coincidentShare,
     lostOutcomeShare: o.lostOutcomeShare,
     badCheckDigitShare: o.badCheckDigitShare,
+    verificationLostShare: o.verificationLostShare,
     storm: o.storm,
   };
   const progress = createProgress();

@@ -8,6 +8,7 @@ import type { Scenario, ScenarioOptions } from './scenario';
 import {
   blanketPolicy,
   computeScores,
+  evidenceMinutesOf,
   formatScoreMarkdown,
   formatScoreTable,
   noFilterPolicy,
@@ -68,8 +69,22 @@ export async function runReplaySimulation(
     blanketPolicy(scenario, engine.windowMinutes, engine.skewMinutes),
     replay.ours,
   ];
-  const missing = outcomeMissingKeys(scenario, engine.holdMinutes);
-  const scores = computeScores(scenario.ad1s, policies, missing);
+  const missing = outcomeMissingKeys(scenario, evidenceMinutesOf(engine));
+  const candidates = [...replay.decisions.values()].filter((d) =>
+    d.history.some((h) => h.startsWith('HELD')),
+  ).length;
+  const scores = computeScores(scenario.ad1s, policies, missing).map((s) =>
+    s.policy === 'ours'
+      ? {
+          ...s,
+          verification: {
+            requests: replay.counts.verificationRequests,
+            answers: replay.counts.verificationAnswers,
+            candidates,
+          },
+        }
+      : s,
+  );
   const oursByOutcome: Record<string, number> = {};
   for (const ad1 of scenario.ad1s) {
     if (ad1.arrivedAt === null) continue;

@@ -80,7 +80,10 @@ export function oursFromReceived(
 export interface LiveEngineSettings {
   readonly windowMinutes: number;
   readonly skewMinutes: number;
+  /** The hold ceiling (how long to wait for the last decisions). */
   readonly holdMinutes: number;
+  /** Outage start to the evidence bound: skew + longest cut + transit. */
+  readonly evidenceMinutes: number;
 }
 
 /**
@@ -100,7 +103,7 @@ export function liveScores(
     blanketPolicy(scenario, engine.windowMinutes, engine.skewMinutes),
     ours,
   ];
-  const missing = outcomeMissingKeys(scenario, engine.holdMinutes);
+  const missing = outcomeMissingKeys(scenario, engine.evidenceMinutes);
   const fromScenario = computeScores(scenario.ad1s, policies.slice(0, 2), missing);
   const asSent = scenario.ad1s.map((a) =>
     a.arrivedAt !== null && sentAt.has(a.key) ? { ...a, arrivedAt: sentAt.get(a.key)! } : a,

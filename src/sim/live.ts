@@ -32,9 +32,10 @@ import {
   iso,
 } from './scenario';
 import type { Scenario, ScenarioOptions, SimEvent } from './scenario';
-import { formatScoreTable, outcomeMissingKeys, percentile } from './scoreboard';
+import { evidenceMinutesOf, formatScoreTable, outcomeMissingKeys, percentile } from './scoreboard';
 import type { PolicyDeliveries, PolicyScore } from './scoreboard';
 import { spawnServer } from './spawn';
+import { VerificationResponder, verificationHead } from './verification-responder';
 import type { SpawnedServer } from './spawn';
 
 /**
@@ -112,6 +113,9 @@ export interface LiveReport {
     unacknowledgedAtEnd: number;
     /** AD1s still HELD when the run ended (should be 0). */
     heldAtEnd: number;
+    /** Verification reads the service asked for, and the answers the simulated meters gave. */
+    verificationRequests: number;
+    verificationAnswers: number;
   };
   /**
    * sendLagSeconds: how late (scenario seconds) each event was sent after its due time: the
@@ -201,6 +205,7 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
     windowMinutes: settings.engine.windowMinutes,
     skewMinutes: settings.engine.skewMinutes,
     holdMinutes: settings.engine.holdMinutes,
+    evidenceMinutes: evidenceMinutesOf(settings.engine),
   };
   const batchMax = Math.min(live.batchMax ?? 500, settings.ingest.maxBatchSize);
   const counters: RequestCounters = { requests: 0, rateLimitedRetries: 0, networkRetries: 0 };
@@ -243,6 +248,7 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
   const distributorIds = [...new Set(scenario.premises.map((p) => p.distributorId))].sort();
   const subscribers: DnoSubscriber[] = [];
   let anchor: TimeAnchor | undefined;
+  let responder: VerificationResponder | undefined;
   const dropTimers: NodeJS.Timeout[] = [];
   try {
     for (const distributorId of distributorIds) {
@@ -286,6 +292,17 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
         dropTimers.push(setTimeout(() => s.drop(), realWhen(a, at) - performance.now()));
       }
 
+    // The DSP/DCC adapter: answers the service's verification reads from the scenario's truth.
+    responder = new VerificationResponder({
+      wsUrl: `${target.url.replace(/^http/, 'ws')}/graphql`,
+      token: await mint({ subject: 'sim-dcc-adapter', role: 'OPERATOR' }),
+      after: await verificationHead(operator),
+      http: operator,
+      scenario,
+      anchor: a,
+    });
+    await responder.start();
+
     // 6. Every event when the server's clock reaches it, in order.
     const r0 = performance.now();
     const sent = await sendEvents(
@@ -311,6 +328,8 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
     );
     for (const t of dropTimers) clearTimeout(t);
     await Promise.all(subscribers.map((s) => s.stop()));
+    await responder.stop();
+    errors.push(...responder.errors.map((message) => ({ kind: 'DCC_ADAPTER', at: '', message })));
     const drainMs = Math.round(performance.now() - d0);
 
     // 8. What the ledger says (for the findings), and the acknowledged positions.
@@ -347,7 +366,7 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
       budgetSpent,
     );
     const { policies, scores } = liveScores(scenario, ours, sent.sentAt, engine);
-    const missing = outcomeMissingKeys(scenario, engine.holdMinutes);
+    const missing = outcomeMissingKeys(scenario, engine.evidenceMinutes);
     const oursByOutcome: Record<string, number> = {};
     for (const ad1 of scenario.ad1s) {
       if (ad1.arrivedAt === null) continue;
@@ -397,6 +416,8 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
         undeliveredAtEnd: end.undelivered,
         unacknowledgedAtEnd,
         heldAtEnd: end.held,
+        verificationRequests: responder.requests,
+        verificationAnswers: responder.answers,
       },
       lag: {
         sendLagSeconds: {
@@ -420,6 +441,7 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
   } finally {
     for (const t of dropTimers) clearTimeout(t);
     await Promise.all(subscribers.map((s) => s.stop().catch(() => undefined)));
+    await responder?.stop().catch(() => undefined);
   }
 }
 

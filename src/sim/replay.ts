@@ -15,6 +15,8 @@ import type { Services } from '../services';
 import { DecisionScheduler } from '../services/decision-scheduler';
 import type { DeviceInput } from '../services/device.service';
 import type { AlertInput } from '../services/ingest.service';
+import { planVerificationAnswer } from './dcc-adapter';
+import type { VerificationAnswerPlan } from './dcc-adapter';
 import type { PolicyDeliveries } from './scoreboard';
 import { DNO_AREAS, SIM_IMAGES, SIM_MODELS, SIM_RULE, SIM_SUPPLIER_ID } from './scenario';
 import type { Scenario, SimEvent } from './scenario';
@@ -79,7 +81,13 @@ export interface ReplayResult {
   readonly backend: 'pglite' | 'postgres';
   readonly errors: { kind: string; at: string; message: string }[];
   readonly timings: { setupMs: number; replayMs: number; readMs: number };
-  readonly counts: { ingestCalls: number; timerRuns: number; outboxMessages: number };
+  readonly counts: {
+    ingestCalls: number;
+    timerRuns: number;
+    outboxMessages: number;
+    verificationRequests: number;
+    verificationAnswers: number;
+  };
 }
 
 interface Database {
@@ -198,6 +206,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions 
         ingestCalls: state.ingestCalls,
         timerRuns: state.timerRuns,
         outboxMessages: read.outboxMessages,
+        verificationRequests: state.verificationRequests,
+        verificationAnswers: state.verificationAnswers,
       },
     };
   } finally {
@@ -272,6 +282,9 @@ interface RunState {
   errors: ReplayResult['errors'];
   ingestCalls: number;
   timerRuns: number;
+  /** Verification reads the service asked for, and the answers the simulated meters gave. */
+  verificationRequests: number;
+  verificationAnswers: number;
 }
 
 async function runEvents(
@@ -285,7 +298,14 @@ async function runEvents(
 ): Promise<RunState> {
   const batchMs = options.batchMs ?? 1000;
   const maxBatch = config.ingest.maxBatchSize;
-  const state: RunState = { alertKey: new Map(), errors: [], ingestCalls: 0, timerRuns: 0 };
+  const state: RunState = {
+    alertKey: new Map(),
+    errors: [],
+    ingestCalls: 0,
+    timerRuns: 0,
+    verificationRequests: 0,
+    verificationAnswers: 0,
+  };
   const events = scenario.events;
   let lastSweepMinute = Math.floor(clock.ms / MINUTE);
 
@@ -295,15 +315,66 @@ async function runEvents(
     )) as { due: Date | null }[];
     return row.due ? row.due.getTime() : null;
   };
-  /** Works every timer that falls due up to `until`, each at its due time. */
+
+  // The DSP/DCC adapter: reads new verification requests from the stream after each step and
+  // answers them from the scenario's truth, at the time the answer would reach the DSP.
+  let verificationCursor = '0';
+  const answers: { requestId: string; plan: VerificationAnswerPlan }[] = [];
+  const collectRequests = async () => {
+    for (;;) {
+      const page = await services.verification.readAfter(verificationCursor, 1000);
+      if (page.length === 0) return;
+      for (const r of page) {
+        state.verificationRequests++;
+        const plan = planVerificationAnswer(scenario, {
+          requestId: r.requestId,
+          deviceGuid: r.deviceGuid,
+          requestedAt: r.requestedAt.getTime(),
+        });
+        if (plan) answers.push({ requestId: r.requestId, plan });
+      }
+      answers.sort((a, b) => a.plan.arrivesAt - b.plan.arrivesAt);
+      verificationCursor = page[page.length - 1].sequence!;
+    }
+  };
+  const answer = async (next: { requestId: string; plan: VerificationAnswerPlan }) => {
+    clock.moveTo(next.plan.arrivesAt);
+    try {
+      await services.verification.recordAnswer(OPERATOR, {
+        requestId: next.requestId,
+        answeredAt: new Date(next.plan.answeredAt),
+        firmwareVersion: next.plan.firmwareVersion,
+      });
+      state.verificationAnswers++;
+    } catch (error) {
+      state.errors.push({
+        kind: 'VERIFICATION_ANSWER',
+        at: new Date(next.plan.arrivesAt).toISOString(),
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+    await collectRequests();
+  };
+
+  /** Works every timer and answer that falls due up to `until`, each at its time, in time order. */
   const drainDue = async (until: number) => {
     for (;;) {
       const due = await nextDue();
-      if (due === null || due > until) return;
-      clock.moveTo(due);
-      while ((await scheduler.runDue()) > 0) state.timerRuns++;
-      // A timer the engine left due at this instant would loop forever: move on a millisecond.
-      if ((await nextDue()) === due) clock.moveTo(due + 1);
+      const nextAnswer = answers[0]?.plan.arrivesAt ?? null;
+      const timerFirst = due !== null && (nextAnswer === null || due <= nextAnswer);
+      if (timerFirst && due <= until) {
+        clock.moveTo(due);
+        while ((await scheduler.runDue()) > 0) state.timerRuns++;
+        await collectRequests();
+        // A timer the engine left due at this instant would loop forever: move on a millisecond.
+        if ((await nextDue()) === due) clock.moveTo(due + 1);
+        continue;
+      }
+      if (nextAnswer !== null && nextAnswer <= until) {
+        await answer(answers.shift()!);
+        continue;
+      }
+      return;
     }
   };
   const sweep = async () => {
@@ -417,6 +488,7 @@ async function runEvents(
     await sweep();
     if (group.length > 1 || isAlertEvent(first)) await ingest(group);
     else await apply(first);
+    await collectRequests();
     await drainDue(clock.ms);
     i += group.length;
     // Fresh statistics as the tables grow (PGlite has no autovacuum to keep them).

@@ -58,6 +58,8 @@ export interface ScenarioOptions {
   readonly chSwapShare: number;
   /** Share of distinct AD1s whose every copy carries the premises' MPAN with a wrong check digit. */
   readonly badCheckDigitShare: number;
+  /** Share of verification reads (SR 11.2) that get no answer although the meter is powered. */
+  readonly verificationLostShare: number;
 }
 
 export const DEFAULT_SCENARIO: ScenarioOptions = {
@@ -88,6 +90,7 @@ export const DEFAULT_SCENARIO: ScenarioOptions = {
   lostRestoreShare: 0.03,
   chSwapShare: 0.002,
   badCheckDigitShare: 0.002,
+  verificationLostShare: 0.05,
 };
 
 /** The 14 licensed DNO areas, weighted roughly by customers (millions). */

@@ -44,6 +44,12 @@ export interface PolicyScore {
   /** Added delay of delivered genuine AD1s (delivery minus arrival), seconds. */
   readonly delaySeconds: { p50: number; p99: number; max: number; over5min: number };
   readonly budgetSpent: { genuine: number; ota: number } | null;
+  /** Ours: verification reads the service sent, and the AD1s it held as candidates. */
+  readonly verification?: {
+    readonly requests: number;
+    readonly answers: number;
+    readonly candidates: number;
+  };
 }
 
 /** Nearest-rank percentile of an ascending list (0 for an empty list). */
@@ -140,12 +146,13 @@ export function blanketPolicy(
 }
 
 /**
- * OTA-induced AD1s whose activation outcome was lost, or reached the DSP only after the AD1's
- * hold ended: the sieve cannot confirm them and delivers them (fail-open), by design.
+ * OTA-induced AD1s whose activation outcome was lost, or reached the DSP only after the evidence
+ * bound (outage start + skew + longest cut + transit): the sieve cannot confirm them by the
+ * outcome and must ask the meter; a lost answer then releases them (fail-open), by design.
  */
 export function outcomeMissingKeys(
   scenario: Pick<Scenario, 'ad1s' | 'outages' | 'activations'>,
-  holdMinutes = 5,
+  evidenceMinutes = 18,
 ): Set<string> {
   const outageById = new Map(scenario.outages.map((o) => [o.id, o]));
   const keys = new Set<string>();
@@ -153,9 +160,18 @@ export function outcomeMissingKeys(
     if (ad1.genuine || ad1.arrivedAt === null) continue;
     const activation = scenario.activations[outageById.get(ad1.outageId)!.activation!];
     const arrives = activation.outcomeArrivesAt;
-    if (arrives === null || arrives > ad1.arrivedAt + holdMinutes * MINUTE) keys.add(ad1.key);
+    if (arrives === null || arrives > ad1.startAt + evidenceMinutes * MINUTE) keys.add(ad1.key);
   }
   return keys;
+}
+
+/** The engine's evidence bound after an outage start, in minutes: skew + longest cut + transit. */
+export function evidenceMinutesOf(engine: {
+  readonly skewMinutes: number;
+  readonly maxCommsHubOffMinutes: number;
+  readonly transitMinutes: number;
+}): number {
+  return engine.skewMinutes + engine.maxCommsHubOffMinutes + engine.transitMinutes;
 }
 
 const fmtSeconds = (s: number) =>
@@ -172,6 +188,7 @@ export function formatScoreTable(scores: readonly PolicyScore[]): string {
     ['Genuine outages delivered', (s) => `${s.genuineOutagesDelivered} / ${s.genuineOutages}`],
     ['Genuine outages never delivered', (s) => String(s.genuineOutagesNeverDelivered)],
     ['Genuine AD1s delivered', (s) => `${s.genuineAd1sDelivered} / ${s.genuineAd1s}`],
+    ['Genuine AD1s never delivered', (s) => String(s.genuineAd1s - s.genuineAd1sDelivered)],
     ['Added delay, genuine AD1s p50', (s) => fmtSeconds(s.delaySeconds.p50)],
     ['Added delay, genuine AD1s p99', (s) => fmtSeconds(s.delaySeconds.p99)],
     ['Added delay, genuine AD1s max', (s) => fmtSeconds(s.delaySeconds.max)],
@@ -179,6 +196,13 @@ export function formatScoreTable(scores: readonly PolicyScore[]): string {
     [
       'Let through by safety budget (gen/OTA)',
       (s) => (s.budgetSpent ? `${s.budgetSpent.genuine} / ${s.budgetSpent.ota}` : '-'),
+    ],
+    [
+      'Verification reads per candidate AD1',
+      (s) =>
+        s.verification
+          ? `${(s.verification.requests / Math.max(1, s.verification.candidates)).toFixed(2)} (${s.verification.requests} / ${s.verification.candidates})`
+          : '-',
     ],
   ];
   const head = ['', ...scores.map((s) => s.label)];

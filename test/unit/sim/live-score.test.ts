@@ -115,6 +115,7 @@ describe('live mode: scoring what the DNOs received', () => {
       windowMinutes: 30,
       skewMinutes: 2,
       holdMinutes: 5,
+      evidenceMinutes: 18,
     });
     expect(policies.map((p) => p.policy)).toEqual(['noFilter', 'blanket', 'ours']);
     const [none, blanket, mine] = scores;
