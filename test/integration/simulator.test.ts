@@ -1,37 +1,36 @@
 import { runReplaySimulation } from '../../src/sim';
+import type { Finding } from '../../src/sim';
 import { BACKEND } from '../support/database';
 
 /**
- * The fleet simulator end to end: a small seeded scenario replayed through the real services on
+ * The fleet simulator end to end: small seeded scenarios replayed through the real services on
  * this project's backend (in-memory PGlite, or a throw-away database on the test PostgreSQL), with
- * a simulated clock. What must hold: in FILTER mode no OTA-induced AD1 whose activation outcome
- * reached the DSP within the hold reaches a DNO, every genuine outage whose AD1 reached the DSP
- * does, and the blanket 30-minute window hides at least one genuine outage that happened inside an
- * activation window.
+ * a simulated clock and the simulator answering verification reads as the DCC adapter would.
  *
- * Lost and late activation outcomes and lost restoration alerts are switched off here. Even so,
- * an outcome cannot leave a dark premises (docs/SIMULATOR.md): it arrives only after the CH's
- * power cut ends, often after the hold, and the sieve then delivers the OTA-induced AD1 it cannot
- * confirm (fail-open, by design). The scoreboard counts those as "outcome lost/late"; the full
- * size run in docs/SIMULATOR.md reports them.
+ * The physics (docs/SIMULATOR.md): nothing leaves a dark premises, so an outcome arrives only
+ * after the hub's power cut ends; a meter without mains runs its activation when supply returns.
+ * What must hold: every genuine outage whose AD1 reached the DSP reaches its DNO without delay
+ * beyond the evidence bound, the blanket 30-minute window hides at least one, and an OTA-induced
+ * AD1 reaches a DNO only for a cause named here (an execution deferred past the provisional window
+ * by a genuine outage, or an outcome lost together with the meter's answer).
  */
+
+const databaseUrl =
+  BACKEND === 'postgres'
+    ? (process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+    : undefined;
+
+/** The leaks the design accepts: the window never knew the execution, or no evidence ever came. */
+function acceptedLeak(f: Finding): boolean {
+  if (f.reason === 'NO_ACTIVATION_WINDOW') return true;
+  return f.kind === 'OTA_DELIVERED_OUTCOME_MISSING' && f.reason === 'VERIFICATION_UNANSWERED';
+}
+
 describe(`fleet simulator replay (${BACKEND})`, () => {
   it('beats no filter and the blanket window on a small seeded scenario', async () => {
     const run = await runReplaySimulation(
-      {
-        seed: 20260302,
-        devices: 300,
-        days: 1,
-        lostOutcomeShare: 0,
-        lateOutcomeShare: 0,
-        lostRestoreShare: 0,
-      },
-      {
-        databaseUrl:
-          BACKEND === 'postgres'
-            ? (process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
-            : undefined,
-      },
+      { seed: 20260302, devices: 300, days: 1, lateOutcomeShare: 0, lostRestoreShare: 0 },
+      { databaseUrl },
     );
     const { scores, errors, findings } = run.report;
     const by = Object.fromEntries(scores.map((s) => [s.policy, s]));
@@ -42,18 +41,37 @@ describe(`fleet simulator replay (${BACKEND})`, () => {
     expect(by.noFilter.otaDelivered).toBe(by.noFilter.otaAd1s);
     expect(run.scenario.outages.some((o) => o.cause === 'COINCIDENT')).toBe(true);
 
-    // Ours: no OTA-induced AD1 delivered whose outcome came in time, and fewer than no filter. The
-    // rest waited for an outcome that could not leave the dark premises before the hold ended.
-    expect(findings.filter((f) => f.kind === 'OTA_DELIVERED_WITH_OUTCOME')).toEqual([]);
-    expect(by.ours.otaDelivered).toBe(by.ours.otaDeliveredOutcomeMissing);
-    expect(by.ours.otaDelivered).toBeLessThan(by.ours.otaAd1s);
-    // Every genuine outage whose AD1 reached the DSP delivered.
+    // Ours: the OTA-induced AD1s that reach a DNO are only the accepted leaks.
+    const leaks = findings.filter((f) => f.kind !== 'GENUINE_OUTAGE_HIDDEN');
+    expect(leaks.filter((f) => !acceptedLeak(f))).toEqual([]);
+    expect(by.ours.otaDelivered).toBeLessThanOrEqual(Math.ceil(by.ours.otaAd1s * 0.05));
+    // Every genuine outage whose AD1 reached the DSP delivered, at once or within the bound.
     expect(findings.filter((f) => f.kind === 'GENUINE_OUTAGE_HIDDEN')).toEqual([]);
     expect(by.ours.genuineOutagesNeverDelivered).toBe(0);
-    expect(by.ours.genuineOutagesDelivered).toBe(by.ours.genuineOutages);
+    expect(by.ours.genuineAd1sDelivered).toBe(by.ours.genuineAd1s);
+    expect(by.ours.delaySeconds.max).toBeLessThanOrEqual(22 * 60);
 
     // The blanket window hides at least one genuine outage, and no filter passes every OTA AD1.
     expect(by.blanket.genuineOutagesNeverDelivered).toBeGreaterThanOrEqual(1);
     expect(by.blanket.hiddenOutages.some((id) => id.startsWith('COINCIDENT'))).toBe(true);
-  }, 120_000);
+  }, 180_000);
+
+  it('with every outcome lost, asking the meter still stops the OTA-induced AD1s', async () => {
+    const run = await runReplaySimulation(
+      { seed: 7, devices: 300, days: 1, lostOutcomeShare: 1, verificationLostShare: 0, storm: false },
+      { databaseUrl },
+    );
+    const { scores, errors, findings, counts } = run.report;
+    const ours = scores.find((s) => s.policy === 'ours')!;
+    expect(errors).toEqual([]);
+    expect(ours.otaAd1s).toBeGreaterThan(0);
+    // One read per cut (two when the first goes unanswered), and the answers confirm the cuts.
+    expect(counts.verificationRequests).toBeGreaterThan(0);
+    expect(counts.verificationAnswers).toBeGreaterThan(0);
+    expect(counts.verificationRequests).toBeLessThanOrEqual(1.5 * ours.verification!.candidates);
+    expect(
+      findings.filter((f) => f.kind !== 'GENUINE_OUTAGE_HIDDEN' && f.reason !== 'NO_ACTIVATION_WINDOW'),
+    ).toEqual([]);
+    expect(ours.genuineAd1sDelivered).toBe(ours.genuineAd1s);
+  }, 180_000);
 });
