@@ -14,7 +14,7 @@ import {
 } from '../schema/alert.type';
 import type { GraphQLContext } from '../schema/context';
 import { NetworkOperator } from '../schema/network-operator.type';
-import { DateTimeScalar } from '../schema/scalars';
+import { DateTimeScalar, EUI64Scalar } from '../schema/scalars';
 import { decodeAlertDecision, decodeRestoreDecision } from '../services/decision-codec';
 import type { AlertInput as ServiceAlertInput } from '../services/ingest.service';
 import { toNetworkOperator } from './network-operator.resolver';
@@ -127,6 +127,13 @@ export class AlertResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<SuppressionStat[]> {
     return ctx.services.alerts.suppressionStats(ctx.principal, from, to);
+  }
+
+  @FieldResolver(() => EUI64Scalar, {
+    description: 'The Communications Hub (AD1) or ESME (restore) that raised it (Device.guid).',
+  })
+  raisedByGuid(@Root() alert: AlertEntity): string {
+    return alert.deviceGuid;
   }
 
   @FieldResolver(() => AlertDecisionRecord, { nullable: true, description: 'The current decision.' })

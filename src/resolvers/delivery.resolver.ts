@@ -42,6 +42,7 @@ export function toDnoAlert(m: DnoMessage, alert: AlertEntity, pairedWith: AlertE
     alert,
     decision: {
       ...p.decision,
+      ledgerRevision: p.decision.revision,
       reasonText: REASON_TEXT[p.decision.reasonCode as keyof typeof REASON_TEXT] ?? p.decision.reasonCode,
       decidedAt: new Date(p.decision.decidedAt),
     },
@@ -49,6 +50,7 @@ export function toDnoAlert(m: DnoMessage, alert: AlertEntity, pairedWith: AlertE
     otaInduced: p.otaInduced
       ? {
           ...p.otaInduced,
+          affectedFirmwareRuleId: p.otaInduced.ruleId,
           actualExecutedAt: date(p.otaInduced.actualExecutedAt),
           windowFrom: date(p.otaInduced.windowFrom),
           windowTo: date(p.otaInduced.windowTo),

@@ -67,7 +67,10 @@ export class Alert {
   @Field({ description: 'AD1, or the device alert code 8F35-8F3C.' })
   alertCode: string;
 
-  @Field({ description: 'The Communications Hub (AD1) or ESME (restore) that raised it.' })
+  @Field({
+    description: 'The Communications Hub (AD1) or ESME (restore) that raised it.',
+    deprecationReason: 'Use raisedByGuid: the same value, typed EUI64 like Device.guid.',
+  })
   deviceGuid: string;
 
   @Field(() => String, {

@@ -184,14 +184,14 @@ describe('a DNO consumer', () => {
     });
     expect([delivered.outcome, held.outcome]).toEqual(['DELIVERED', 'HELD']);
 
-    type Alerts = { alerts: { nodes: { id: string; outcome: string | null; deviceGuid: string }[] } };
+    type Alerts = { alerts: { nodes: { id: string; outcome: string | null; raisedByGuid: string }[] } };
     const ALERTS = gql`
       query {
         alerts(filter: { kind: AD1 }) {
           nodes {
             id
             outcome
-            deviceGuid
+            raisedByGuid
           }
         }
       }
@@ -215,7 +215,7 @@ describe('a DNO consumer', () => {
           alert {
             id
             outcome
-            deviceGuid
+            raisedByGuid
           }
           decision {
             outcome

@@ -33,8 +33,8 @@ export function connectDno(wsUrl: string, token: string): Client {
 export const DNO_ALERTS = `subscription DnoAlerts($after: String) {
   dnoAlerts(after: $after) {
     distributorId sequence kind
-    alert { id kind deviceGuid mpan eventAt restoredAt outcome }
-    decision { revision outcome reasonCode reasonText late decidedAt }
+    alert { id kind raisedByGuid mpan eventAt restoredAt outcome }
+    decision { ledgerRevision outcome reasonCode reasonText late decidedAt }
     pairedWith { id }
   }
 }`;
@@ -43,8 +43,8 @@ export interface DnoAlertMessage {
   distributorId: string;
   sequence: string;
   kind: 'AD1' | 'OTA_INDUCED' | 'RELEASED_AD1' | 'SUPPLY_RESTORED';
-  alert: { id: string; kind: string; deviceGuid: string; mpan: string | null; outcome: string | null };
-  decision: { revision: number; outcome: string; reasonCode: string; late: boolean };
+  alert: { id: string; kind: string; raisedByGuid: string; mpan: string | null; outcome: string | null };
+  decision: { ledgerRevision: number; outcome: string; reasonCode: string; late: boolean };
   pairedWith: { id: string } | null;
 }
 
