@@ -5,6 +5,7 @@ import { Delivery1763700300000 } from './1763700300000-Delivery';
 import { MonthlyPartitions1763700400000 } from './1763700400000-MonthlyPartitions';
 import { SafetyBudgetCounters1763700500000 } from './1763700500000-SafetyBudgetCounters';
 import { ActiveVerification1763700700000 } from './1763700700000-ActiveVerification';
+import { ActivationCancelRequests1763700810000 } from './1763700810000-ActivationCancelRequests';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   MonthlyPartitions1763700400000,
   SafetyBudgetCounters1763700500000,
   ActiveVerification1763700700000,
+  ActivationCancelRequests1763700810000,
 ];
