@@ -737,6 +737,13 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     const stored = (await c.alert(first[0].alertId!))!;
     expect(stored.duisResponseId).toBe('DUIS-S7-1');
     expect(ms(stored.receivedAt)).toBe(T);
+
+    // Two copies of one new AD1 in one batch: stored once, and the second copy says it is a duplicate.
+    const [n1, n2] = await c.ingest([ad1(p2, T - 3 * MINUTE), ad1(p2, T - 3 * MINUTE)]);
+    expect([n1.duplicate, n2.duplicate]).toEqual([false, true]);
+    expect(n2.alertId).toBe(n1.alertId);
+    expect(n2.outcome).toBe(n1.outcome);
+    expect(await rowCounts(t, 'alert')).toEqual({ alert: before.alert + 1 });
   });
 
   test('8. AD1s with a bad MPAN go to the UNROUTED queue and are never withheld', async () => {
