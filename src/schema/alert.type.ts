@@ -282,7 +282,11 @@ export class AlertExplanation {
   @Field(() => Alert, { description: 'The alert.' })
   alert: Alert;
 
-  @Field(() => [String], { description: 'The current decision, one sentence a line.' })
+  @Field(() => [String], {
+    description:
+      'The current decision, one sentence a line, from the evidence recorded when it was made. The activation it used ' +
+      'is shown twice, labelled: "at decision time" (as recorded) and "now" (its current status).',
+  })
   lines: string[];
 }
 

@@ -77,6 +77,7 @@ const P = {
   unrouted: premises(17, 'FEEDER-S8'),
   access: premises(18, 'FEEDER-S10'),
   ledger: premises(19, 'FEEDER-S11'),
+  explainNow: premises(23, 'FEEDER-S12'),
 };
 const ALL_PREMISES: Premises[] = [
   P.ota,
@@ -95,6 +96,7 @@ const ALL_PREMISES: Premises[] = [
   P.unrouted,
   P.access,
   P.ledger,
+  P.explainNow,
 ];
 
 const INGEST = `mutation ($a: [AlertInput!]!) {
@@ -449,6 +451,39 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     expect(ok((await t.gql(STATS, { from: iso(T), to: iso(T + HOUR) }, ed15)).body)).toEqual({
       suppressionStats: [],
     });
+  });
+
+  test('2e. explainAlert shows the activation as it was at decision time and as it is now, labelled', async () => {
+    const T = begin();
+    const p = P.explainNow;
+    const act = await c.schedule(p.esme); // no outcome yet: its execution time is not known
+    c.at(T + 5 * MINUTE);
+    const [r] = await c.ingest([ad1(p, T + 2 * MINUTE)]);
+    expect(r.outcome).toBe('HELD');
+    c.at(T + 6 * MINUTE);
+    await c.ingest([restore(p, T + 2 * MINUTE, T + 4 * MINUTE)]);
+    const released = await c.until(r.alertId!, 'RELEASED');
+    // The outcome arrives after the (final) release: the activation has moved on since the decision.
+    c.at(T + 7 * MINUTE);
+    expect((await c.outcome(act.requestId, 'success', T + MINUTE)).status).toBe('SUCCEEDED');
+    expect((await c.alert(r.alertId!))!.decisionHistory).toHaveLength(released.decisionHistory.length);
+
+    const { lines } = ok(
+      (await t.gql<{ explainAlert: { lines: string[] } }>(EXPLAIN, { id: r.alertId }, c.operator)).body,
+    ).explainAlert;
+    const about = lines.filter((l) => l.startsWith(`Activation ${act.requestId} `));
+    expect(about).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Activation ${act.requestId} at decision time \\(${iso(T + 6 * MINUTE)}\\): [A-Z_]+, requested for .*, execution time not known\\.$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^Activation ${act.requestId} now: SUCCEEDED \\(success\\), requested for .*, executed at ${iso(T + MINUTE)}\\.$`,
+        ),
+      ),
+    ]);
   });
 
   test('2a. an overlapping restore while HELD releases the AD1 at once, and the restore follows it', async () => {
