@@ -6,6 +6,7 @@ import { MonthlyPartitions1763700400000 } from './1763700400000-MonthlyPartition
 import { SafetyBudgetCounters1763700500000 } from './1763700500000-SafetyBudgetCounters';
 import { ActiveVerification1763700700000 } from './1763700700000-ActiveVerification';
 import { AlertRouting1763700800000 } from './1763700800000-AlertRouting';
+import { ActivationCancelRequests1763700810000 } from './1763700810000-ActivationCancelRequests';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   SafetyBudgetCounters1763700500000,
   ActiveVerification1763700700000,
   AlertRouting1763700800000,
+  ActivationCancelRequests1763700810000,
 ];

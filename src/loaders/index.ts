@@ -68,3 +68,12 @@ export function createLoaders(services: Services, principal: Principal): Loaders
     alertLedger: new DataLoader((ids) => services.alerts.ledgers(ids)),
   };
 }
+
+/**
+ * Forgets everything the loaders have read. A subscription operation keeps one context (and so one
+ * set of loaders) for its whole life; each event clears them first so that it reads the rows as
+ * they are now, as a query would, not as they were at an earlier event.
+ */
+export function forgetLoaded(loaders: Loaders): void {
+  for (const loader of Object.values(loaders) as DataLoader<unknown, unknown>[]) loader.clearAll();
+}

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { REASON_TEXT, explainAlertDecision, explainRestoreDecision } from '../domain/engine';
+import { REASON_TEXT } from '../domain/engine';
 import { InvalidInputError, NotFoundError } from '../domain/errors';
 import type { AlertDecisionEntity, AlertEntity } from '../entities';
 import {
@@ -14,8 +14,7 @@ import {
 } from '../schema/alert.type';
 import type { GraphQLContext } from '../schema/context';
 import { NetworkOperator } from '../schema/network-operator.type';
-import { DateTimeScalar } from '../schema/scalars';
-import { decodeAlertDecision, decodeRestoreDecision } from '../services/decision-codec';
+import { DateTimeScalar, EUI64Scalar } from '../schema/scalars';
 import type { AlertInput as ServiceAlertInput } from '../services/ingest.service';
 import { toNetworkOperator } from './network-operator.resolver';
 
@@ -100,21 +99,9 @@ export class AlertResolver {
     description: 'Why an alert was held, suppressed, released or delivered, in words.',
   })
   async explainAlert(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<AlertExplanation> {
-    const alert = await ctx.services.alerts.byId(ctx.principal, id);
-    if (!alert) throw new NotFoundError('Alert', id);
-    const ledger = await ctx.loaders.alertLedger.load(alert.id);
-    const latest = ledger.at(-1);
-    if (!latest) return { alert, lines: ['No decision has been recorded yet.'] };
-    const lines =
-      alert.kind === 'AD1'
-        ? explainAlertDecision(decodeAlertDecision(latest.decision))
-        : explainRestoreDecision(decodeRestoreDecision(latest.decision));
-    if (ledger.length > 1) {
-      lines.push(
-        `History: ${ledger.map((d) => `${d.outcome} [${d.reason}] at ${d.decidedAt.toISOString()}`).join(' -> ')}.`,
-      );
-    }
-    return { alert, lines };
+    const explanation = await ctx.services.alerts.explain(ctx.principal, id);
+    if (!explanation) throw new NotFoundError('Alert', id);
+    return explanation;
   }
 
   @Query(() => [SuppressionStat], {
@@ -127,6 +114,13 @@ export class AlertResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<SuppressionStat[]> {
     return ctx.services.alerts.suppressionStats(ctx.principal, from, to);
+  }
+
+  @FieldResolver(() => EUI64Scalar, {
+    description: 'The Communications Hub (AD1) or ESME (restore) that raised it (Device.guid).',
+  })
+  raisedByGuid(@Root() alert: AlertEntity): string {
+    return alert.deviceGuid;
   }
 
   @FieldResolver(() => AlertDecisionRecord, { nullable: true, description: 'The current decision.' })

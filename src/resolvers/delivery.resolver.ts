@@ -1,41 +1,48 @@
 import { Arg, Ctx, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { REASON_TEXT } from '../domain/engine';
 import type { AlertEntity } from '../entities';
+import { forgetLoaded } from '../loaders';
 import type { GraphQLContext } from '../schema/context';
 import { DnoAlert, DnoDeliveryStatus } from '../schema/delivery.type';
 import { DeliveryPreferenceEnum } from '../schema/enums';
 import type { DeliveryPreference } from '../domain/model';
+import { deviceReadScope, inScope } from '../services/access';
 import type { DnoMessage, DnoMessagePayload } from '../services/delivery.service';
 
 const date = (iso: string | null): Date | null => (iso ? new Date(iso) : null);
 
-/** The alert as it was when the message was written (pre-shaped: no database read). */
-function alertOf(p: DnoMessagePayload['alert']): AlertEntity {
+/**
+ * The alert as it was when the message was written: used only when the alert can no longer be
+ * read as it is now (removed by retention, or no longer the subscriber's to see). Its outcome is
+ * the one the message was sent on.
+ */
+function alertAsSent(p: DnoMessagePayload): AlertEntity {
   return {
-    ...p,
+    ...p.alert,
     naturalKey: '',
-    eventAt: new Date(p.eventAt),
-    restoredAt: date(p.restoredAt),
-    receivedAt: new Date(p.receivedAt),
+    eventAt: new Date(p.alert.eventAt),
+    restoredAt: date(p.alert.restoredAt),
+    receivedAt: new Date(p.alert.receivedAt),
     throttledSequenceId: null,
     ingestedBy: '',
     inActivationWindow: false,
-    outcome: null,
-    reason: null,
-    revision: 0,
+    outcome: p.decision.outcome,
+    reason: p.decision.reasonCode,
+    revision: p.decision.revision,
     dueAt: null,
   } as AlertEntity;
 }
 
-export function toDnoAlert(m: DnoMessage, pairedWith: AlertEntity | null): DnoAlert {
+export function toDnoAlert(m: DnoMessage, alert: AlertEntity, pairedWith: AlertEntity | null): DnoAlert {
   const p = m.payload;
   return {
     sequence: m.sequence,
     distributorId: m.distributorId,
     kind: m.kind,
-    alert: alertOf(p.alert),
+    alert,
     decision: {
       ...p.decision,
+      ledgerRevision: p.decision.revision,
       reasonText: REASON_TEXT[p.decision.reasonCode as keyof typeof REASON_TEXT] ?? p.decision.reasonCode,
       decidedAt: new Date(p.decision.decidedAt),
     },
@@ -43,6 +50,7 @@ export function toDnoAlert(m: DnoMessage, pairedWith: AlertEntity | null): DnoAl
     otaInduced: p.otaInduced
       ? {
           ...p.otaInduced,
+          affectedFirmwareRuleId: p.otaInduced.ruleId,
           actualExecutedAt: date(p.otaInduced.actualExecutedAt),
           windowFrom: date(p.otaInduced.windowFrom),
           windowTo: date(p.otaInduced.windowTo),
@@ -52,11 +60,11 @@ export function toDnoAlert(m: DnoMessage, pairedWith: AlertEntity | null): DnoAl
   };
 }
 
-/**
- * A message's GraphQL object, by message. The DNO's subscribers on an instance are handed the same
- * message objects (DnoOutboxFeed), so each is shaped once; the entry goes with the message.
- */
-const SHAPED = new WeakMap<DnoMessage, DnoAlert>();
+/** An alert as the `alert(id)` query would return it to this caller now: the current row, if visible. */
+async function visibleAlert(ctx: GraphQLContext, id: string): Promise<AlertEntity | null> {
+  const row = await ctx.loaders.alert.load(id);
+  return row && inScope(deviceReadScope(ctx.principal), row.distributorId) ? row : null;
+}
 
 @Resolver(() => DnoAlert)
 export class DeliveryResolver {
@@ -79,15 +87,17 @@ export class DeliveryResolver {
     @Arg('after', () => String, { nullable: true, description: 'Resume after this sequence.' })
     _after?: string | null,
   ): Promise<DnoAlert> {
-    const pairedId = message.kind === 'OTA_INDUCED' ? null : message.payload.pairedAlertId;
-    if (pairedId) return toDnoAlert(message, (await ctx.loaders.alert.load(pairedId)) ?? null);
-    // Everything else comes from the message alone: shaped once, for every subscriber it reaches.
-    let shaped = SHAPED.get(message);
-    if (!shaped) {
-      shaped = toDnoAlert(message, message.kind === 'OTA_INDUCED' ? alertOf(message.payload.alert) : null);
-      SHAPED.set(message, shaped);
-    }
-    return shaped;
+    // The same Alert objects a query returns (the current row, through the same loader), so a
+    // client cache that normalises Alert by id is never overwritten with other values. The
+    // operation's loaders live as long as the subscription: each event reads afresh.
+    forgetLoaded(ctx.loaders);
+    const pairedId =
+      message.kind === 'OTA_INDUCED' ? message.payload.alert.id : message.payload.pairedAlertId;
+    const [alert, pairedWith] = await Promise.all([
+      visibleAlert(ctx, message.payload.alert.id),
+      pairedId ? visibleAlert(ctx, pairedId) : null,
+    ]);
+    return toDnoAlert(message, alert ?? alertAsSent(message.payload), pairedWith);
   }
 
   @Mutation(() => DnoDeliveryStatus, {

@@ -4,6 +4,7 @@ import type { InventoryChangedEvent } from '../realtime/pubsub';
 import type { GraphQLContext } from '../schema/context';
 import {
   CommsHubLink,
+  CommsHubLinkInput,
   Device,
   DeviceConnection,
   DeviceFilterInput,
@@ -72,6 +73,19 @@ export class DeviceResolver {
     @Arg('effectiveFrom', () => DateTimeScalar, { nullable: true }) effectiveFrom?: Date | null,
   ): Promise<CommsHubLink> {
     return ctx.services.devices.linkCommsHub(ctx.principal, { commsHubGuid, esmeGuid, effectiveFrom });
+  }
+
+  @Mutation(() => [CommsHubLink], {
+    description:
+      'linkCommsHub for many links (up to MAX_BATCH_SIZE, default 10,000) in one transaction: the same checks and ' +
+      'meaning for each link; one that fails rejects the batch and nothing is written. A device may appear in one ' +
+      'link of a batch. Returns each link in input order. Role: OPERATOR.',
+  })
+  linkCommsHubs(
+    @Arg('links', () => [CommsHubLinkInput]) links: CommsHubLinkInput[],
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<CommsHubLink[]> {
+    return ctx.services.devices.linkCommsHubs(ctx.principal, links);
   }
 
   @Subscription(() => InventoryChange, {

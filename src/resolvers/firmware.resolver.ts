@@ -65,6 +65,7 @@ export class AffectedFirmwareRuleResolver {
       changedAt: c.changedAt,
       changedBy: c.changedBy,
       rule: JSON.stringify(c.rule),
+      ruleSnapshot: c.rule as Record<string, unknown>,
     }));
   }
 }

@@ -67,7 +67,10 @@ export class Alert {
   @Field({ description: 'AD1, or the device alert code 8F35-8F3C.' })
   alertCode: string;
 
-  @Field({ description: 'The Communications Hub (AD1) or ESME (restore) that raised it.' })
+  @Field({
+    description: 'The Communications Hub (AD1) or ESME (restore) that raised it.',
+    deprecationReason: 'Use raisedByGuid: the same value, typed EUI64 like Device.guid.',
+  })
   deviceGuid: string;
 
   @Field(() => String, {
@@ -306,7 +309,11 @@ export class AlertExplanation {
   @Field(() => Alert, { description: 'The alert.' })
   alert: Alert;
 
-  @Field(() => [String], { description: 'The current decision, one sentence a line.' })
+  @Field(() => [String], {
+    description:
+      'The current decision, one sentence a line, from the evidence recorded when it was made. The activation it used ' +
+      'is shown twice, labelled: "at decision time" (as recorded) and "now" (its current status).',
+  })
   lines: string[];
 }
 

@@ -1,4 +1,4 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { DnoMessageKind } from '../domain/delivery';
 import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
 import { Alert } from './alert.type';
@@ -7,8 +7,16 @@ import { DateTimeScalar } from './scalars';
 
 @ObjectType({ description: 'The decision a DNO message was sent on.' })
 export class DnoDecision {
-  @Field({ description: 'Ledger revision of the alert’s decision.' })
+  @Field({
+    description: 'Ledger revision of the alert’s decision.',
+    deprecationReason: 'Use ledgerRevision: the same value, typed Int like AlertDecisionRecord.revision.',
+  })
   revision: number;
+
+  @Field(() => Int, {
+    description: 'Ledger revision of the alert’s decision (AlertDecisionRecord.revision).',
+  })
+  ledgerRevision: number;
 
   @Field(() => DecisionOutcomeEnum, { description: 'Outcome at the time of the message.' })
   outcome: DecisionOutcome;
@@ -46,8 +54,19 @@ export class OtaInducedDetails {
   @Field(() => String, { nullable: true, description: 'Firmware version the activation installed.' })
   firmwareAfter: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Affected-firmware rule used.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Affected-firmware rule used.',
+    deprecationReason:
+      'Use affectedFirmwareRuleId: the same value, typed ID like AlertDecisionRecord.ruleId.',
+  })
   ruleId: string | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'ID of the affected-firmware rule used (AffectedFirmwareRule.id).',
+  })
+  affectedFirmwareRuleId: string | null;
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'Window start.' })
   windowFrom: Date | null;

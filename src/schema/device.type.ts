@@ -76,6 +76,18 @@ export class CommsHubLink {
   effectiveTo: Date | null;
 }
 
+@InputType({ description: 'One ESME-Communications Hub association, as linkCommsHub takes it.' })
+export class CommsHubLinkInput {
+  @Field(() => EUI64Scalar, { description: 'The Communications Hub (CHF).' })
+  commsHubGuid: string;
+
+  @Field(() => EUI64Scalar, { description: 'The electricity meter (ESME) that powers it.' })
+  esmeGuid: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Start of the association (default now).' })
+  effectiveFrom?: Date | null;
+}
+
 @ObjectType({ description: 'Cursor pagination details.' })
 export class PageInfo {
   @Field(() => String, { nullable: true, description: 'Pass as `after` to get the next page.' })

@@ -1,4 +1,5 @@
 import { Directive, Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
 import type { ActivationOutcomeCode, ActivationStatus } from '../domain/model';
 import { ActivationOutcomeCodeEnum, ActivationStatusEnum, RuleDeviceTypeEnum } from './enums';
 import { PageInfo } from './device.type';
@@ -64,8 +65,14 @@ export class AffectedFirmwareRuleChange {
   @Field({ description: 'Who (token subject).' })
   changedBy: string;
 
-  @Field(() => String, { description: 'The rule as it became, as JSON.' })
+  @Field(() => String, {
+    description: 'The rule as it became, as JSON.',
+    deprecationReason: 'Use ruleSnapshot: the same rule as a JSONObject, like AlertDecisionRecord.evidence.',
+  })
   rule: string;
+
+  @Field(() => GraphQLJSONObject, { description: 'The rule as it became.' })
+  ruleSnapshot: Record<string, unknown>;
 }
 
 @ObjectType({

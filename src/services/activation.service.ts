@@ -219,7 +219,7 @@ export class ActivationService {
       );
     }
     if (input.executeAt && isCancellationSentinel(input.executeAt)) {
-      return this.cancelBySentinel(tx, user, esmeGuid, now);
+      return this.cancelBySentinel(tx, user, request.requestId, esmeGuid, now);
     }
 
     const device = await tx
@@ -314,13 +314,20 @@ export class ActivationService {
     return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id });
   }
 
-  /** DUIS cancels a pending future-dated activation with an SR11.3 dated 3000-12-31. */
+  /**
+   * DUIS cancels a pending future-dated activation with an SR11.3 dated 3000-12-31. The cancel is
+   * recorded under its request ID: a retry of it answers with the activation it cancelled, as
+   * the first attempt did, rather than finding nothing left to cancel (or cancelling a newer one).
+   */
   private async cancelBySentinel(
     tx: EntityManager,
     user: User,
+    requestId: string,
     esmeGuid: string,
     now: Date,
   ): Promise<FirmwareActivationEntity> {
+    const earlier = await this.earlierCancel(tx, user, requestId, esmeGuid);
+    if (earlier) return earlier;
     const pending = await tx
       .getRepository(FirmwareActivationEntity)
       .createQueryBuilder('a')
@@ -332,13 +339,42 @@ export class ActivationService {
       .orderBy('a.requested_at', 'DESC')
       .getMany();
     if (pending.length === 0) {
+      // A retry racing its first attempt waited for it on the lock above: look again.
+      const retried = await this.earlierCancel(tx, user, requestId, esmeGuid);
+      if (retried) return retried;
       throw new ConflictError(
         'NO_PENDING_ACTIVATION',
         `no pending activation of yours on ${esmeGuid} to cancel`,
       );
     }
     for (const activation of pending) await this.transition(tx, activation, { kind: 'CANCEL' }, now);
+    await tx.query(
+      `INSERT INTO activation_cancel_request (request_id, supplier_id, device_guid, activation_id, cancelled_at)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [requestId, user.supplierId, esmeGuid, pending[0].id, now],
+    );
     return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id: pending[0].id });
+  }
+
+  /** The activation an earlier cancel under this request ID cancelled; CONFLICT if it named another ESME. */
+  private async earlierCancel(
+    tx: EntityManager,
+    user: User,
+    requestId: string,
+    esmeGuid: string,
+  ): Promise<FirmwareActivationEntity | null> {
+    const [earlier] = (await tx.query(
+      'SELECT supplier_id, device_guid, activation_id FROM activation_cancel_request WHERE request_id = $1',
+      [requestId],
+    )) as { supplier_id: string; device_guid: string; activation_id: string }[];
+    if (!earlier) return null;
+    if (earlier.supplier_id !== user.supplierId || earlier.device_guid !== esmeGuid) {
+      throw new ConflictError(
+        'REQUEST_ID_REUSED',
+        `request ${requestId} was already submitted with other details`,
+      );
+    }
+    return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id: earlier.activation_id });
   }
 
   async cancel(

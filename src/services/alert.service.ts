@@ -4,7 +4,9 @@ import { DECISION_OUTCOMES } from '../domain/model';
 import type { DecisionOutcome } from '../domain/model';
 import { InvalidInputError } from '../domain/errors';
 import { parseEui64 } from '../domain/identifiers';
-import { AlertDecisionEntity, AlertEntity } from '../entities';
+import { explainAlertDecision, explainRestoreDecision } from '../domain/engine';
+import { AlertDecisionEntity, AlertEntity, FirmwareActivationEntity } from '../entities';
+import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
 import { requireRole } from './access';
 import type { User } from './access';
 import { CURSOR_PART, decodeCursor, pageSize, toPage } from './pagination';
@@ -80,6 +82,49 @@ export class AlertService {
     return alert && mayRead(user, alert) ? alert : null;
   }
 
+  /**
+   * Why an alert was decided as it was, in words: the engine's account of its current decision,
+   * from the evidence recorded then, and its history. The activation that decision used is shown
+   * twice, labelled: as it was at decision time (the evidence) and as it is now (its row), since
+   * an outcome or a cancellation may have come since. Null when the caller may not see the alert.
+   */
+  async explain(principal: Principal, id: string): Promise<{ alert: AlertEntity; lines: string[] } | null> {
+    const alert = await this.byId(principal, id);
+    if (!alert) return null;
+    const [ledger] = await this.ledgers([alert.id]);
+    const latest = ledger.at(-1);
+    if (!latest) return { alert, lines: ['No decision has been recorded yet.'] };
+    if (alert.kind !== 'AD1') {
+      return {
+        alert,
+        lines: [...explainRestoreDecision(decodeRestoreDecision(latest.decision)), ...history(ledger)],
+      };
+    }
+    const decision = decodeAlertDecision(latest.decision);
+    const lines = explainAlertDecision(decision);
+    const then = decision.evidence.activation;
+    if (then) {
+      const now = await this.dataSource.getRepository(FirmwareActivationEntity).findOneBy({ id: then.id });
+      const labelled = [
+        `Activation ${then.requestId} at decision time (${latest.decidedAt.toISOString()}): ${describeActivation(then)}.`,
+        now
+          ? `Activation ${then.requestId} now: ${describeActivation({
+              status: now.status,
+              outcomeCode: now.outcomeCode,
+              requestedAt: now.requestedAt.toISOString(),
+              actualExecutedAt: now.actualExecutedAt?.toISOString() ?? null,
+            })}.`
+          : `Activation ${then.requestId} now: no longer on record.`,
+      ];
+      // The engine's own line describes the activation as recorded, without saying when: the
+      // labelled pair takes its place.
+      const unlabelled = lines.findIndex((l) => l.startsWith(`Activation ${then.requestId} is `));
+      if (unlabelled >= 0) lines.splice(unlabelled, 1, ...labelled);
+      else lines.push(...labelled);
+    }
+    return { alert, lines: [...lines, ...history(ledger)] };
+  }
+
   /** Ledger entries of each alert, oldest first (for loaders under a checked parent). */
   async ledgers(alertIds: readonly string[]): Promise<AlertDecisionEntity[][]> {
     const rows = await this.dataSource
@@ -120,6 +165,26 @@ export class AlertService {
       count: r.count,
     }));
   }
+}
+
+/** The ledger in one line, when the alert has been decided more than once. */
+function history(ledger: readonly AlertDecisionEntity[]): string[] {
+  if (ledger.length < 2) return [];
+  return [
+    `History: ${ledger.map((d) => `${d.outcome} [${d.reason}] at ${d.decidedAt.toISOString()}`).join(' -> ')}.`,
+  ];
+}
+
+function describeActivation(a: {
+  status: string;
+  outcomeCode: string | null;
+  requestedAt: string;
+  actualExecutedAt: string | null;
+}): string {
+  return (
+    `${a.status}${a.outcomeCode ? ` (${a.outcomeCode})` : ''}, requested for ${a.requestedAt}` +
+    (a.actualExecutedAt ? `, executed at ${a.actualExecutedAt}` : ', execution time not known')
+  );
 }
 
 function mayRead(user: User, alert: AlertEntity): boolean {

@@ -13,6 +13,7 @@ import {
 import { DEVICE_TYPES, SMI_STATUSES } from '../domain/model';
 import type { DeviceType, SmiStatus } from '../domain/model';
 import { CommsHubLinkEntity, DeviceEntity, DeviceFirmwareEntity } from '../entities';
+import { returnedRows } from '../db/rows';
 import type { AppPubSub, InventoryChangedEvent } from '../realtime/pubsub';
 import { deviceReadScope, inScope, requireRole } from './access';
 import type { DeviceScope } from './access';
@@ -64,6 +65,24 @@ export interface DeviceFilter {
 }
 
 const CSP_REGIONS = ['North', 'Central', 'South'];
+
+interface LinkRow {
+  id: string;
+  comms_hub_guid: string;
+  esme_guid: string;
+  effective_from: Date;
+  effective_to: Date | null;
+}
+
+function toLinkEntity(row: LinkRow): CommsHubLinkEntity {
+  return Object.assign(new CommsHubLinkEntity(), {
+    id: row.id,
+    commsHubGuid: row.comms_hub_guid,
+    esmeGuid: row.esme_guid,
+    effectiveFrom: row.effective_from,
+    effectiveTo: row.effective_to,
+  });
+}
 const AREA_KEY_MAX = 64;
 
 /** The device inventory: devices, firmware history and which ESME powers which Communications Hub. */
@@ -256,6 +275,142 @@ export class DeviceService {
         effectiveFrom: inserted.effective_from,
         effectiveTo: inserted.effective_to,
       });
+    });
+  }
+
+  /**
+   * linkCommsHub for up to maxBatchSize links at once, all or nothing, with the same checks and
+   * the same meaning for each link: a pair that is already current is returned as it is;
+   * otherwise the current links of either device end where the new one starts (a link that two
+   * new links end, as when two meters swap hubs, ends at the earlier one). A device may appear in
+   * one link of a batch only. Returns the link of each input, in input order.
+   */
+  async linkCommsHubs(
+    principal: Principal,
+    inputs: readonly { commsHubGuid: string; esmeGuid: string; effectiveFrom?: Date | null }[],
+  ): Promise<CommsHubLinkEntity[]> {
+    requireRole(principal, 'OPERATOR');
+    if (inputs.length === 0) throw new InvalidInputError('EMPTY_BATCH', 'links must not be empty', 'links');
+    if (inputs.length > this.maxBatchSize) {
+      throw new InvalidInputError(
+        'BATCH_TOO_LARGE',
+        `at most ${this.maxBatchSize} links per call (got ${inputs.length})`,
+        'links',
+        { limit: this.maxBatchSize },
+      );
+    }
+    const now = this.clock.now();
+    const seen = new Set<string>();
+    const links = inputs.map((input, i) => {
+      const link = {
+        ch: parseEui64(input.commsHubGuid, `links[${i}].commsHubGuid`),
+        esme: parseEui64(input.esmeGuid, `links[${i}].esmeGuid`),
+        from: input.effectiveFrom ?? now,
+        index: i,
+      };
+      for (const [guid, field] of [
+        [link.ch, 'commsHubGuid'],
+        [link.esme, 'esmeGuid'],
+      ] as const) {
+        if (seen.has(guid)) {
+          throw new InvalidInputError(
+            'DUPLICATE_IN_BATCH',
+            `device ${guid} appears in more than one link`,
+            `links[${i}].${field}`,
+          );
+        }
+        seen.add(guid);
+      }
+      return link;
+    });
+    const guids = [...seen].sort();
+    return this.dataSource.transaction(async (tx) => {
+      // The devices locked in GUID order, as linkCommsHub locks its pair: no deadlock between them.
+      const devices = new Map(
+        returnedRows<{ guid: string; device_type: string }>(
+          await tx.query(
+            'SELECT guid, device_type FROM device WHERE guid = ANY($1) ORDER BY guid FOR UPDATE',
+            [guids],
+          ),
+        ).map((d) => [d.guid, d.device_type]),
+      );
+      for (const { ch, esme, index } of links) {
+        if (!devices.has(ch)) throw new NotFoundError('Device', ch);
+        if (!devices.has(esme)) throw new NotFoundError('Device', esme);
+        if (devices.get(ch) !== 'CHF') {
+          throw new InvalidInputError(
+            'NOT_A_COMMS_HUB',
+            `${ch} is a ${devices.get(ch)}, not a CHF`,
+            `links[${index}].commsHubGuid`,
+          );
+        }
+        if (devices.get(esme) !== 'ESME') {
+          throw new InvalidInputError(
+            'NOT_AN_ESME',
+            `${esme} is a ${devices.get(esme)}, not an ESME`,
+            `links[${index}].esmeGuid`,
+          );
+        }
+      }
+      const open = returnedRows<LinkRow>(
+        await tx.query(
+          `SELECT id, comms_hub_guid, esme_guid, effective_from, effective_to FROM comms_hub_link
+            WHERE effective_to IS NULL AND (comms_hub_guid = ANY($1) OR esme_guid = ANY($1))`,
+          [guids],
+        ),
+      );
+      const openOfCh = new Map(open.map((l) => [l.comms_hub_guid, l]));
+      const openOfEsme = new Map(open.map((l) => [l.esme_guid, l]));
+      const current = new Map<number, LinkRow>();
+      const ends = new Map<string, Date>();
+      for (const link of links) {
+        const touched = [openOfCh.get(link.ch), openOfEsme.get(link.esme)].filter((l) => l !== undefined);
+        const same = touched.find((l) => l.comms_hub_guid === link.ch && l.esme_guid === link.esme);
+        if (same && new Set(touched).size === 1) {
+          current.set(link.index, same); // already linked: idempotent
+          continue;
+        }
+        for (const l of touched) {
+          if (l.effective_from.getTime() >= link.from.getTime()) {
+            throw new ConflictError(
+              'LINK_NOT_AFTER_CURRENT',
+              `the current link (${l.comms_hub_guid} <- ${l.esme_guid}) starts at ${l.effective_from.toISOString()}; ` +
+                `a new link must start after it (links[${link.index}])`,
+            );
+          }
+          const end = ends.get(l.id);
+          if (!end || link.from.getTime() < end.getTime()) ends.set(l.id, link.from);
+        }
+      }
+      const fresh = links.filter((l) => !current.has(l.index));
+      if (fresh.length) {
+        // One statement. The INSERT reads the UPDATE's count first, which makes PostgreSQL end the
+        // current links before it inserts (the open-link unique indexes would refuse otherwise).
+        const inserted = returnedRows<LinkRow>(
+          await tx.query(
+            `WITH ended AS (
+               UPDATE comms_hub_link l SET effective_to = e.t
+                 FROM unnest($1::bigint[], $2::timestamptz[]) AS e(id, t)
+                WHERE l.id = e.id
+               RETURNING l.id
+             )
+             INSERT INTO comms_hub_link (comms_hub_guid, esme_guid, effective_from)
+             SELECT ch, esme, t FROM unnest($3::bpchar[], $4::bpchar[], $5::timestamptz[]) AS i(ch, esme, t)
+              WHERE (SELECT count(*) FROM ended) >= 0
+             RETURNING id, comms_hub_guid, esme_guid, effective_from, effective_to`,
+            [
+              [...ends.keys()],
+              [...ends.values()],
+              fresh.map((l) => l.ch),
+              fresh.map((l) => l.esme),
+              fresh.map((l) => l.from),
+            ],
+          ),
+        );
+        const byCh = new Map(inserted.map((r) => [r.comms_hub_guid, r]));
+        for (const l of fresh) current.set(l.index, byCh.get(l.ch)!);
+      }
+      return links.map((l) => toLinkEntity(current.get(l.index)!));
     });
   }
 

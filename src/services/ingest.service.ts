@@ -241,15 +241,19 @@ export class IngestService {
     // 5. Results, in input order, with each alert's current decision: the last change this
     // transaction made to it, else the row as read.
     const latest = new Map(changes.map((c) => [c.alert.id, c]));
-    for (const row of rows) {
+    // Two copies of one new alert in a batch are stored once: the later copy is the duplicate.
+    const reported = new Set<string>();
+    for (const row of [...rows].sort((x, y) => x.index - y.index)) {
       const alert = alertOf(row)!;
       const change = latest.get(alert.id);
+      const duplicate = !insertedByKey.has(row.naturalKey) || reported.has(alert.id);
+      reported.add(alert.id);
       results[row.index] = {
         index: row.index,
         kind: row.kind,
         alertId: alert.id,
         activationId: null,
-        duplicate: !insertedByKey.has(row.naturalKey),
+        duplicate,
         outcome: change ? change.outcome : alert.outcome,
         reason: change ? change.reason : alert.reason,
         dueAt: change ? change.dueAt : alert.dueAt,

@@ -227,6 +227,69 @@ describe('DNO delivery over WebSocket', () => {
     sub.dispose();
   });
 
+  test('an event’s alert has the same field values as the alert(id) query, live and replayed', async () => {
+    // A client cache that normalises Alert by id (Apollo's InMemoryCache) merges both into one object.
+    const FIELDS = `id kind alertCode deviceGuid raisedByGuid mpan mpanCheckDigitValid distributorId unroutedReason areaKey
+      eventAt restoredAt throttledCount duisResponseId receivedAt outcome
+      decision { revision outcome reasonCode late decidedAt dueAt trigger activationId ruleId ruleVersion windowFrom windowTo } networkOperator { distributorId }`;
+    const EVENTS = `subscription ($after: String) { dnoAlerts(after: $after) { sequence kind
+      alert { ${FIELDS} } pairedWith { ${FIELDS} } decision { revision ledgerRevision }
+      otaInduced { ruleId affectedFirmwareRuleId } } }`;
+    type Fields = Record<string, unknown> & { id: string; outcome: string | null };
+    type Event = {
+      dnoAlerts: {
+        sequence: string;
+        kind: string;
+        alert: Fields;
+        pairedWith: Fields | null;
+        decision: { revision: number; ledgerRevision: number };
+        otaInduced: { ruleId: string | null; affectedFirmwareRuleId: string | null } | null;
+      };
+    };
+    const query = async (id: string) =>
+      (await ok<{ alert: Fields }>(`query ($id: ID!) { alert(id: $id) { ${FIELDS} } }`, { id }, dno12)).alert;
+
+    await ok('mutation { setDeliveryPreference(preference: RAW) { preference } }', {}, dno12);
+    const base = (await status(dno12)).newestSequence;
+    const live = subscribe<Event>(t.ws(dno12), EVENTS, { after: base });
+    const ota = await newPremises(12);
+    await activate(ota.esme);
+    const held = await ingestAd1(ota.ch, ota.mpan, new Date(clock.now().getTime() + 90_000));
+    const [first] = await live.waitFor(1);
+    expect(first.dnoAlerts.alert).toEqual(await query(held.alertId));
+    expect(first.dnoAlerts.alert.outcome).toBe('HELD');
+
+    // Decided later: a second event for the same alert, and a replay of the first, both show it
+    // as the query does now (the earlier subscription's loaders do not serve it stale).
+    const decided = await passHold(held.alertId);
+    await ok('mutation { setDeliveryPreference(preference: PAIR) { preference } }', {}, dno12);
+    const paired = await newPremises(12);
+    await activate(paired.esme);
+    const pairedAlert = await ingestAd1(paired.ch, paired.mpan, new Date(clock.now().getTime() + 90_000));
+    expect(await passHold(pairedAlert.alertId)).toBe('PAIRED');
+    const all = await live.waitFor(3);
+    const replay = subscribe<Event>(t.ws(dno12), EVENTS, { after: base });
+    const replayed = await replay.waitFor(all.length);
+    // The first live event showed the alert while it was held (checked above); the rest came after.
+    for (const event of [...all.slice(1), ...replayed]) {
+      const { alert, pairedWith, decision, otaInduced } = event.dnoAlerts;
+      expect(alert).toEqual(await query(alert.id));
+      // Deprecated fields and their consistently typed replacements carry the same values.
+      expect(alert.raisedByGuid).toBe(alert.deviceGuid);
+      expect(decision.ledgerRevision).toBe(decision.revision);
+      if (otaInduced) expect(otaInduced.affectedFirmwareRuleId).toBe(otaInduced.ruleId);
+      if (pairedWith) expect(pairedWith).toEqual(await query(pairedWith.id));
+    }
+    expect(replayed[0].dnoAlerts.alert).toMatchObject({ id: held.alertId, outcome: decided });
+    expect(replayed.some((e) => e.dnoAlerts.kind === 'OTA_INDUCED')).toBe(true);
+    expect(
+      replayed.find((e) => e.dnoAlerts.otaInduced)?.dnoAlerts.otaInduced?.affectedFirmwareRuleId,
+    ).toMatch(/^[0-9a-f-]{36}$/);
+    live.dispose();
+    replay.dispose();
+    await ok('mutation { setDeliveryPreference(preference: FILTER) { preference } }', {}, dno12);
+  });
+
   test('a subscriber that reconnects with `after` gets exactly what it missed, then live ones', async () => {
     const base = (await status(dno12)).newestSequence;
     const alerts: string[] = [];

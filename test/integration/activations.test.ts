@@ -473,6 +473,36 @@ describe('SR11.3 activations', () => {
       expect((await byId(pending.id))!.status).toBe('CANCELLED');
     });
 
+    test('a retried sentinel cancel (same request ID) answers as the first did, even once a newer one is pending', async () => {
+      const pending = await scheduled({
+        requestId: rid(E(24)),
+        esmeGuid: E(24),
+        imageHash: IMAGE_HASH,
+        executeAt: fromNow(5 * HOUR),
+      });
+      const cancelRequest = {
+        requestId: rid(E(24)),
+        esmeGuid: E(24),
+        imageHash: IMAGE_HASH,
+        executeAt: '3000-12-31T00:00:00Z',
+      };
+      const first = await scheduled(cancelRequest);
+      expect(first).toMatchObject({ id: pending.id, status: 'CANCELLED', window: null });
+      expect(await scheduled(cancelRequest)).toEqual(first);
+
+      // A newer activation is pending: the retry still names the one it cancelled and leaves the new one be.
+      const newer = await scheduled({
+        requestId: rid(E(24)),
+        esmeGuid: E(24),
+        imageHash: IMAGE_HASH,
+        executeAt: fromNow(6 * HOUR),
+      });
+      const before = await rowCounts(t, 'firmware_activation');
+      expect(await scheduled(cancelRequest)).toEqual(first);
+      expect((await byId(newer.id))!.status).toBe('SCHEDULED');
+      expect(await rowCounts(t, 'firmware_activation')).toEqual(before);
+    });
+
     test('the sentinel with nothing pending is CONFLICT NO_PENDING_ACTIVATION', async () => {
       const before = await rowCounts(t, 'firmware_activation');
       expectError(

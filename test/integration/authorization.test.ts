@@ -248,6 +248,14 @@ const OPERATIONS: Operation[] = [
   },
   {
     type: 'mutation',
+    name: 'linkCommsHubs',
+    request: q(
+      `mutation { linkCommsHubs(links: [{ commsHubGuid: "${CH12}", esmeGuid: "${ESME12}" }]) { effectiveFrom } }`,
+    ),
+    expect: operatorOnly('allowed'),
+  },
+  {
+    type: 'mutation',
     name: 'registerFirmwareImage',
     request: q(
       `mutation { registerFirmwareImage(image: { manufacturer: "AB01", model: "010A030B", version: "00020130", imageHash: "${HASH}" }) { id } }`,

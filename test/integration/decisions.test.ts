@@ -77,6 +77,7 @@ const P = {
   unrouted: premises(17, 'FEEDER-S8'),
   access: premises(18, 'FEEDER-S10'),
   ledger: premises(19, 'FEEDER-S11'),
+  explainNow: premises(23, 'FEEDER-S12'),
 };
 const ALL_PREMISES: Premises[] = [
   P.ota,
@@ -95,6 +96,7 @@ const ALL_PREMISES: Premises[] = [
   P.unrouted,
   P.access,
   P.ledger,
+  P.explainNow,
 ];
 
 const INGEST = `mutation ($a: [AlertInput!]!) {
@@ -456,6 +458,39 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     });
   });
 
+  test('2e. explainAlert shows the activation as it was at decision time and as it is now, labelled', async () => {
+    const T = begin();
+    const p = P.explainNow;
+    const act = await c.schedule(p.esme); // no outcome yet: its execution time is not known
+    c.at(T + 5 * MINUTE);
+    const [r] = await c.ingest([ad1(p, T + 2 * MINUTE)]);
+    expect(r.outcome).toBe('HELD');
+    c.at(T + 6 * MINUTE);
+    await c.ingest([restore(p, T + 2 * MINUTE, T + 4 * MINUTE)]);
+    const released = await c.until(r.alertId!, 'RELEASED');
+    // The outcome arrives after the (final) release: the activation has moved on since the decision.
+    c.at(T + 7 * MINUTE);
+    expect((await c.outcome(act.requestId, 'success', T + MINUTE)).status).toBe('SUCCEEDED');
+    expect((await c.alert(r.alertId!))!.decisionHistory).toHaveLength(released.decisionHistory.length);
+
+    const { lines } = ok(
+      (await t.gql<{ explainAlert: { lines: string[] } }>(EXPLAIN, { id: r.alertId }, c.operator)).body,
+    ).explainAlert;
+    const about = lines.filter((l) => l.startsWith(`Activation ${act.requestId} `));
+    expect(about).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Activation ${act.requestId} at decision time \\(${iso(T + 6 * MINUTE)}\\): [A-Z_]+, requested for .*, execution time not known\\.$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^Activation ${act.requestId} now: SUCCEEDED \\(success\\), requested for .*, executed at ${iso(T + MINUTE)}\\.$`,
+        ),
+      ),
+    ]);
+  });
+
   test('2a. an overlapping restore while HELD releases the AD1 at once, and the restore follows it', async () => {
     const T = begin();
     const p = P.restoreHeld;
@@ -742,6 +777,13 @@ describe('decisions: holds, suppression, release evidence and the ledger', () =>
     const stored = (await c.alert(first[0].alertId!))!;
     expect(stored.duisResponseId).toBe('DUIS-S7-1');
     expect(ms(stored.receivedAt)).toBe(T);
+
+    // Two copies of one new AD1 in one batch: stored once, and the second copy says it is a duplicate.
+    const [n1, n2] = await c.ingest([ad1(p2, T - 3 * MINUTE), ad1(p2, T - 3 * MINUTE)]);
+    expect([n1.duplicate, n2.duplicate]).toEqual([false, true]);
+    expect(n2.alertId).toBe(n1.alertId);
+    expect(n2.outcome).toBe(n1.outcome);
+    expect(await rowCounts(t, 'alert')).toEqual({ alert: before.alert + 1 });
   });
 
   test("8. a bad MPAN is routed by the hub's ESME or its prefix, flagged; only what has no owner is UNROUTED", async () => {

@@ -245,6 +245,9 @@ describe('POST /duis', () => {
     expect(await activation(ids.future)).toMatchObject({ status: 'CANCELLED', window: null });
     // No activation in the year 3000: the sentinel only cancels.
     expect(await counts()).toEqual(before);
+    // DUIS retries are safe: the same cancel again (same request ID) gets the same answer.
+    expect(await accepted(CANCEL, supplier)).toEqual(cancelled);
+    expect(await counts()).toEqual(before);
   });
 
   test('0x8F66 (MMC FirmwareActivationDeviceAlert) resolves the activation by ESME and counter', async () => {
@@ -566,7 +569,8 @@ describe('POST /duis', () => {
     const unknown = await post(OUTCOME_8F66.replace('>1003<', '>1999<'), operator);
     expect(unknown.status).toBe(404);
     expect(unknown.body.errors![0]).toMatchObject({ code: 'NOT_FOUND' });
-    const nothingToCancel = await post(CANCEL, supplier);
+    // A new cancel (its own request ID; the sample's own was used above) with nothing pending.
+    const nothingToCancel = await post(CANCEL.replace(`:${ESME}:1002<`, `:${ESME}:1098<`), supplier);
     expect(nothingToCancel.status).toBe(409);
     expect(nothingToCancel.body.errors![0]).toMatchObject({
       code: 'CONFLICT',

@@ -15,7 +15,7 @@ const UPSERT_RULE = `mutation ($r: AffectedFirmwareRuleInput!) {
   upsertAffectedFirmwareRule(rule: $r) {
     id version name deviceType manufacturer model affectedFirmwareVersions targetFirmwareVersion targetImageHash
     windowMinutes skewMinutes enabled shadow updatedAt updatedBy
-    history { version changedAt changedBy rule }
+    history { version changedAt changedBy rule ruleSnapshot }
   }
 }`;
 const RULES = `{ affectedFirmwareRules { id version name manufacturer model affectedFirmwareVersions history { version changedBy } } }`;
@@ -46,7 +46,13 @@ interface Rule {
   shadow: boolean;
   updatedAt: string;
   updatedBy: string;
-  history: { version: number; changedAt: string; changedBy: string; rule: string }[];
+  history: {
+    version: number;
+    changedAt: string;
+    changedBy: string;
+    rule: string;
+    ruleSnapshot: Record<string, unknown>;
+  }[];
 }
 
 const hash = (seed: string) => crypto.createHash('sha256').update(seed).digest();
@@ -234,6 +240,9 @@ describe('firmware images and affected-firmware rules', () => {
         updatedBy: 'alice@dsp.example',
       });
       expect(created.history).toHaveLength(1);
+      // The deprecated JSON string and its typed replacement carry the same rule.
+      expect(created.history[0].ruleSnapshot).toEqual(JSON.parse(created.history[0].rule));
+      expect(created.history[0].ruleSnapshot).toMatchObject({ windowMinutes: 30 });
 
       const second = ok(
         await upsert({ ...base, id: created.id, expectedVersion: 1, windowMinutes: 45, shadow: true }, bob),

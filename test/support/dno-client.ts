@@ -1,0 +1,128 @@
+/**
+ * A DNO's client code for the sieve, as docs/CONSUMERS.md shows it: every region between
+ * `// #region name` and `// #endregion` is a snippet of the guide (test/unit/consumers-doc.test.ts
+ * keeps the two identical) and test/e2e/consumer.test.ts runs it against the real server.
+ */
+// #region imports-ws
+import { createClient } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
+// #endregion
+// #region imports-apollo
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
+import type { TypePolicies } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { OperationTypeNode } from 'graphql';
+// #endregion
+
+// #region connect
+/** One WebSocket to the sieve. Node 20 has no global WebSocket: hand graphql-ws the `ws` package. */
+export function connectDno(wsUrl: string, token: string): Client {
+  return createClient({
+    url: wsUrl, // wss://<host>/graphql
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    // On a dropped connection graphql-ws reconnects and subscribes again with the *same*
+    // variables, so a resumed stream can repeat messages: followDnoAlerts skips them by sequence.
+    retryAttempts: 10,
+  });
+}
+// #endregion
+
+// #region stream
+export const DNO_ALERTS = `subscription DnoAlerts($after: String) {
+  dnoAlerts(after: $after) {
+    distributorId sequence kind
+    alert { id kind raisedByGuid mpan eventAt restoredAt outcome }
+    decision { ledgerRevision outcome reasonCode reasonText late decidedAt }
+    pairedWith { id }
+  }
+}`;
+
+export interface DnoAlertMessage {
+  distributorId: string;
+  sequence: string;
+  kind: 'AD1' | 'OTA_INDUCED' | 'RELEASED_AD1' | 'SUPPLY_RESTORED';
+  alert: { id: string; kind: string; raisedByGuid: string; mpan: string | null; outcome: string | null };
+  decision: { ledgerRevision: number; outcome: string; reasonCode: string; late: boolean };
+  pairedWith: { id: string } | null;
+}
+
+/**
+ * Hands every message after `cursor.after` to `handle`, in order, exactly once, and moves the
+ * cursor past it once handled. Keep the cursor somewhere durable: after a restart, call this again
+ * with it and the stream resumes where you stopped. Resolves when `signal` aborts.
+ */
+export async function followDnoAlerts(
+  client: Client,
+  cursor: { after: string },
+  handle: (message: DnoAlertMessage) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const events = client.iterate<{ dnoAlerts: DnoAlertMessage }>({
+    query: DNO_ALERTS,
+    variables: { after: cursor.after },
+  });
+  signal.addEventListener('abort', () => void events.return?.());
+  for await (const { data, errors } of events) {
+    if (errors?.length) throw new Error(errors.map((e) => e.message).join('; '));
+    const message = data!.dnoAlerts;
+    // Sequences are 64-bit counters, sent as strings: compare them as BigInt, never as text.
+    if (BigInt(message.sequence) <= BigInt(cursor.after)) continue; // repeated after a reconnect
+    await handle(message);
+    cursor.after = message.sequence;
+  }
+}
+// #endregion
+
+// #region acknowledge
+/**
+ * Tells the sieve you have processed everything up to `upTo`: a later subscription without
+ * `after` starts there, and `dnoDeliveryStatus.lag` shows how far behind you are.
+ */
+export async function acknowledge(client: Client, upTo: string): Promise<string> {
+  const result = client.iterate<{ acknowledgeDnoAlerts: { acknowledgedSequence: string } }>({
+    query: `mutation ($upTo: String!) { acknowledgeDnoAlerts(upTo: $upTo) { acknowledgedSequence } }`,
+    variables: { upTo },
+  });
+  for await (const { data, errors } of result) {
+    if (errors?.length) throw new Error(errors.map((e) => e.message).join('; '));
+    return data!.acknowledgeDnoAlerts.acknowledgedSequence;
+  }
+  throw new Error('acknowledgeDnoAlerts returned no result');
+}
+// #endregion
+
+// #region type-policies
+/**
+ * How InMemoryCache identifies the sieve's objects: each type by its federation @key. Alert,
+ * FirmwareActivation, FirmwareImage and AffectedFirmwareRule are keyed by `id`, the default.
+ * Objects without an identity of their own are stored inside their parent.
+ */
+export const typePolicies: TypePolicies = {
+  Device: { keyFields: ['guid'] },
+  NetworkOperator: { keyFields: ['distributorId'] },
+  // A stream message: select distributorId and sequence whenever you select a DnoAlert.
+  DnoAlert: { keyFields: ['distributorId', 'sequence'] },
+  DnoDecision: { keyFields: false },
+  OtaInducedDetails: { keyFields: false },
+  AlertDecisionRecord: { keyFields: false },
+  AlertExplanation: { keyFields: false },
+  SuppressionWindowType: { keyFields: false },
+  CommsHubLink: { keyFields: false },
+  FirmwareVersionEntry: { keyFields: false },
+  DnoDeliveryStatus: { keyFields: ['distributorId'] },
+};
+// #endregion
+
+// #region apollo-client
+/** Apollo Client for a DNO: subscriptions over graphql-ws, queries and mutations over HTTP. */
+export function createDnoApolloClient(httpUrl: string, wsClient: Client, token: string): ApolloClient {
+  const link = ApolloLink.split(
+    (operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION,
+    new GraphQLWsLink(wsClient),
+    new HttpLink({ uri: httpUrl, fetch, headers: { authorization: `Bearer ${token}` } }),
+  );
+  return new ApolloClient({ link, cache: new InMemoryCache({ typePolicies }) });
+}
+// #endregion
