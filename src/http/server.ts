@@ -233,6 +233,8 @@ export async function startHttpServer(
   await apollo.start();
 
   app.use(graphiqlRouter());
+  // A browser pointed at the bare host lands on the GraphiQL page.
+  app.get('/', (_req, res) => res.redirect(302, '/graphiql'));
   // The service clock and its speed, so a client can tell an accelerated (CLOCK_SPEED) server.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', time: deps.clock.now().toISOString(), clockSpeed: deps.clock.speed ?? 1 });
