@@ -32,6 +32,7 @@ import type { Services } from '../services';
 import { RateLimitedError } from '../domain/errors';
 import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
+import { subscriptionOverHttpPlugin } from './subscription-over-http';
 import { createMutationRateLimiter, mutationRateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
 
 export interface HttpServerDeps {
@@ -231,6 +232,7 @@ export async function startHttpServer(
       queryLimitsPlugin(limits),
       ...(rateLimiter ? [mutationRateLimitPlugin(rateLimiter)] : []),
       overloadedHttpPlugin(),
+      subscriptionOverHttpPlugin(),
     ],
   });
   await apollo.start();
