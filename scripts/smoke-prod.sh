@@ -7,7 +7,8 @@
 #   npm run build && bash scripts/smoke-prod.sh      (also run by .ci/run)
 #
 # Settings: SMOKE_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres), SMOKE_PORT
-# (default: a free port), SMOKE_TIMEOUT_SECONDS (default 60).
+# (default: a free port), SMOKE_TIMEOUT_SECONDS (default 60), SMOKE_DUIS_SCHEMA_DIR (default
+# ../shared/reference/duis; when it holds the XSDs, POST /duis schema validation is checked too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +46,8 @@ echo "smoke: database ${DB} created"
 # A throwaway secret for this run only.
 SECRET="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
 export NODE_ENV=production DATABASE_URL="$DB_URL" AUTH_JWT_SECRET="$SECRET" HOST=127.0.0.1 PORT="$PORT"
+SCHEMAS="${SMOKE_DUIS_SCHEMA_DIR:-../shared/reference/duis}"
+if [ -f "${SCHEMAS}/DUIS_Schema_V5.4.xsd" ]; then export DUIS_SCHEMA_DIR="$SCHEMAS"; fi
 
 # Started directly (not through npm) so that SIGTERM reaches the server and its exit code is ours.
 node dist/src/main.js >"$LOG" 2>&1 &
@@ -73,6 +76,20 @@ case "$ANSWER" in
   *) fail "unexpected GraphQL answer: ${ANSWER}" ;;
 esac
 case "$ANSWER" in *'"errors"'*) fail "the query answered with errors: ${ANSWER}" ;; esac
+
+if [ -n "${DUIS_SCHEMA_DIR:-}" ]; then
+  # A document that breaks the XSD: refused by the compiled-once validator, nothing written.
+  DUIS="$(sed 's|<sr:MPxN>|<sr:Unexpected>1</sr:Unexpected><sr:MPxN>|' test/fixtures/duis/ad1-power-outage.xml |
+    curl -sS -X POST "${BASE}/duis" -H 'content-type: application/xml' -H "authorization: Bearer ${TOKEN}" \
+      --data-binary @- -w ' HTTP %{http_code}')"
+  echo "smoke: POST /duis (schema-invalid) -> ${DUIS:0:160}"
+  case "$DUIS" in
+    *'"SCHEMA_INVALID"'*' HTTP 400') ;;
+    *) fail "POST /duis did not refuse a schema-invalid document with 400 SCHEMA_INVALID: ${DUIS}" ;;
+  esac
+else
+  echo "smoke: no DUIS schemas at ${SCHEMAS}: POST /duis validation not checked"
+fi
 
 LOCATION="$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "${BASE}/")"
 echo "smoke: GET / -> ${LOCATION}"
