@@ -23,6 +23,14 @@ export function sizes(
       concurrency: 8,
       smoke,
     },
+    duis: {
+      backend,
+      pairs: smoke ? 200 : 5_000,
+      alerts: smoke ? 60 : 600,
+      repetitions: 2,
+      concurrency: 8,
+      smoke,
+    },
     e2e: {
       backend,
       pairs: smoke ? 300 : 20_000,

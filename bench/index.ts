@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --smoke] [-- --pglite] [-- --only batched,single,e2e,engine] [-- --inventory 1000000,10000000]
+ * npm run bench [-- --smoke] [-- --pglite] [-- --only batched,single,e2e,engine,duis] [-- --inventory 1000000,10000000]
  *
  * Each benchmark creates and drops its own database, starts the real server as a child process
  * where HTTP/WebSocket is measured, measures the service and its baseline interleaved
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { batchedIngest } from './benchmarks/batched-ingest';
+import { duisIngest } from './benchmarks/duis-ingest';
 import { e2eLatency } from './benchmarks/e2e-latency';
 import { engineBenchmark } from './benchmarks/engine';
 import { inventoryScale } from './benchmarks/inventory-scale';
@@ -25,7 +26,7 @@ import { loadAverage, progress } from './lib/util';
 import { formatSummary, summarise } from './profile-summary';
 
 const ROOT = path.resolve(__dirname, '..');
-const ALL = ['batched', 'single', 'e2e', 'engine'] as const;
+const ALL = ['batched', 'single', 'e2e', 'engine', 'duis'] as const;
 
 export interface Machine {
   readonly date: string;
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
       }
     }
     if (name === 'engine') results.push(await engineBenchmark(s.engine));
+    if (name === 'duis') results.push(await duisIngest(s.duis));
   }
   if (opts.inventory || selected.includes('inventory')) {
     const list = (opts.inventory ?? '1000000').split(',').map((v) => Number(v.replace(/_/g, '')));

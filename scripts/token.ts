@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { embeddedSecretFile } from '../src/auth/secret';
 import { mintToken } from '../src/auth/tokens';
-import { loadConfig } from '../src/config';
+import { loadConfig, loadEnvFile } from '../src/config';
 import { parseEui64 } from '../src/domain/identifiers';
 import { ROLES } from '../src/domain/model';
 
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     subject: string;
     ttl: string;
   }>();
+  loadEnvFile();
   const config = loadConfig();
   let secret = config.auth.jwtSecret;
   if (!secret && config.database.kind === 'embedded') {

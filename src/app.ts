@@ -142,6 +142,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         keepAliveSeconds: config.ws.keepAliveSeconds,
         authRecheckSeconds: config.auth.recheckSeconds,
         duis: config.duis,
+        corsOrigins: config.cors.origins,
         ingestAdmission: config.ingestAdmission,
         limits: {
           maxDepth: config.graphql.maxDepth,
@@ -194,7 +195,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     }, expiryEveryMs);
     expiry.unref();
     cleanups.push(async () => clearInterval(expiry));
-    log.info({ url: `${server.url}/graphql`, database: config.database.kind }, 'poa-sieve listening');
+    log.info(
+      {
+        url: `${server.url}/graphql`,
+        graphiql: `${server.url}/graphiql`,
+        database: config.database.kind,
+        ...(config.cors.origins.length ? { corsOrigins: config.cors.origins } : {}),
+      },
+      'poa-sieve listening',
+    );
 
     let stopping: Promise<void> | undefined;
     return {

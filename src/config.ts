@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import util from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_ENGINE_SETTINGS, validateEngineSettings } from './domain/engine';
 import type { EngineSettings } from './domain/engine';
@@ -13,6 +15,36 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Exact browser origins (scheme://host[:port], no path, no wildcard), comma-separated. A typo
+ * such as a trailing slash would silently never match, so it is refused instead.
+ */
+const origins = z.string().transform((value, ctx) => {
+  const list = [
+    ...new Set(
+      value
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
+  ];
+  for (const origin of list) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${origin}" is not an origin such as https://grid.example.com or http://localhost:3000`,
+      });
+    }
+  }
+  return list;
+});
 const nonNegativeInt = z.coerce.number().int().nonnegative();
 
 const schema = z.object({
@@ -36,6 +68,8 @@ const schema = z.object({
   AUTH_RECHECK_SECONDS: positiveInt.default(30),
 
   GRAPHQL_INTROSPECTION: bool.default(true),
+  /** Browser origins allowed to call /graphql and /duis across origins; unset: no CORS headers at all. */
+  CORS_ORIGINS: origins.optional(),
   WS_KEEPALIVE_SECONDS: positiveInt.default(12),
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
   MAX_BATCH_SIZE: positiveInt.default(10_000),
@@ -135,6 +169,8 @@ export interface Config {
     readonly maxDepth: number;
     readonly maxComplexity: number;
   };
+  /** Origins a browser may call /graphql and /duis from (exact match); empty: no CORS headers. */
+  readonly cors: { readonly origins: readonly string[] };
   /** Request body size limit (bytes) and mutations a minute per principal (0: no limit). */
   readonly http: { readonly maxBodyBytes: number; readonly mutationsPerMinute: number };
   /** ingestAlerts batches run at once, waiting at most, and the longest wait before OVERLOADED. */
@@ -216,6 +252,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
     },
+    cors: { origins: e.CORS_ORIGINS ?? [] },
     http: { maxBodyBytes: e.MAX_BODY_BYTES, mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE },
     ingestAdmission: {
       maxInFlight: e.MAX_INGEST_IN_FLIGHT,
@@ -269,6 +306,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     clock: { speed: clockSpeed, start: e.CLOCK_START ? new Date(e.CLOCK_START) : undefined },
   };
+}
+
+/**
+ * Loads `.env` (default: in the working directory) into `env` (process.env) before loadConfig
+ * runs, parsed the way `node --env-file` parses it, but only when the file exists and never over
+ * a variable that is already set: the real environment wins. Returns the file it loaded, if any.
+ */
+export function loadEnvFile(
+  file = path.resolve('.env'),
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`Invalid configuration:\n  ${file}: ${(error as Error).message}`);
+  }
+  for (const [name, value] of Object.entries(util.parseEnv(text))) {
+    if (env[name] === undefined && value !== undefined) env[name] = value;
+  }
+  return file;
 }
 
 function engineSettings(settings: EngineSettings): EngineSettings {

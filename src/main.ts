@@ -1,13 +1,15 @@
 import 'reflect-metadata';
 import { startApp } from './app';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, loadEnvFile } from './config';
 import { DataDirLockedError } from './db/data-dir-lock';
 import { createLogger } from './logger';
 
 /** Start-up only: read the configuration, start the service, stop it gracefully on a signal. */
 async function main(): Promise<void> {
   let config;
+  let envFile;
   try {
+    envFile = loadEnvFile();
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -16,7 +18,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.logLevel);
+  // People at a terminal read lines; everything else (containers, CI, log shippers) gets JSON.
+  const log = createLogger(config.logLevel, {
+    pretty: process.stdout.isTTY === true && config.nodeEnv !== 'production',
+  });
+  if (envFile) log.info({ file: envFile }, 'settings read from .env (the environment takes precedence)');
   let app;
   try {
     app = await startApp(config, { log });

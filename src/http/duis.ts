@@ -86,6 +86,11 @@ export function createDuisRouter(deps: DuisRouterDeps): Router {
   const validator: SchemaValidator | null = settings.schemaDir
     ? createSchemaValidator(settings.schemaDir)
     : null;
+  // Compiled once, in the background from start-up on; a schema that does not compile is said now.
+  validator?.ready().then(
+    () => deps.log.debug({ dir: validator.dir }, 'DUIS/MMC schemas compiled'),
+    (error: unknown) => deps.log.error({ err: error }, 'DUIS/MMC schemas did not compile'),
+  );
   const readRaw = express.raw({ type: () => true, limit: settings.maxBytes, inflate: false });
   const readBody = (req: Request, res: Response) =>
     new Promise<Buffer>((resolve, reject) =>

@@ -6,6 +6,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express from 'express';
 import { getOperationAST } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
@@ -31,6 +32,7 @@ import type { Services } from '../services';
 import { RateLimitedError } from '../domain/errors';
 import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
+import { subscriptionOverHttpPlugin } from './subscription-over-http';
 import { createMutationRateLimiter, mutationRateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
 
 export interface HttpServerDeps {
@@ -55,6 +57,8 @@ export interface HttpServerDeps {
   readonly ready: () => Promise<boolean>;
   /** Back-pressure on ingestAlerts (defaults: config.ts). */
   readonly ingestAdmission?: IngestAdmission;
+  /** Browser origins allowed on /graphql and /duis (CORS_ORIGINS); none: no CORS headers at all. */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface RunningServer {
@@ -228,11 +232,14 @@ export async function startHttpServer(
       queryLimitsPlugin(limits),
       ...(rateLimiter ? [mutationRateLimitPlugin(rateLimiter)] : []),
       overloadedHttpPlugin(),
+      subscriptionOverHttpPlugin(),
     ],
   });
   await apollo.start();
 
   app.use(graphiqlRouter());
+  // A browser pointed at the bare host lands on the GraphiQL page.
+  app.get('/', (_req, res) => res.redirect(302, '/graphiql'));
   // The service clock and its speed, so a client can tell an accelerated (CLOCK_SPEED) server.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', time: deps.clock.now().toISOString(), clockSpeed: deps.clock.speed ?? 1 });
@@ -244,6 +251,20 @@ export async function startHttpServer(
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // Cross-origin browsers (a DNO's web console, a hosted GraphiQL) only for the listed origins:
+  // exact matches get Access-Control-Allow-Origin and preflights are answered; others get
+  // nothing and the browser refuses. WebSocket upgrades are not subject to CORS.
+  if (deps.corsOrigins?.length) {
+    app.use(
+      ['/graphql', '/duis'],
+      cors({
+        origin: [...deps.corsOrigins],
+        methods: ['GET', 'POST', 'OPTIONS'],
+        allowedHeaders: ['authorization', 'content-type', 'accept', 'apollo-require-preflight'],
+        maxAge: 600,
+      }),
+    );
+  }
   // DUIS and MMC XML documents onto the same services and authorization (src/http/duis.ts).
   app.use('/duis', createDuisRouter({ ...deps, services }));
   app.use(

@@ -1,4 +1,5 @@
 import { batchedIngest } from '../../bench/benchmarks/batched-ingest';
+import { duisIngest } from '../../bench/benchmarks/duis-ingest';
 import { e2eLatency } from '../../bench/benchmarks/e2e-latency';
 import { engineBenchmark } from '../../bench/benchmarks/engine';
 import { inventoryScale } from '../../bench/benchmarks/inventory-scale';
@@ -62,6 +63,19 @@ onPostgres('benchmarks (smoke)', () => {
   test('5. inventory scale (tiny)', async () => {
     const r = await inventoryScale({ backend: 'postgres', sizes: [2_000], alerts: s.inventoryAlerts });
     expectSound(r, [/single-AD1 ingest p50/, /single-AD1 ingest p99/]);
+  }, 180_000);
+
+  test('6. DUIS XML ingest (validation on) vs the same AD1s over GraphQL', async () => {
+    const r = await duisIngest(s.duis);
+    expectSound(r, [
+      /^POST \/duis, 1 AD1 document each/,
+      /DUIS acknowledgement latency p50/,
+      /DUIS acknowledgement latency p99/,
+    ]);
+    expect(r.figures[0].baseline?.name).toMatch(/ingestAlerts over GraphQL/);
+    expect(r.checks.map((c) => c.name)).toContain(
+      'schema validation on: an invalid document gets 400 SCHEMA_INVALID',
+    );
   }, 180_000);
 
   test('the table has every figure and the checks line', () => {

@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, loadEnvFile } from '../../src/config';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/domain/engine';
 
 describe('loadConfig', () => {
@@ -54,5 +56,59 @@ describe('loadConfig', () => {
 
   test('empty strings count as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).database.kind).toBe('embedded');
+  });
+});
+
+describe('CORS_ORIGINS', () => {
+  test('unset: no origins, so no CORS headers at all', () => {
+    expect(loadConfig({}).cors.origins).toEqual([]);
+  });
+
+  test('a comma-separated list of exact origins, trimmed and deduplicated', () => {
+    const c = loadConfig({
+      CORS_ORIGINS: ' https://console.example.com, http://localhost:3000 ,https://console.example.com',
+    });
+    expect(c.cors.origins).toEqual(['https://console.example.com', 'http://localhost:3000']);
+  });
+
+  test.each([
+    'https://console.example.com/',
+    'console.example.com',
+    '*',
+    'ftp://x.example',
+    'https://a.example/path',
+  ])('refuses %s, which could never match a browser Origin header', (value) => {
+    expect(() => loadConfig({ CORS_ORIGINS: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ CORS_ORIGINS: value })).toThrow(/CORS_ORIGINS/);
+  });
+});
+
+describe('loadEnvFile', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poa-env-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('loads the file, inline comments and all, without overriding what is already set', () => {
+    const file = path.join(dir, '.env');
+    fs.writeFileSync(
+      file,
+      '# a comment\nPORT=4001        # the port\nHOST=from-file\nAUTH_ISSUER="quoted value"\n',
+    );
+    const env: Record<string, string | undefined> = { HOST: 'from-environment' };
+    expect(loadEnvFile(file, env)).toBe(file);
+    expect(env).toEqual({ PORT: '4001', HOST: 'from-environment', AUTH_ISSUER: 'quoted value' });
+  });
+
+  test('a missing file is not an error: nothing is loaded', () => {
+    const env = {};
+    expect(loadEnvFile(path.join(dir, 'absent.env'), env)).toBeUndefined();
+    expect(env).toEqual({});
+  });
+
+  test('.env.example, as Node parses it, is a valid configuration', () => {
+    const env: Record<string, string | undefined> = {};
+    loadEnvFile(path.join(__dirname, '..', '..', '.env.example'), env);
+    expect(env.PORT).toBe('4000');
+    expect(env.CORS_ORIGINS).toBe('');
+    expect(() => loadConfig(env)).not.toThrow();
   });
 });
