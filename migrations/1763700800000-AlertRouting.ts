@@ -11,7 +11,7 @@ export class AlertRouting1763700800000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
       ALTER TABLE alert ADD COLUMN routed_by text
-        CHECK (routed_by IN ('MPAN', 'COMMS_HUB_LINK', 'MPAN_PREFIX'))`);
+        CHECK (routed_by IN ('MPAN', 'COMMS_HUB_LINK', 'ESME_INVENTORY', 'MPAN_PREFIX'))`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -9,7 +9,7 @@
 import { inspectMpan } from './identifiers';
 
 /** How an alert was routed: by its own MPAN, or by a fallback (the alert is then flagged). */
-export const ALERT_ROUTINGS = ['MPAN', 'COMMS_HUB_LINK', 'MPAN_PREFIX'] as const;
+export const ALERT_ROUTINGS = ['MPAN', 'COMMS_HUB_LINK', 'ESME_INVENTORY', 'MPAN_PREFIX'] as const;
 export type AlertRouting = (typeof ALERT_ROUTINGS)[number];
 
 /** Why the alert's own MPAN could not route it. */
@@ -41,13 +41,14 @@ export function routeByMpan(
 }
 
 /**
- * Routes an alert: by its own MPAN; else by the valid MPAN of the ESME that powered the hub at
- * the outage start (`linkedMpan`, from the inventory); else by the two-digit distributor prefix
- * of a well-formed MPAN whose check digit failed, when that prefix is a known operator.
+ * Routes an alert: by its own MPAN; else by the inventory's valid MPAN of the ESME behind it
+ * (`fallback`: for an AD1 the ESME that powered the hub at the outage start, COMMS_HUB_LINK; for
+ * a restore the ESME that raised it, ESME_INVENTORY); else by the two-digit distributor prefix of
+ * a well-formed MPAN whose check digit failed, when that prefix is a known operator.
  */
 export function routeAlert(
   mpan: string | null,
-  linkedMpan: string | null,
+  fallback: { readonly mpan: string | null; readonly via: 'COMMS_HUB_LINK' | 'ESME_INVENTORY' },
   known: ReadonlySet<string>,
 ): AlertRoute {
   const own = routeByMpan(mpan, known);
@@ -59,12 +60,12 @@ export function routeAlert(
       unroutedReason: null,
     };
   }
-  const linked = routeByMpan(linkedMpan, known);
+  const linked = routeByMpan(fallback.mpan, known);
   if (linked.distributorId !== null) {
     return {
       mpanValid: own.mpanValid,
       distributorId: linked.distributorId,
-      routedBy: 'COMMS_HUB_LINK',
+      routedBy: fallback.via,
       unroutedReason: null,
     };
   }

@@ -335,7 +335,9 @@ export class IngestService {
       const mpan = mpanOfAlert(input);
       // A restore names its ESME: the inventory's MPAN of that ESME is the fallback.
       const fallback =
-        input.kind === 'AD1' ? (linkedMpan.get(index) ?? null) : (mpanOf.get(input.esmeGuid) ?? null);
+        input.kind === 'AD1'
+          ? { mpan: linkedMpan.get(index) ?? null, via: 'COMMS_HUB_LINK' as const }
+          : { mpan: mpanOf.get(input.esmeGuid) ?? null, via: 'ESME_INVENTORY' as const };
       const route = routeAlert(mpan, fallback, known);
       if (input.kind === 'AD1') {
         return {

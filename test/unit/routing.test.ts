@@ -10,10 +10,11 @@ const M14 = valid('140000000002');
 const M12_BAD = badDigit('120000000001');
 const M99 = valid('990000000003');
 const M99_BAD = badDigit('990000000003');
+const link = (mpan: string | null) => ({ mpan, via: 'COMMS_HUB_LINK' as const });
 
 describe('routing an alert to its network operator', () => {
   it('a valid MPAN of a known operator routes by itself, whatever the inventory says', () => {
-    expect(routeAlert(M12, M14, KNOWN)).toEqual({
+    expect(routeAlert(M12, link(M14), KNOWN)).toEqual({
       mpanValid: true,
       distributorId: '12',
       routedBy: 'MPAN',
@@ -22,7 +23,7 @@ describe('routing an alert to its network operator', () => {
   });
 
   it('a bad check digit is routed by the ESME powering the hub, and stays flagged', () => {
-    expect(routeAlert(M12_BAD, M14, KNOWN)).toEqual({
+    expect(routeAlert(M12_BAD, link(M14), KNOWN)).toEqual({
       mpanValid: false,
       distributorId: '14',
       routedBy: 'COMMS_HUB_LINK',
@@ -31,39 +32,58 @@ describe('routing an alert to its network operator', () => {
   });
 
   it('a bad check digit with no usable link is routed by its prefix when that is a known operator', () => {
-    expect(routeAlert(M12_BAD, null, KNOWN)).toMatchObject({ distributorId: '12', routedBy: 'MPAN_PREFIX' });
+    expect(routeAlert(M12_BAD, link(null), KNOWN)).toMatchObject({
+      distributorId: '12',
+      routedBy: 'MPAN_PREFIX',
+    });
     // The linked ESME's MPAN must itself route: a bad one there does not.
-    expect(routeAlert(M12_BAD, badDigit('140000000002'), KNOWN)).toMatchObject({
+    expect(routeAlert(M12_BAD, link(badDigit('140000000002')), KNOWN)).toMatchObject({
       distributorId: '12',
       routedBy: 'MPAN_PREFIX',
     });
   });
 
   it('an unknown distributor is routed by the link, never by its prefix', () => {
-    expect(routeAlert(M99, M12, KNOWN)).toMatchObject({
+    expect(routeAlert(M99, link(M12), KNOWN)).toMatchObject({
       mpanValid: true,
       distributorId: '12',
       routedBy: 'COMMS_HUB_LINK',
     });
-    expect(routeAlert(M99, null, KNOWN)).toEqual({
+    expect(routeAlert(M99, link(null), KNOWN)).toEqual({
       mpanValid: true,
       distributorId: null,
       routedBy: null,
       unroutedReason: 'UNKNOWN_DISTRIBUTOR',
     });
-    expect(routeAlert(M99_BAD, null, KNOWN)).toMatchObject({
+    expect(routeAlert(M99_BAD, link(null), KNOWN)).toMatchObject({
       distributorId: null,
       unroutedReason: 'BAD_CHECK_DIGIT',
     });
   });
 
   it('no MPAN or a malformed one is routed by the link, else unrouted with the reason', () => {
-    expect(routeAlert(null, M12, KNOWN)).toMatchObject({ distributorId: '12', routedBy: 'COMMS_HUB_LINK' });
-    expect(routeAlert('ABC', M12, KNOWN)).toMatchObject({ distributorId: '12', routedBy: 'COMMS_HUB_LINK' });
-    expect(routeAlert(null, null, KNOWN)).toMatchObject({ distributorId: null, unroutedReason: 'NO_MPAN' });
-    expect(routeAlert('ABC', null, KNOWN)).toMatchObject({
+    expect(routeAlert(null, link(M12), KNOWN)).toMatchObject({
+      distributorId: '12',
+      routedBy: 'COMMS_HUB_LINK',
+    });
+    expect(routeAlert('ABC', link(M12), KNOWN)).toMatchObject({
+      distributorId: '12',
+      routedBy: 'COMMS_HUB_LINK',
+    });
+    expect(routeAlert(null, link(null), KNOWN)).toMatchObject({
+      distributorId: null,
+      unroutedReason: 'NO_MPAN',
+    });
+    expect(routeAlert('ABC', link(null), KNOWN)).toMatchObject({
       distributorId: null,
       unroutedReason: 'MALFORMED_MPAN',
+    });
+  });
+
+  it('a restore falls back on its own ESME’s inventory MPAN, and says so', () => {
+    expect(routeAlert(M12_BAD, { mpan: M14, via: 'ESME_INVENTORY' }, KNOWN)).toMatchObject({
+      distributorId: '14',
+      routedBy: 'ESME_INVENTORY',
     });
   });
 
