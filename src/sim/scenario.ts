@@ -651,10 +651,14 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   for (const p of campaign) {
     const submittedAt = rng.uniform(start, lastSubmit);
     const immediate = rng.chance(o.immediateShare);
-    const latest = end - 15 * MINUTE;
-    const executeAt = immediate
-      ? null
-      : Math.min(latest, submittedAt + rng.logUniform(30 * MINUTE, 30 * HOUR));
+    // A future-dated request executes within the span: its delay is drawn from what remains,
+    // rather than clamped to the end, which would pile executions up at one instant (a burst no
+    // supplier would schedule, and one that spends the safety budget).
+    const room = end - 15 * MINUTE - submittedAt;
+    const executeAt =
+      immediate || room < 30 * MINUTE
+        ? null
+        : submittedAt + rng.logUniform(30 * MINUTE, Math.min(30 * HOUR, room));
     addActivation(
       p,
       submittedAt,
