@@ -132,6 +132,7 @@ export const MUTATIONS = {
     'mutation Schedule($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id status } }',
   recordOutcome:
     'mutation Outcome($o: ActivationOutcomeInput!) { recordActivationOutcome(outcome: $o) { id status } }',
+  linkCommsHubs: 'mutation Links($l: [CommsHubLinkInput!]!) { linkCommsHubs(links: $l) { effectiveFrom } }',
   upsertDevices:
     'mutation Devices($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted updated firmwareChanges } }',
   linkCommsHub:
@@ -143,25 +144,3 @@ export const MUTATIONS = {
     'mutation Pref($p: DeliveryPreference!) { setDeliveryPreference(preference: $p) { preference newestSequence } }',
   acknowledge: 'mutation Ack($upTo: String!) { acknowledgeDnoAlerts(upTo: $upTo) { acknowledgedSequence } }',
 } as const;
-
-/**
- * Many CH-ESME links in one request: aliased linkCommsHub fields, which GraphQL runs one after
- * the other (one mutation operation, each field its own transaction).
- */
-export function linkManyMutation(
-  links: readonly { commsHubGuid: string; esmeGuid: string }[],
-  effectiveFrom: string,
-): { query: string; variables: Record<string, unknown> } {
-  const vars: string[] = ['$from: DateTime'];
-  const fields: string[] = [];
-  const variables: Record<string, unknown> = { from: effectiveFrom };
-  links.forEach((l, i) => {
-    vars.push(`$c${i}: EUI64!`, `$e${i}: EUI64!`);
-    fields.push(
-      `l${i}: linkCommsHub(commsHubGuid: $c${i}, esmeGuid: $e${i}, effectiveFrom: $from) { effectiveFrom }`,
-    );
-    variables[`c${i}`] = l.commsHubGuid;
-    variables[`e${i}`] = l.esmeGuid;
-  });
-  return { query: `mutation Links(${vars.join(', ')}) { ${fields.join(' ')} }`, variables };
-}

@@ -16,7 +16,7 @@ import type { ClockSample, ServerClock, TimeAnchor } from './anchor';
 import { DnoSubscriber } from './dno-subscriber';
 import { findings } from './index';
 import type { Finding } from './index';
-import { GraphQLHttpClient, MUTATIONS, alertInput, isAlertEvent, linkManyMutation } from './live-api';
+import { GraphQLHttpClient, MUTATIONS, alertInput, isAlertEvent } from './live-api';
 import type { LiveMapping, RequestCounters } from './live-api';
 import { liveScores, oursFromReceived } from './live-score';
 import type { LiveEngineSettings, ReceivedMessage } from './live-score';
@@ -511,10 +511,12 @@ async function loadInventory(
     await operator.request(MUTATIONS.upsertDevices, { d: devices.slice(i, i + 2000) });
     onProgress?.(Math.min(i + 2000, devices.length), total, 'setup');
   }
-  for (let i = 0; i < links.length; i += 200) {
-    const { query, variables } = linkManyMutation(links.slice(i, i + 200), at);
-    await operator.request(query, variables);
-    onProgress?.(devices.length + Math.min(i + 200, links.length), total, 'setup');
+  // The hub links in bulk (linkCommsHubs: one statement per request), as a DSP loads its inventory.
+  for (let i = 0; i < links.length; i += 5000) {
+    await operator.request(MUTATIONS.linkCommsHubs, {
+      l: links.slice(i, i + 5000).map((l) => ({ ...l, effectiveFrom: at })),
+    });
+    onProgress?.(devices.length + Math.min(i + 5000, links.length), total, 'setup');
   }
 }
 

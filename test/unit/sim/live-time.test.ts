@@ -12,7 +12,7 @@ import {
   tokenTimes,
 } from '../../../src/sim/anchor';
 import type { ClockSample } from '../../../src/sim/anchor';
-import { alertInput, linkManyMutation } from '../../../src/sim/live-api';
+import { alertInput } from '../../../src/sim/live-api';
 import type { SimEvent } from '../../../src/sim/scenario';
 
 const T0 = Date.parse('2026-03-02T06:00:00.000Z');
@@ -169,21 +169,5 @@ describe('live mode: scenario values on the server', () => {
     expect(() =>
       alertInput({ ...restore, kind: 'CANCEL', activation: 0, requestId: 'x' } as SimEvent, map),
     ).toThrow('not an alert');
-  });
-
-  test('many links go in one document of aliased linkCommsHub fields', () => {
-    const { query, variables } = linkManyMutation(
-      [
-        { commsHubGuid: 'C1', esmeGuid: 'E1' },
-        { commsHubGuid: 'C2', esmeGuid: 'E2' },
-      ],
-      '2026-03-02T00:00:00.000Z',
-    );
-    expect(query).toBe(
-      'mutation Links($from: DateTime, $c0: EUI64!, $e0: EUI64!, $c1: EUI64!, $e1: EUI64!) { ' +
-        'l0: linkCommsHub(commsHubGuid: $c0, esmeGuid: $e0, effectiveFrom: $from) { effectiveFrom } ' +
-        'l1: linkCommsHub(commsHubGuid: $c1, esmeGuid: $e1, effectiveFrom: $from) { effectiveFrom } }',
-    );
-    expect(variables).toEqual({ from: '2026-03-02T00:00:00.000Z', c0: 'C1', e0: 'E1', c1: 'C2', e1: 'E2' });
   });
 });
