@@ -48,9 +48,10 @@ mutation ScheduleActivation($activation: ScheduleFirmwareActivationInput!) {
 const SCHEDULE_VARIABLES = JSON.stringify(
   {
     activation: {
-      requestId: '90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1',
-      esmeGuid: '00-DB-12-34-56-78-90-A0',
-      imageHash: 'abababababababababababababababababababababababababababababababab',
+      // A demo-data meter with no activation yet, and the demo's fixed image.
+      requestId: '90-B3-D5-1F-30-01-00-00:00-DB-E5-00-00-00-00-02:100',
+      esmeGuid: '00-DB-E5-00-00-00-00-02',
+      imageHash: 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00',
     },
   },
   null,
