@@ -1,8 +1,6 @@
-import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import type { GraphQLHttpClient } from './live-api';
-import { MUTATIONS } from './live-api';
+import { MUTATIONS, openStream } from './live-api';
 import { SequenceTracker } from './live-score';
 import type { ReceivedMessage } from './live-score';
 
@@ -65,31 +63,12 @@ export class DnoSubscriber {
   }
 
   private connect(): Promise<void> {
-    const client = createClient({
-      url: this.options.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${this.options.token}` },
-      retryAttempts: 0,
-      lazy: true,
-      onNonLazyError: () => undefined,
-    });
+    const { client, connected } = openStream(
+      this.options.wsUrl,
+      this.options.token,
+      `DNO ${this.options.distributorId}`,
+    );
     this.client = client;
-    const connected = new Promise<void>((resolve, reject) => {
-      const offConnected = client.on('connected', () => {
-        offConnected();
-        offClosed();
-        resolve();
-      });
-      const offClosed = client.on('closed', (event) => {
-        offConnected();
-        offClosed();
-        reject(
-          new Error(
-            `DNO ${this.options.distributorId}: connection closed before it was acknowledged (${describe(event)})`,
-          ),
-        );
-      });
-    });
     client.subscribe<StreamData>(
       { query: STREAM, variables: { after: this.tracker.last } },
       {
@@ -116,8 +95,6 @@ export class DnoSubscriber {
         complete: () => this.reconnect(client, 'the server completed the subscription'),
       },
     );
-    // The first connection's failure is the caller's; later ones are retried by reconnect().
-    connected.catch(() => undefined);
     return connected;
   }
 

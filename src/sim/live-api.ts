@@ -1,10 +1,14 @@
+import { createClient } from 'graphql-ws';
+import type { Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { liveRequestId } from './anchor';
 import { iso } from './scenario';
 import type { SimEvent } from './scenario';
 
 /**
- * Live mode's HTTP side: a small GraphQL-over-HTTP client (fetch) and the mapping of scenario
- * events onto the public mutations, with every time moved onto the server's clock.
+ * Live mode's transport: a small GraphQL-over-HTTP client (fetch), the graphql-ws streams it
+ * holds, and the mapping of scenario events onto the public mutations, with every time moved onto
+ * the server's clock.
  */
 
 export class GraphQLRequestError extends Error {
@@ -144,3 +148,41 @@ export const MUTATIONS = {
     'mutation Pref($p: DeliveryPreference!) { setDeliveryPreference(preference: $p) { preference newestSequence } }',
   acknowledge: 'mutation Ack($upTo: String!) { acknowledgeDnoAlerts(upTo: $upTo) { acknowledgedSequence } }',
 } as const;
+
+/**
+ * A graphql-ws client for one of the simulator's long-lived streams, with the token in the
+ * connection_init payload, and a promise that settles once the server acknowledged (or refused)
+ * the connection. Reconnecting is the caller's job (retryAttempts 0), so it can resume after the
+ * last message it processed.
+ */
+export function openStream(
+  wsUrl: string,
+  token: string,
+  name: string,
+): { client: WsClient; connected: Promise<void> } {
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+    lazy: true,
+    onNonLazyError: () => undefined,
+  });
+  const connected = new Promise<void>((resolve, reject) => {
+    const offConnected = client.on('connected', () => {
+      offConnected();
+      offClosed();
+      resolve();
+    });
+    const offClosed = client.on('closed', (event) => {
+      offConnected();
+      offClosed();
+      const detail =
+        event && typeof event === 'object' && 'code' in event ? ` (close ${String(event.code)})` : '';
+      reject(new Error(`${name}: connection closed before it was acknowledged${detail}`));
+    });
+  });
+  // The first connection's failure is the caller's to await; later ones are handled by reconnects.
+  connected.catch(() => undefined);
+  return { client, connected };
+}

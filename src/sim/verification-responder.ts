@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { realWhen, toServer } from './anchor';
 import type { TimeAnchor } from './anchor';
 import { planVerificationAnswer } from './dcc-adapter';
+import { openStream } from './live-api';
 import type { GraphQLHttpClient } from './live-api';
 import type { Scenario } from './scenario';
 
@@ -51,27 +50,8 @@ export class VerificationResponder {
 
   /** Connects and subscribes; resolves once the server has acknowledged the connection. */
   start(): Promise<void> {
-    const client = createClient({
-      url: this.options.wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${this.options.token}` },
-      retryAttempts: 0,
-      lazy: true,
-      onNonLazyError: () => undefined,
-    });
+    const { client, connected } = openStream(this.options.wsUrl, this.options.token, 'verification stream');
     this.client = client;
-    const connected = new Promise<void>((resolve, reject) => {
-      const offConnected = client.on('connected', () => {
-        offConnected();
-        offClosed();
-        resolve();
-      });
-      const offClosed = client.on('closed', () => {
-        offConnected();
-        offClosed();
-        reject(new Error('verification stream: closed before it was acknowledged'));
-      });
-    });
     client.subscribe<StreamData>(
       { query: STREAM, variables: { after: this.last } },
       {
@@ -90,7 +70,6 @@ export class VerificationResponder {
         complete: () => this.reconnect(client),
       },
     );
-    connected.catch(() => undefined);
     return connected;
   }
 

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import crypto from 'node:crypto';
 import { composeServices } from '@apollo/composition';
 import { ApolloGateway, LocalGraphQLDataSource, RemoteGraphQLDataSource } from '@apollo/gateway';
@@ -36,22 +38,14 @@ const ENTITIES = `query ($r: [_Any!]!) {
 type Entity = Record<string, unknown> | null;
 type Representation = Record<string, string>;
 
-/** A DNO field-work service that extends our Device entity with its open work orders. */
-const FIELD_WORK_SDL = `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
-  type Device @key(fields: "guid") {
-    guid: EUI64!
-    openWorkOrders: [WorkOrder!]!
-  }
-  type WorkOrder {
-    id: ID!
-    summary: String!
-  }
-  scalar EUI64
-  type Query {
-    workOrders: [WorkOrder!]!
-  }
-`;
+/**
+ * A DNO field-work service that extends our Device entity with its open work orders: the example
+ * docs/API.md gives, read from the file the docs point `npm run supergraph` at.
+ */
+const FIELD_WORK_SDL = fs.readFileSync(
+  path.join(__dirname, '..', '..', 'docs', 'examples', 'field-work.graphql'),
+  'utf8',
+);
 const WORK_ORDERS: Record<string, { id: string; summary: string }[]> = {
   [ESME_12]: [{ id: 'WO-1', summary: 'Replace cut-out fuse' }],
 };
