@@ -365,7 +365,15 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
       sent.alertIds,
       budgetSpent,
     );
-    const { policies, scores } = liveScores(scenario, ours, sent.sentAt, engine);
+    const scored = liveScores(scenario, ours, sent.sentAt, engine);
+    const { policies } = scored;
+    const candidates = [...decisions.values()].filter((d) =>
+      d.history.some((h) => h.startsWith('HELD')),
+    ).length;
+    const reads = { requests: responder.requests, answers: responder.answers };
+    const scores = scored.scores.map((s) =>
+      s.policy === 'ours' ? { ...s, verification: { ...reads, candidates } } : s,
+    );
     const missing = outcomeMissingKeys(scenario, engine.evidenceMinutes);
     const oursByOutcome: Record<string, number> = {};
     for (const ad1 of scenario.ad1s) {
