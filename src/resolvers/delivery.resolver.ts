@@ -93,11 +93,18 @@ export class DeliveryResolver {
     forgetLoaded(ctx.loaders);
     const pairedId =
       message.kind === 'OTA_INDUCED' ? message.payload.alert.id : message.payload.pairedAlertId;
-    const [alert, pairedWith] = await Promise.all([
-      visibleAlert(ctx, message.payload.alert.id),
-      pairedId ? visibleAlert(ctx, pairedId) : null,
-    ]);
-    return toDnoAlert(message, alert ?? alertAsSent(message.payload), pairedWith);
+    try {
+      const [alert, pairedWith] = await Promise.all([
+        visibleAlert(ctx, message.payload.alert.id),
+        pairedId ? visibleAlert(ctx, pairedId) : null,
+      ]);
+      return toDnoAlert(message, alert ?? alertAsSent(message.payload), pairedWith);
+    } catch {
+      // The database is out of reach: the message itself still says everything the DNO must know,
+      // so it goes out as it was written rather than as an error the consumer cannot acknowledge.
+      const sent = alertAsSent(message.payload);
+      return toDnoAlert(message, sent, message.kind === 'OTA_INDUCED' ? sent : null);
+    }
   }
 
   @Mutation(() => DnoDeliveryStatus, {
