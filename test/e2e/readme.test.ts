@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -82,7 +82,7 @@ describeEmbedded('the README walkthrough, run command by command', () => {
       }, 100);
     });
 
-    const script = ['set -euo pipefail', ...steps].join('\n');
+    const script = ['set -euo pipefail', 'set -x', ...steps].join('\n');
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn('bash', ['-c', script], {
         cwd: ROOT,
@@ -92,13 +92,31 @@ describeEmbedded('the README walkthrough, run command by command', () => {
       let out = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 330_000);
       child.on('exit', (c) => {
         clearTimeout(timer);
         resolve({ code: c, output: out });
       });
     });
-    expect({ code, output }).toMatchObject({ code: 0 });
+    // On failure, show what the reader would have seen, and the server's side of it.
+    if (code !== 0) {
+      // What the server decided, as the walkthrough's own helpers ask it.
+      const diagnosis = spawnSync(
+        'bash',
+        [
+          '-c',
+          [
+            steps[0],
+            `gql $OPERATOR '{"query":"{ alerts(first: 5) { nodes { id outcome } } verificationRequests { requestId status } e2: explainAlert(id: \\"2\\") { lines } e3: explainAlert(id: \\"3\\") { lines } }"}'`,
+            'now',
+          ].join('\n'),
+        ],
+        { cwd: ROOT, env: { ...env, POA: url }, encoding: 'utf8', timeout: 60_000 },
+      );
+      throw new Error(
+        `walkthrough exited ${code}:\n${output}\n--- server state ---\n${diagnosis.stdout}${diagnosis.stderr}\n--- server log (tail) ---\n${log.slice(-6000)}`,
+      );
+    }
     // What the walkthrough says each step shows.
     expect(output).toContain('"distributorId":"12","name":"London Power Networks"');
     expect(output).toContain(
@@ -111,5 +129,5 @@ describeEmbedded('the README walkthrough, run command by command', () => {
     expect(output).toContain('"recordVerificationAnswer":{"status":"ANSWERED"}');
     expect(output).toContain('"outcome":"SUPPRESSED","decision":{"reasonCode":"OTA_INDUCED"}');
     expect(output).not.toContain('"errors"');
-  }, 400_000);
+  }, 450_000);
 });
