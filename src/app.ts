@@ -101,6 +101,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       jwksUrl: config.auth.jwksUrl,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
+      maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds,
       now: () => clock.now(),
     });
 

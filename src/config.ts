@@ -66,6 +66,8 @@ const schema = z.object({
   AUTH_AUDIENCE: z.string().min(1).optional(),
   /** How often a long-lived WebSocket connection re-checks its token's expiry. */
   AUTH_RECHECK_SECONDS: positiveInt.default(30),
+  // Tokens must carry exp; exp - iat may not exceed this (0: any lifetime). Default: 7 days.
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: nonNegativeInt.default(7 * 24 * 3600),
 
   GRAPHQL_INTROSPECTION: bool.default(true),
   /** Browser origins allowed to call /graphql and /duis across origins; unset: no CORS headers at all. */
@@ -162,6 +164,8 @@ export interface Config {
     readonly issuer?: string;
     readonly audience?: string;
     readonly recheckSeconds: number;
+    /** The longest token lifetime (exp - iat) accepted; 0: no maximum (exp is still required). */
+    readonly maxTokenLifetimeSeconds: number;
   };
   readonly graphql: {
     readonly introspection: boolean;
@@ -245,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       issuer: e.AUTH_ISSUER,
       audience: e.AUTH_AUDIENCE,
       recheckSeconds: e.AUTH_RECHECK_SECONDS,
+      maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
     },
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION,

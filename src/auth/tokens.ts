@@ -11,7 +11,8 @@ import type { Principal } from './principal';
  *   role             ED | IS | GS | OPERATOR
  *   distributor_ids  for ED: the two-digit distributor IDs it operates
  *   supplier_id      for IS/GS: the supplier's EUI-64 party ID
- * exp and nbf are always enforced when present; iss and aud when configured.
+ * exp is required (a token that never expires cannot be withdrawn) and its lifetime, exp - iat,
+ * bounded by maxLifetimeSeconds; nbf is enforced when present; iss and aud when configured.
  */
 const claimsSchema = z
   .object({
@@ -40,6 +41,8 @@ export interface TokenSettings {
   readonly jwksUrl?: string;
   readonly issuer?: string;
   readonly audience?: string;
+  /** The longest lifetime (exp - iat, or exp - now without iat) accepted; 0 or unset: no maximum. */
+  readonly maxLifetimeSeconds?: number;
   /** The service clock: exp and nbf are judged by it, as the WebSocket expiry re-check is (default: wall time). */
   readonly now?: () => Date;
 }
@@ -69,6 +72,7 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
           issuer: settings.issuer,
           audience: settings.audience,
           currentDate: settings.now?.(),
+          requiredClaims: ['exp'],
         };
         // jwtVerify has separate overloads for a key and a key resolver.
         payload =
@@ -77,6 +81,16 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
             : (await jwtVerify(token, key, options)).payload;
       } catch (error) {
         throw new UnauthenticatedError(describeJoseError(error));
+      }
+      const max = settings.maxLifetimeSeconds ?? 0;
+      if (max > 0 && typeof payload.exp === 'number') {
+        const issuedAt =
+          typeof payload.iat === 'number'
+            ? payload.iat
+            : Math.floor((settings.now?.() ?? new Date()).getTime() / 1000);
+        if (payload.exp - issuedAt > max) {
+          throw new UnauthenticatedError(`token lifetime exceeds the maximum of ${max} seconds`);
+        }
       }
       const claims = claimsSchema.safeParse(payload);
       if (!claims.success) {
@@ -97,6 +111,8 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
 
 function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.reason === 'missing')
+    return `token has no "${error.claim}" claim`;
   if (error instanceof joseErrors.JWTClaimValidationFailed)
     return `token claim "${error.claim}" is not acceptable`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature is invalid';

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buildSchema } from 'graphql';
 import type { Client as WsClient } from 'graphql-ws';
-import { connected, startTestApp, subscribe } from '../support/app';
+import { SignJWT } from 'jose';
+import { TEST_SECRET, connected, startTestApp, subscribe } from '../support/app';
 import type { GqlBody, TestApp } from '../support/app';
 import { expectError, guid, mpan, ok } from '../support/integration';
 
@@ -828,6 +829,28 @@ describe('authorization matrix: every operation x every role', () => {
       expect(await closeCode(t.ws(expired))).toBe(4401);
       expect(await closeCode(t.ws(tokens.OPERATOR))).toBe('connected');
     });
+  });
+
+  test('a token without exp, or living longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS, is refused on both transports', async () => {
+    const forever = await new SignJWT({ role: 'OPERATOR' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('forever')
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(TEST_SECRET));
+    const tooLong = await t.token({ role: 'OPERATOR', ttlSeconds: 501 * 24 * 3600 });
+    for (const token of [forever, tooLong]) {
+      const res = await t.gql('{ devices(first: 1) { nodes { guid } } }', {}, token);
+      expect(res.status).toBe(401);
+      expectError(res.body, 'UNAUTHENTICATED');
+      let code: number | string;
+      try {
+        await connected(t.ws(token), 5000);
+        code = 'connected';
+      } catch (event) {
+        code = (event as { code?: number }).code ?? 'error';
+      }
+      expect(code).toBe(4401);
+    }
   });
 });
 

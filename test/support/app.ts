@@ -96,6 +96,8 @@ export async function startTestApp(
     PUBSUB_MODE: db.backend === 'pglite' ? 'memory' : 'postgres',
     // PGlite has one backend; one connection keeps the messages of concurrent queries apart.
     DATABASE_POOL_SIZE: db.backend === 'pglite' ? '1' : '10',
+    // Tests drive simulated clocks over months, with tokens to match.
+    AUTH_MAX_TOKEN_LIFETIME_SECONDS: String(500 * 24 * 3600),
     ...env,
   });
   let app: App;

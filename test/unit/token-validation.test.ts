@@ -52,6 +52,31 @@ describe('token validation', () => {
     await expect(verifier.verify(await jwt(claims))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  test('a token without exp never expires, so it is refused', async () => {
+    const { exp: _exp, ...forever } = operator;
+    await expect(verifier.verify(await jwt(forever))).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'token has no "exp" claim',
+    });
+  });
+
+  test('a lifetime (exp - iat, or exp - now without iat) over the maximum is refused', async () => {
+    const bounded = createTokenVerifier({ secret: SECRET, maxLifetimeSeconds: 24 * 3600, now: () => NOW });
+    await expect(bounded.verify(await jwt({ ...operator, exp: T + 24 * 3600 }))).resolves.toMatchObject({
+      kind: 'user',
+    });
+    for (const claims of [
+      { ...operator, exp: T + 24 * 3600 + 1 },
+      { ...operator, iat: T - 3600, exp: T + 24 * 3600 - 3599 },
+      { sub: 's', role: 'OPERATOR', exp: T + 30 * 24 * 3600 },
+    ]) {
+      await expect(bounded.verify(await jwt(claims))).rejects.toMatchObject({
+        code: 'UNAUTHENTICATED',
+        message: 'token lifetime exceeds the maximum of 86400 seconds',
+      });
+    }
+  });
+
   test('wrong or missing issuer and audience, when configured: UNAUTHENTICATED', async () => {
     for (const claims of [
       { ...operator, iss: 'https://evil.example', aud: 'poa-sieve' },
