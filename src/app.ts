@@ -144,6 +144,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         authRecheckSeconds: config.auth.recheckSeconds,
         duis: config.duis,
         corsOrigins: config.cors.origins,
+        metricsEndpoint: config.metrics,
         ingestAdmission: config.ingestAdmission,
         limits: {
           maxDepth: config.graphql.maxDepth,

@@ -72,6 +72,10 @@ const schema = z.object({
   GRAPHQL_INTROSPECTION: bool.default(true),
   /** Browser origins allowed to call /graphql and /duis across origins; unset: no CORS headers at all. */
   CORS_ORIGINS: origins.optional(),
+  // Who may read /metrics: a port of its own, a bearer token, or (neither) callers on this host.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   WS_KEEPALIVE_SECONDS: positiveInt.default(12),
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
   MAX_BATCH_SIZE: positiveInt.default(10_000),
@@ -175,6 +179,8 @@ export interface Config {
   };
   /** Origins a browser may call /graphql and /duis from (exact match); empty: no CORS headers. */
   readonly cors: { readonly origins: readonly string[] };
+  /** /metrics: on its own listener when `port` is set, behind a bearer token when `token` is. */
+  readonly metrics: { readonly port?: number; readonly host: string; readonly token?: string };
   /** Request body size limit (bytes) and mutations a minute per principal (0: no limit). */
   readonly http: { readonly maxBodyBytes: number; readonly mutationsPerMinute: number };
   /** ingestAlerts batches run at once, waiting at most, and the longest wait before OVERLOADED. */
@@ -258,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
     },
     cors: { origins: e.CORS_ORIGINS ?? [] },
+    metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST, token: e.METRICS_TOKEN },
     http: { maxBodyBytes: e.MAX_BODY_BYTES, mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE },
     ingestAdmission: {
       maxInFlight: e.MAX_INGEST_IN_FLIGHT,

@@ -8,8 +8,8 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
-import { getOperationAST } from 'graphql';
-import type { GraphQLSchema } from 'graphql';
+import { Kind, getOperationAST } from 'graphql';
+import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -21,6 +21,8 @@ import type { Clock } from '../clock';
 import { DomainError, UnauthenticatedError } from '../domain/errors';
 import { createLoaders } from '../loaders';
 import { graphiqlRouter } from './graphiql';
+import { metricsHandler, startMetricsServer } from './metrics-endpoint';
+import type { MetricsEndpointSettings } from './metrics-endpoint';
 import { createDuisRouter } from './duis';
 import { IngestGate, overloadedHttpPlugin, withIngestGate } from './ingest-gate';
 import type { IngestAdmission } from './ingest-gate';
@@ -31,6 +33,7 @@ import { classify, createErrorFormatter, toGraphQLError } from '../schema/errors
 import type { Services } from '../services';
 import { RateLimitedError } from '../domain/errors';
 import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
+import { NoFederationSdlRule } from '../schema/schema-privacy';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
 import { createMutationRateLimiter, mutationRateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
@@ -59,12 +62,16 @@ export interface HttpServerDeps {
   readonly ingestAdmission?: IngestAdmission;
   /** Browser origins allowed on /graphql and /duis (CORS_ORIGINS); none: no CORS headers at all. */
   readonly corsOrigins?: readonly string[];
+  /** Who may read /metrics, and whether it has a port of its own (src/http/metrics-endpoint.ts). */
+  readonly metricsEndpoint?: MetricsEndpointSettings;
 }
 
 export interface RunningServer {
   readonly httpServer: http.Server;
   readonly port: number;
   readonly url: string;
+  /** Where /metrics is served: under `url`, or on the METRICS_PORT listener. */
+  readonly metricsUrl: string;
   /** Stops accepting, drains in-flight HTTP requests and closes WebSocket clients (1001, reconnect). */
   close(): Promise<void>;
 }
@@ -195,12 +202,12 @@ export async function startHttpServer(
     async requestDidStart() {
       const stop = metrics.graphqlDuration.startTimer();
       return {
-        async willSendResponse({ operation, operationName, errors }) {
+        async willSendResponse({ operation, errors }) {
           const type = operation?.operation ?? 'unknown';
           stop({ type });
           const code = errors?.[0]?.extensions?.code;
           metrics.graphqlOperations.inc({
-            operation: operationName ?? 'anonymous',
+            operation: operationLabel(deps.schema, operation),
             type,
             outcome: errors?.length ? String(code ?? 'ERROR') : 'ok',
           });
@@ -211,6 +218,10 @@ export async function startHttpServer(
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
     introspection: deps.introspection,
+    // Introspection off hides the schema on every route: no _service SDL, no "Did you mean".
+    ...(deps.introspection
+      ? {}
+      : { validationRules: [NoFederationSdlRule], hideSchemaDetailsFromClientErrors: true }),
     formatError,
     includeStacktraceInErrorResponses: deps.exposeInternalErrors,
     // main.ts owns shutdown (drain, then close the database); Apollo's own signal handler would race it.
@@ -248,9 +259,8 @@ export async function startHttpServer(
     const ready = await deps.ready().catch(() => false);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  const metricsSettings = deps.metricsEndpoint ?? {};
+  if (metricsSettings.port === undefined) app.get('/metrics', metricsHandler(metrics, metricsSettings));
   // Cross-origin browsers (a DNO's web console, a hosted GraphiQL) only for the listed origins:
   // exact matches get Access-Control-Allow-Origin and preflights are answered; others get
   // nothing and the browser refuses. WebSocket upgrades are not subject to CORS.
@@ -298,17 +308,53 @@ export async function startHttpServer(
       resolve();
     });
   });
+  const metricsServer =
+    metricsSettings.port === undefined
+      ? undefined
+      : await startMetricsServer(metrics, {
+          ...metricsSettings,
+          port: metricsSettings.port,
+          host: metricsSettings.host ?? host,
+        }).catch(async (error: unknown) => {
+          await apollo.stop();
+          throw error;
+        });
   const address = httpServer.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
     httpServer,
     port: address.port,
     url: `http://${shownHost}:${address.port}`,
+    metricsUrl: metricsServer?.url ?? `http://${shownHost}:${address.port}/metrics`,
     async close() {
+      await metricsServer?.close();
       for (const timer of recheckTimers.values()) clearInterval(timer);
       // Going Away: well-behaved graphql-ws clients reconnect (to another instance) and resume.
       for (const client of wss.clients) client.close(1001, 'Server shutting down, reconnect');
       await apollo.stop();
     },
   };
+}
+
+/**
+ * The `operation` label of poa_sieve_graphql_operations_total: the operation's first root field
+ * (`ingestAlerts`, `dnoAlerts`...), which the schema bounds, or `other`. The client's operation
+ * name is free text: as a label, 3,000 names made 3,000 series.
+ */
+export function operationLabel(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode | undefined | null,
+): string {
+  const first = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+  if (!operation || !first || first.kind !== Kind.FIELD) return 'other';
+  const root =
+    operation.operation === 'query'
+      ? schema.getQueryType()
+      : operation.operation === 'mutation'
+        ? schema.getMutationType()
+        : schema.getSubscriptionType();
+  const name = first.name.value;
+  return name === '__typename' || name === '__schema' || name === '__type' || root?.getFields()[name]
+    ? name
+    : 'other';
 }

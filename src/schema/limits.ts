@@ -14,6 +14,7 @@ import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
 import { QueryTooComplexError } from '../domain/errors';
 import { MAX_PAGE_SIZE } from '../services/pagination';
 import type { GraphQLContext } from './context';
+import { NoFederationSdlRule, withoutSuggestions } from './schema-privacy';
 import { toGraphQLError } from './errors';
 
 /**
@@ -188,9 +189,18 @@ export function prepareWsOperation(
   }
   const rules: ValidationRule[] = introspection
     ? [...specifiedRules]
-    : [...specifiedRules, NoSchemaIntrospectionCustomRule];
+    : [...specifiedRules, NoSchemaIntrospectionCustomRule, NoFederationSdlRule];
   const errors = validate(schema, document, rules);
-  if (errors.length) return errors.map((e) => badRequest(e, 'GRAPHQL_VALIDATION_FAILED'));
+  if (errors.length) {
+    return errors.map((e) =>
+      badRequest(
+        introspection
+          ? e
+          : new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }),
+        'GRAPHQL_VALIDATION_FAILED',
+      ),
+    );
+  }
   if (!getOperationAST(document, payload.operationName ?? undefined)) {
     return [
       new GraphQLError('the document does not name one operation to run', {

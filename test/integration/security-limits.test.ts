@@ -366,7 +366,7 @@ describe('mutation rate limit and introspection off', () => {
     expectError(limited.body, 'RATE_LIMITED');
   });
 
-  test('GRAPHQL_INTROSPECTION=false refuses __schema over HTTP and WebSocket; the federation SDL stays', async () => {
+  test('GRAPHQL_INTROSPECTION=false refuses __schema and _service, and drops "Did you mean", over HTTP and WebSocket', async () => {
     const res = await t.gql('{ __schema { types { name } } }');
     expect(res.status).toBe(400);
     expectError(res.body, 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED');
@@ -379,7 +379,33 @@ describe('mutation rate limit and introspection off', () => {
       code: 'BAD_USER_INPUT',
       reason: 'GRAPHQL_VALIDATION_FAILED',
     });
-    ok((await t.gql('{ _service { sdl } }')).body);
+    // The federation SDL is the whole schema: refused as well, anonymous or not.
+    for (const token of [undefined, op]) {
+      const sdl = await t.gql('{ _service { sdl } }', {}, token);
+      expect(sdl.status).toBe(400);
+      expectError(sdl.body, 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED');
+      expect(JSON.stringify(sdl.body)).not.toContain('type Query');
+    }
+    // A misspelt field is refused without naming the real one.
+    const typo = await t.gql('{ networkOperator { distributorId } }');
+    expectError(typo.body, 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED');
+    expect(JSON.stringify(typo.body)).not.toMatch(/Did you mean|networkOperators/);
+    const typoWs = subscribe(client, '{ networkOperator { distributorId } }');
+    await expect(typoWs.waitFor(1, 5000)).rejects.toBeTruthy();
+    expect(JSON.stringify(typoWs.error)).toContain('Cannot query field');
+    expect(JSON.stringify(typoWs.error)).not.toMatch(/Did you mean|networkOperators/);
     ok((await t.gql('{ __typename }')).body);
+  });
+
+  test('with introspection on (the default elsewhere), suggestions and the SDL are served', async () => {
+    const on = await startTestApp();
+    try {
+      ok((await on.gql('{ _service { sdl } }')).body);
+      expect(JSON.stringify((await on.gql('{ networkOperator { distributorId } }')).body)).toContain(
+        'Did you mean',
+      );
+    } finally {
+      await on.stop();
+    }
   });
 });
