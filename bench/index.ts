@@ -62,27 +62,32 @@ function machineLine(m: Machine): string {
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
 
-/** Replaces the results block of the README (between the bench:results markers). */
+/**
+ * Replaces the results block (between the bench:results markers) of the README, with the table,
+ * and of docs/BENCHMARKS.md, with the table and the notes of each benchmark.
+ */
 function writeDocs(results: readonly BenchResult[], m: Machine, command: string): void {
-  const file = path.join(ROOT, 'README.md');
-  const block = [
-    START,
-    '',
-    `Run: \`${command}\` on ${machineLine(m)}.`,
-    '',
-    markdownTable(results),
-    '',
-    ...results.flatMap((r) => [
+  const head = [START, '', `Run: \`${command}\` on ${machineLine(m)}.`, '', markdownTable(results), ''];
+  const notes = results.map(
+    (r) =>
       `- **${r.title}** (${Math.round(r.seconds)} s; load ${r.load.before.join('/')} -> ${r.load.after.join('/')}): ${r.notes.join(' ')}`,
-    ]),
+  );
+  replaceBlock('README.md', [
+    ...head,
+    'What each run did: [docs/BENCHMARKS.md](docs/BENCHMARKS.md#results).',
     '',
     END,
-  ].join('\n');
+  ]);
+  replaceBlock(path.join('docs', 'BENCHMARKS.md'), [...head, ...notes, '', END]);
+}
+
+function replaceBlock(relative: string, lines: readonly string[]): void {
+  const file = path.join(ROOT, relative);
   const text = fs.readFileSync(file, 'utf8');
   const at = text.indexOf(START);
   const to = text.indexOf(END);
-  if (at < 0 || to < at) throw new Error(`README.md has no ${START} ... ${END} block to replace`);
-  fs.writeFileSync(file, text.slice(0, at) + block + text.slice(to + END.length));
+  if (at < 0 || to < at) throw new Error(`${relative} has no ${START} ... ${END} block to replace`);
+  fs.writeFileSync(file, text.slice(0, at) + lines.join('\n') + text.slice(to + END.length));
 }
 
 async function main(): Promise<void> {

@@ -20,7 +20,11 @@ describe('/metrics with no METRICS_* setting', () => {
     const local = await scrape(`${t.url}/metrics`);
     expect(local.status).toBe(200);
     expect(await local.text()).toContain('poa_sieve_graphql_operations_total');
-    for (const header of [{ 'x-forwarded-for': '203.0.113.7' }, { forwarded: 'for=203.0.113.7' }]) {
+    const forwarded: Record<string, string>[] = [
+      { 'x-forwarded-for': '203.0.113.7' },
+      { forwarded: 'for=203.0.113.7' },
+    ];
+    for (const header of forwarded) {
       const proxied = await scrape(`${t.url}/metrics`, header);
       expect(proxied.status).toBe(403);
       expect(await proxied.text()).not.toContain('poa_sieve');
