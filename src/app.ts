@@ -139,7 +139,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         log,
         metrics,
         introspection: config.graphql.introspection,
-        exposeInternalErrors: config.nodeEnv === 'development',
+        exposeInternalErrors: config.exposeInternalErrors,
         keepAliveSeconds: config.ws.keepAliveSeconds,
         authRecheckSeconds: config.auth.recheckSeconds,
         duis: config.duis,

@@ -48,7 +48,8 @@ const origins = z.string().transform((value, ctx) => {
 const nonNegativeInt = z.coerce.number().int().nonnegative();
 
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // Unset behaves as development, except that internal error text is shown only when it says so.
+  NODE_ENV: z.enum(['development', 'production', 'test']).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -153,6 +154,8 @@ export type Env = z.input<typeof schema>;
 
 export interface Config {
   readonly nodeEnv: 'development' | 'production' | 'test';
+  /** Internal error messages and stacks to clients: only with NODE_ENV=development set explicitly. */
+  readonly exposeInternalErrors: boolean;
   readonly port: number;
   readonly host: string;
   readonly logLevel: string;
@@ -238,7 +241,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const clockSpeed = e.CLOCK_SPEED ?? 1;
   return {
-    nodeEnv: e.NODE_ENV,
+    nodeEnv: e.NODE_ENV ?? 'development',
+    exposeInternalErrors: e.NODE_ENV === 'development',
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,

@@ -3,7 +3,7 @@ import type { Request, Response, Router } from 'express';
 import type { Principal } from '../auth/principal';
 import { bearerToken } from '../auth/tokens';
 import type { TokenVerifier } from '../auth/tokens';
-import { UnauthenticatedError } from '../domain/errors';
+import { DomainError, ForbiddenError, UnauthenticatedError } from '../domain/errors';
 import type { ErrorCode } from '../domain/errors';
 import {
   interpretDocument,
@@ -16,7 +16,7 @@ import { createSchemaValidator } from '../ingest/schema-validator';
 import type { SchemaValidator, SchemaViolation } from '../ingest/schema-validator';
 import { decodeUtf8, parseXml, XmlDocumentError } from '../ingest/xml';
 import type { Logger } from '../logger';
-import { classify } from '../schema/errors';
+import { classify, publicMessage } from '../schema/errors';
 import type { Services } from '../services';
 import { validateAlert } from '../services/ingest.service';
 import type { FirmwareActivationEntity } from '../entities';
@@ -80,6 +80,9 @@ class HttpFailure extends Error {
   }
 }
 
+/** The roles that have a DUIS document to post. */
+const DUIS_ROLES: ReadonlySet<string> = new Set(['OPERATOR', 'IS', 'GS']);
+
 export function createDuisRouter(deps: DuisRouterDeps): Router {
   const settings = deps.duis ?? DEFAULT_SETTINGS;
   // Schema files are read once, here (a missing file stops start-up with its path).
@@ -120,6 +123,12 @@ export function createDuisRouter(deps: DuisRouterDeps): Router {
         );
       }
       const principal = await authenticate(deps.verifier, req.headers.authorization);
+      // Who may post is known from the token alone: refuse before reading or parsing a byte.
+      if (principal.kind === 'user' && !DUIS_ROLES.has(principal.role)) {
+        throw new ForbiddenError(
+          `role ${principal.role} may not post DUIS documents (OPERATOR for alerts and verification answers, IS or GS for SR11.3 and its outcome)`,
+        );
+      }
       const body = await readBody(req, res);
 
       const text = decodeUtf8(body);
@@ -286,12 +295,12 @@ function toFailure(error: unknown): HttpFailure {
   const known = classify(error);
   if (known) {
     const { reason, ...details } = known.extensions as { reason?: unknown } & Record<string, unknown>;
-    const message = error instanceof Error ? error.message : known.code;
+    const message = error instanceof DomainError ? error.message : publicMessage(known);
     return new HttpFailure(
       STATUS[known.code] ?? 500,
       known.code,
       typeof reason === 'string' ? reason : undefined,
-      known.code === 'UNAVAILABLE' ? 'the database is unavailable; retry' : message,
+      message,
       details,
     );
   }

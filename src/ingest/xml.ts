@@ -39,8 +39,12 @@ const TEXT = '#text';
 const CDATA = '#cdata';
 const ATTRS = ':@';
 
+/** DUIS documents nest about 12 levels; anything near this is not one. */
+export const MAX_XML_DEPTH = 100;
+
 const parser = new XMLParser({
   preserveOrder: true,
+  maxNestedTags: MAX_XML_DEPTH,
   ignoreAttributes: false,
   attributeNamePrefix: '',
   removeNSPrefix: false,
@@ -94,7 +98,17 @@ export function parseXml(body: Uint8Array | string): XmlElement {
     );
   }
 
-  const nodes = parser.parse(text) as Node[];
+  let nodes: Node[];
+  try {
+    nodes = parser.parse(text) as Node[];
+  } catch (error) {
+    if (error instanceof Error && /nested tags/i.test(error.message)) {
+      throw new XmlDocumentError('TOO_DEEP', `elements are nested more than ${MAX_XML_DEPTH} levels deep`, {
+        limit: MAX_XML_DEPTH,
+      });
+    }
+    throw new XmlDocumentError('NOT_WELL_FORMED', 'the body is not well-formed XML');
+  }
   let root: Node | undefined;
   for (const node of nodes) {
     const name = nodeName(node);

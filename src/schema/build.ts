@@ -1,7 +1,8 @@
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { parse } from 'graphql';
+import { Kind, isObjectType, parse } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
+import { InvalidInputError } from '../domain/errors';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { PubSub } from 'type-graphql';
 import { DateTimeScalar } from './scalars';
@@ -58,11 +59,70 @@ export async function buildAppSchema(pubSub: PubSub): Promise<GraphQLSchema> {
   for (const [typeName, reference] of Object.entries(REFERENCE_RESOLVERS)) {
     resolvers[typeName] = { ...(resolvers[typeName] ?? {}), ...reference };
   }
-  return buildSubgraphSchema({
+  const schema = buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(typeGraphqlSchema)}`),
     // Both are plain type-name -> field-resolver maps; the two libraries only type them differently.
     resolvers: resolvers as never,
   });
+  guardEntityReferences(schema);
+  return schema;
+}
+
+/** The key field of each entity type, as its `@key(fields: "...")` declares it. */
+function entityKeys(schema: GraphQLSchema): Record<string, string> {
+  const keys: Record<string, string> = {};
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type)) continue;
+    const key = type.astNode?.directives?.find((d) => d.name.value === 'key');
+    const fields = key?.arguments?.find((a) => a.name.value === 'fields')?.value;
+    if (fields?.kind === Kind.STRING) keys[type.name] = fields.value;
+  }
+  return keys;
+}
+
+/**
+ * `_entities` answers each representation on its own: one that names no entity of this subgraph,
+ * or whose key is not a string (an array, an object, a number, a NUL byte, 200+ characters), is
+ * BAD_USER_INPUT at its own index, and never reaches the reference resolvers or their batched SQL,
+ * where it would fail the whole batch (or come back as INTERNAL from @apollo/subgraph).
+ */
+function guardEntityReferences(schema: GraphQLSchema): void {
+  const field = schema.getQueryType()?.getFields()._entities;
+  const resolve = field?.resolve;
+  if (!field || !resolve) throw new Error('the subgraph schema has no _entities resolver');
+  const keys = entityKeys(schema);
+  field.resolve = (source, args: { representations?: unknown }, context, info) => {
+    const representations = Array.isArray(args.representations) ? args.representations : [];
+    const checked = representations.map((r) => referenceProblem(keys, r));
+    const valid = representations.filter((_, i) => checked[i] === undefined);
+    const resolved = resolve(source, { ...args, representations: valid }, context, info) as unknown[];
+    let next = 0;
+    return checked.map((problem) => problem ?? resolved[next++]);
+  };
+}
+
+function referenceProblem(
+  keys: Record<string, string>,
+  representation: unknown,
+): InvalidInputError | undefined {
+  const typename = (representation as { __typename?: unknown } | null)?.__typename;
+  if (typeof typename !== 'string' || !Object.hasOwn(keys, typename)) {
+    return new InvalidInputError(
+      'UNKNOWN_ENTITY_TYPE',
+      `__typename must be one of ${Object.keys(keys).join(', ')}`,
+      '__typename',
+    );
+  }
+  const keyField = keys[typename];
+  const key = (representation as Record<string, unknown>)[keyField];
+  if (typeof key !== 'string' || key.length === 0 || key.length > 200 || key.includes('\u0000')) {
+    return new InvalidInputError(
+      'INVALID_ENTITY_KEY',
+      `${typename}.${keyField} must be a non-empty string`,
+      keyField,
+    );
+  }
+  return undefined;
 }
 
 /** The subgraph SDL a router composes (what `_service { sdl }` returns), as checked in to schema.graphql. */

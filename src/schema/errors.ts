@@ -18,6 +18,19 @@ import type { ErrorCode } from '../domain/errors';
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
+/** The stable reason of the class 22/23 SQLSTATEs that input can cause. */
+const DATA_EXCEPTION_REASONS: Readonly<Record<string, string>> = {
+  '22001': 'VALUE_TOO_LONG',
+  '22003': 'NUMBER_OUT_OF_RANGE',
+  '22007': 'INVALID_DATE_TIME',
+  '22008': 'INVALID_DATE_TIME',
+  '22021': 'INVALID_CHARACTERS',
+  '22P05': 'INVALID_CHARACTERS',
+  '22P02': 'INVALID_VALUE',
+  '23502': 'MISSING_VALUE',
+  '23503': 'UNKNOWN_REFERENCE',
+};
+
 export function classify(
   error: unknown,
 ): { code: ErrorCode; extensions: Record<string, unknown> } | undefined {
@@ -26,6 +39,18 @@ export function classify(
     (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.driverError?.code ??
     (error as { code?: unknown } | null)?.code;
   if (sqlState === '23505') return { code: 'CONFLICT', extensions: { reason: 'DUPLICATE' } };
+  // Data exceptions (class 22) and integrity violations (class 23) come from values the client
+  // sent that a parser let through: bad input, never INTERNAL. Parsers should refuse them first.
+  if (typeof sqlState === 'string' && /^2[23][0-9A-Z]{3}$/.test(sqlState)) {
+    return {
+      code: 'BAD_USER_INPUT',
+      extensions: {
+        reason:
+          DATA_EXCEPTION_REASONS[sqlState] ??
+          (sqlState.startsWith('22') ? 'INVALID_VALUE' : 'CONSTRAINT_VIOLATED'),
+      },
+    };
+  }
   if (
     typeof sqlState === 'string' &&
     (UNAVAILABLE_SQLSTATES.has(sqlState) ||
@@ -68,10 +93,13 @@ const APOLLO_BAD_REQUEST_CODES = new Set([
 export function createErrorFormatter(exposeInternals: boolean, onInternal: (error: unknown) => void) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
-    const known = classify(original);
+    // An error thrown mid-stream reaches graphql-ws's onError wrapped in a GraphQLError without a
+    // path, which unwrapResolverError leaves alone: look through it to the cause.
+    const known = classify(original) ?? classify(rootCause(original));
     if (known) {
       return {
-        message: formatted.message,
+        // A domain error's message is written for clients; a driver's is not (SQL, values).
+        message: domainCause(original) ? formatted.message : publicMessage(known),
         locations: formatted.locations,
         path: formatted.path,
         extensions: { ...known.extensions, code: known.code },
@@ -105,6 +133,23 @@ export function createErrorFormatter(exposeInternals: boolean, onInternal: (erro
  * The DomainError behind a GraphQLError, if any. A scalar rejecting a literal is wrapped once; one
  * rejecting a variable is wrapped twice (graphql-js coercion, then the variable error).
  */
+/** What a client is told of a database failure: its code and reason, never the driver's text. */
+export function publicMessage(known: { code: ErrorCode; extensions: Record<string, unknown> }): string {
+  if (known.code === 'UNAVAILABLE') return 'the database is unavailable; retry';
+  const reason = typeof known.extensions.reason === 'string' ? ` (${known.extensions.reason})` : '';
+  return known.code === 'CONFLICT'
+    ? `the change conflicts with stored data${reason}`
+    : `a value was refused by the database${reason}`;
+}
+
+function rootCause(error: unknown): unknown {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof GraphQLError && current.originalError && depth < 5; depth++) {
+    current = current.originalError;
+  }
+  return current;
+}
+
 function domainCause(error: unknown): DomainError | undefined {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {

@@ -1,16 +1,22 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import depthLimit from 'graphql-depth-limit';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 import {
   GraphQLError,
+  Kind,
   NoSchemaIntrospectionCustomRule,
   getOperationAST,
   parse,
   specifiedRules,
   validate,
 } from 'graphql';
-import type { DocumentNode, GraphQLSchema, ValidationRule } from 'graphql';
+import type {
+  DocumentNode,
+  FragmentDefinitionNode,
+  GraphQLSchema,
+  SelectionSetNode,
+  ValidationRule,
+} from 'graphql';
 import { QueryTooComplexError } from '../domain/errors';
 import { MAX_PAGE_SIZE } from '../services/pagination';
 import type { GraphQLContext } from './context';
@@ -20,7 +26,7 @@ import { toGraphQLError } from './errors';
 /**
  * Query limits, the same for HTTP (an Apollo plugin) and WebSocket (graphql-ws `onSubscribe`):
  *
- * - depth: nested selection sets below a root field (graphql-depth-limit; `{ a { b } }` is 1;
+ * - depth: nested selection sets below a root field (`{ a { b } }` is 1;
  *   introspection `__` fields are not counted). Over the limit: QUERY_TOO_COMPLEX, reason DEPTH.
  * - complexity: every field costs 1, and a paged field (`first`) or a batch of federation
  *   references (`_entities`) multiplies the cost of its selection by the page size (default 50,
@@ -84,22 +90,43 @@ export function operationCost(
   }
 }
 
-/** The deepest selection of an operation in a validated document. */
-export function operationDepth(schema: GraphQLSchema, document: DocumentNode, maxDepth = Infinity): number {
+/**
+ * The deepest selection of any operation in a validated document: `{ a }` is 0, `{ a { b } }` is
+ * 1; introspection `__` fields are not counted. Each fragment is measured once, so a fragment
+ * bomb (fragments spreading the next one twice, 2^n paths) costs as much as its text.
+ */
+export function operationDepth(document: DocumentNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions)
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const known = new Map<string, number>();
+  const depthOf = (set: SelectionSetNode, open: Set<string>): number => {
+    let deepest = 0;
+    for (const s of set.selections) {
+      if (s.kind === Kind.FIELD) {
+        if (s.name.value.startsWith('__') || !s.selectionSet) continue;
+        deepest = Math.max(deepest, 1 + depthOf(s.selectionSet, open));
+      } else if (s.kind === Kind.INLINE_FRAGMENT) {
+        deepest = Math.max(deepest, depthOf(s.selectionSet, open));
+      } else {
+        const name = s.name.value;
+        const fragment = fragments.get(name);
+        if (!fragment || open.has(name)) continue; // validation refuses unknown and cyclic spreads
+        if (!known.has(name)) {
+          open.add(name);
+          known.set(name, depthOf(fragment.selectionSet, open));
+          open.delete(name);
+        }
+        deepest = Math.max(deepest, known.get(name)!);
+      }
+    }
+    return deepest;
+  };
   let deepest = 0;
-  const errors = validate(schema, document, [
-    depthLimit(maxDepth, {}, (depths: Record<string, number>) => {
-      for (const d of Object.values(depths)) if (Number.isFinite(d)) deepest = Math.max(deepest, d);
-    }),
-  ]);
-  if (!errors.length) return deepest;
-  if (maxDepth === Infinity) return Infinity;
-  // Over the limit: measure how deep it really is, for the error (bounded by what the parser accepted).
-  try {
-    return Math.max(operationDepth(schema, document, Infinity), maxDepth + 1);
-  } catch {
-    return maxDepth + 1;
+  for (const d of document.definitions) {
+    if (d.kind === Kind.OPERATION_DEFINITION) deepest = Math.max(deepest, depthOf(d.selectionSet, new Set()));
   }
+  return deepest;
 }
 
 /** Throws QueryTooComplexError when a validated operation is too deep or too costly. */
@@ -110,7 +137,7 @@ export function checkQueryLimits(
   operationName?: string | null,
   variables?: Record<string, unknown> | null,
 ): void {
-  const depth = operationDepth(schema, document, limits.maxDepth);
+  const depth = operationDepth(document);
   if (depth > limits.maxDepth) {
     throw new QueryTooComplexError('DEPTH', `the operation is nested deeper than ${limits.maxDepth} levels`, {
       limit: limits.maxDepth,

@@ -5,6 +5,7 @@ import { messagesFor } from '../domain/delivery';
 import type { DnoMessageKind } from '../domain/delivery';
 import type { AlertDecision, SupplyRestoredDecision } from '../domain/engine';
 import { ForbiddenError, InvalidInputError } from '../domain/errors';
+import { parseSequence } from './pagination';
 import { DELIVERY_PREFERENCES } from '../domain/model';
 import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
 import type { AlertEntity } from '../entities';
@@ -97,7 +98,6 @@ const REPLAY_PAGE = 500;
 const FEED_WINDOW = 2_000;
 /** Feeds re-read the outbox at least this often, so a lost wake-up delays, never loses. */
 const SAFETY_POLL_MS = 5_000;
-const SEQUENCE = /^(0|[1-9][0-9]{0,18})$/;
 
 /**
  * Delivery to network operators through a durable per-DNO outbox. Messages are written in the
@@ -444,12 +444,6 @@ export class DeliveryService {
     }
     return user.distributorIds[0];
   }
-}
-
-function parseSequence(value: string, field: string): string {
-  if (!SEQUENCE.test(value))
-    throw new InvalidInputError('INVALID_CURSOR', `${field} must be a sequence number`, field);
-  return value;
 }
 
 function iso(d: Date | null): string | null {

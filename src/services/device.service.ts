@@ -17,7 +17,7 @@ import { returnedRows } from '../db/rows';
 import type { AppPubSub, InventoryChangedEvent } from '../realtime/pubsub';
 import { deviceReadScope, inScope, requireRole } from './access';
 import type { DeviceScope } from './access';
-import { decodeCursor, pageSize, toPage } from './pagination';
+import { CURSOR_PART, decodeCursor, pageSize, toPage } from './pagination';
 import type { Page } from './pagination';
 
 /** A device as submitted to upsertDevices, before validation. */
@@ -437,7 +437,7 @@ export class DeviceService {
   ): Promise<Page<DeviceEntity>> {
     const scope = deviceReadScope(principal);
     const limit = pageSize(first);
-    const cursor = decodeCursor(after, 1);
+    const cursor = decodeCursor(after, 1, [CURSOR_PART.eui64]);
     const qb = this.dataSource
       .getRepository(DeviceEntity)
       .createQueryBuilder('d')

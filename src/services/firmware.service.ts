@@ -79,7 +79,7 @@ export class FirmwareService {
     ) {
       throw new InvalidInputError('INVALID_SIZE', 'sizeBytes must be a positive whole number', 'sizeBytes');
     }
-    if (input.releaseDate && !/^\d{4}-\d{2}-\d{2}$/.test(input.releaseDate)) {
+    if (input.releaseDate && !isCalendarDate(input.releaseDate)) {
       throw new InvalidInputError('INVALID_DATE', 'releaseDate must be YYYY-MM-DD', 'releaseDate');
     }
     const repo = this.dataSource.getRepository(FirmwareImageEntity);
@@ -275,4 +275,11 @@ export class FirmwareService {
       .getMany();
     return ruleIds.map((id) => rows.filter((r) => r.ruleId === id));
   }
+}
+
+/** YYYY-MM-DD naming a real day of years 1-9999 (2026-02-30 is not one, nor is year 0). */
+function isCalendarDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || value.startsWith('0000')) return false;
+  const time = Date.parse(`${value}T00:00:00.000Z`);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === value;
 }

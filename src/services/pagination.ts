@@ -23,9 +23,11 @@ export function encodeCursor(parts: readonly string[]): string {
 
 /** Cursor parts that are SQL-cast (timestamptz, bigint, uuid) must have their shape: a forged one is INVALID_CURSOR, not a failed statement. */
 export const CURSOR_PART = {
-  instant: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
+  // Years 1000-9999 only: PostgreSQL has no year 0, and a calendar check follows (isRealInstant).
+  instant: /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/,
   bigint: /^[0-9]{1,18}$/,
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  eui64: /^[0-9A-F]{2}(-[0-9A-F]{2}){7}$/,
 } as const;
 
 export function decodeCursor(
@@ -40,14 +42,40 @@ export function decodeCursor(
       Array.isArray(parts) &&
       parts.length === arity &&
       parts.every((p, i) => typeof p === 'string' && (shapes[i]?.test(p) ?? true)) &&
-      (!shapes.some((s) => s === CURSOR_PART.instant) ||
-        parts.every((p, i) => shapes[i] !== CURSOR_PART.instant || !Number.isNaN(Date.parse(p as string))))
+      parts.every((p, i) => shapes[i] !== CURSOR_PART.instant || isRealInstant(p as string))
     )
       return parts as string[];
   } catch {
     // fall through to the error below
   }
   throw new InvalidInputError('INVALID_CURSOR', 'after is not a cursor this query returned', 'after');
+}
+
+/**
+ * A real calendar instant: JavaScript reads 2026-02-30 as 2026-03-02, PostgreSQL refuses it; the
+ * ISO string must come back from the date unchanged.
+ */
+function isRealInstant(value: string): boolean {
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
+}
+
+const SEQUENCE = /^(0|[1-9][0-9]{0,18})$/;
+const BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+/**
+ * A stream position (`after`, `upTo`): a non-negative integer that fits a bigint column, as a
+ * string. Anything else is INVALID_CURSOR before it reaches SQL.
+ */
+export function parseSequence(value: string, field: string, what = 'a sequence'): string {
+  if (!SEQUENCE.test(value) || BigInt(value) > BIGINT_MAX) {
+    throw new InvalidInputError(
+      'INVALID_CURSOR',
+      `${field} must be ${what} (a non-negative integer of at most 19 digits, below 2^63)`,
+      field,
+    );
+  }
+  return value;
 }
 
 /** Builds a page from rows fetched with LIMIT first + 1. */

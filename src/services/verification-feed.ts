@@ -1,7 +1,6 @@
 import type { Principal } from '../auth/principal';
-import { InvalidInputError } from '../domain/errors';
 import { requireRole } from './access';
-import { pageSize } from './pagination';
+import { pageSize, parseSequence } from './pagination';
 import type { VerificationRequestRow, VerificationService } from './verification.service';
 
 /** How the verification stream reads the outbox. */
@@ -15,19 +14,9 @@ export interface VerificationFeedSettings {
   readonly page: number;
 }
 
-const SEQUENCE = /^(0|[1-9][0-9]{0,18})$/;
-const BIGINT_MAX = 9_223_372_036_854_775_807n;
-
 /** A sequence cursor: a non-negative integer of at most 19 digits that fits a bigint column. */
 export function parseVerificationCursor(value: string, field: string): string {
-  if (!SEQUENCE.test(value) || BigInt(value) > BIGINT_MAX) {
-    throw new InvalidInputError(
-      'INVALID_CURSOR',
-      `${field} must be a verification sequence (a non-negative integer of at most 19 digits)`,
-      field,
-    );
-  }
-  return value;
+  return parseSequence(value, field, 'a verification sequence');
 }
 
 /**
