@@ -13,15 +13,18 @@ import type {
   FirmwareImageEntity,
   NetworkOperatorEntity,
 } from '../entities';
-import { deviceReadScope, inScope } from '../services/access';
+import { deviceReadScope, mayReadActivation, mayReadAlert, mayReadDevice } from '../services/access';
 import type { Services } from '../services';
 
 /**
  * Per-request (and per-subscription-operation) DataLoaders: one batched query per relation per
- * tick, and no cache shared between callers with different rights.
+ * tick, no cache shared between callers with different rights, and nothing out of the caller's
+ * read scope: an object it may not read loads as missing (a nullable field is null, a list
+ * leaves it out), the same on every path that reaches it.
  */
 export interface Loaders {
   readonly networkOperator: DataLoader<string, NetworkOperatorEntity | undefined>;
+  /** Devices the caller may read; undefined for unknown or out-of-scope. */
   readonly device: DataLoader<string, DeviceEntity | undefined>;
   /** Devices the caller may read; null for unknown or out-of-scope (federation references use this). */
   readonly scopedDevice: DataLoader<string, DeviceEntity | null>;
@@ -31,17 +34,48 @@ export interface Loaders {
   readonly firmwareImage: DataLoader<string, FirmwareImageEntity | undefined>;
   readonly rule: DataLoader<string, AffectedFirmwareRuleEntity | undefined>;
   readonly ruleChanges: DataLoader<string, AffectedFirmwareRuleChangeEntity[]>;
+  /** Alerts the caller may read; undefined for unknown or out-of-scope. */
   readonly alert: DataLoader<string, AlertEntity | undefined>;
   readonly alertLedger: DataLoader<string, AlertDecisionEntity[]>;
 }
 
 export function createLoaders(services: Services, principal: Principal): Loaders {
-  const device = new DataLoader((guids: readonly string[]) => services.devices.byGuids(guids));
+  // Rows as stored, for this request only; every loader below hands out only what the caller may
+  // read (src/services/access.ts), whatever field asks: root, nested, reference or stream event.
+  const deviceRows = new DataLoader((guids: readonly string[]) => services.devices.byGuids(guids));
+  const alertRows = new DataLoader((ids: readonly string[]) => services.alerts.byIds(ids));
+  const supplierId = principal.kind === 'user' ? principal.supplierId : undefined;
+  const targeted = supplierId
+    ? new DataLoader((guids: readonly string[]) => services.activations.targetedBy(supplierId, guids))
+    : undefined;
+  const device = new DataLoader(async (guids: readonly string[]) => {
+    const [rows, targets] = await Promise.all([deviceRows.loadMany(guids), targeted?.loadMany(guids)]);
+    return rows.map((row, i) => {
+      if (row instanceof Error) return row;
+      return row && mayReadDevice(principal, row, targets?.[i] === true) ? row : undefined;
+    });
+  });
+  const alert = new DataLoader(async (ids: readonly string[]) =>
+    (await alertRows.loadMany(ids)).map((row) =>
+      row instanceof Error || !row || mayReadAlert(principal, row) ? row : undefined,
+    ),
+  );
+  /** Loads `of` for the keys whose device the caller may read; [] for the others. */
+  const ofReadableDevices =
+    <T>(of: (guids: readonly string[]) => Promise<T[][]>) =>
+    async (guids: readonly string[]): Promise<(T[] | Error)[]> => {
+      const devices = await device.loadMany(guids);
+      const readable = guids.filter((_, i) => devices[i] && !(devices[i] instanceof Error));
+      const loaded = readable.length ? await of(readable) : [];
+      const byGuid = new Map(readable.map((g, i) => [g, loaded[i]]));
+      return guids.map((g) => byGuid.get(g) ?? []);
+    };
   return {
     networkOperator: new DataLoader((ids) => services.networkOperators.currentByDistributorIds(ids)),
     device,
     scopedDevice: new DataLoader(async (refs: readonly string[]) => {
-      const scope = deviceReadScope(principal);
+      // The roles of the device(guid) query (UNAUTHENTICATED, FORBIDDEN), then its scope.
+      deviceReadScope(principal);
       // A malformed key fails its own reference only, not the whole batch.
       const guids = refs.map((r) => {
         try {
@@ -55,17 +89,29 @@ export function createLoaders(services: Services, principal: Principal): Loaders
       return guids.map((guid) => {
         if (guid instanceof Error) return guid;
         const row = rows[next++];
-        return row && !(row instanceof Error) && inScope(scope, row.distributorId) ? row : null;
+        return row instanceof Error ? row : (row ?? null);
       });
     }),
-    firmwareHistory: new DataLoader((guids) => services.devices.firmwareHistories(guids)),
-    commsHubLinks: new DataLoader((guids) => services.devices.linksOf(guids)),
-    activationsOfDevice: new DataLoader((guids) => services.activations.ofDevices(guids)),
+    firmwareHistory: new DataLoader(ofReadableDevices((guids) => services.devices.firmwareHistories(guids))),
+    commsHubLinks: new DataLoader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
+    activationsOfDevice: new DataLoader(
+      ofReadableDevices(async (guids) =>
+        (await services.activations.ofDevices(guids)).map((rows) =>
+          rows.filter((a) => mayReadActivation(principal, a, true)),
+        ),
+      ),
+    ),
     firmwareImage: new DataLoader((ids) => services.firmware.imagesByIds(ids)),
     rule: new DataLoader((ids) => services.activations.rulesByIds(ids)),
     ruleChanges: new DataLoader((ids) => services.firmware.ruleChanges(ids)),
-    alert: new DataLoader((ids) => services.alerts.byIds(ids)),
-    alertLedger: new DataLoader((ids) => services.alerts.ledgers(ids)),
+    alert,
+    alertLedger: new DataLoader(async (ids: readonly string[]) => {
+      const alerts = await alert.loadMany(ids);
+      const readable = ids.filter((_, i) => alerts[i] && !(alerts[i] instanceof Error));
+      const ledgers = readable.length ? await services.alerts.ledgers(readable) : [];
+      const byId = new Map(readable.map((id, i) => [id, ledgers[i]]));
+      return ids.map((id) => byId.get(id) ?? []);
+    }),
   };
 }
 

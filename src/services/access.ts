@@ -38,3 +38,60 @@ export function deviceReadScope(principal: Principal): DeviceScope {
 export function inScope(scope: DeviceScope, distributorId: string | null): boolean {
   return scope.all || (distributorId !== null && scope.distributorIds.includes(distributorId));
 }
+
+/**
+ * The read rules of every object, in one place. Root fields, nested fields (through the loaders
+ * in src/loaders), federation references and subscription payloads all ask these, so a field
+ * added anywhere inherits them:
+ * - OPERATOR reads everything;
+ * - ED reads devices whose MPAN carries one of its distributor IDs, alerts routed to one of
+ *   them, and the activations of devices it reads;
+ * - IS/GS read their own activations and the devices those activations target;
+ * - a caller without a token reads none of them (only public reference data).
+ */
+export function mayReadDevice(
+  principal: Principal,
+  device: { readonly guid: string; readonly distributorId: string | null },
+  /** For IS/GS: whether one of the supplier's own activations targets this device. */
+  targetedBySupplier = false,
+): boolean {
+  if (principal.kind !== 'user') return false;
+  switch (principal.role) {
+    case 'OPERATOR':
+      return true;
+    case 'ED':
+      return device.distributorId !== null && principal.distributorIds.includes(device.distributorId);
+    default:
+      return targetedBySupplier;
+  }
+}
+
+export function mayReadAlert(
+  principal: Principal,
+  alert: { readonly distributorId: string | null },
+): boolean {
+  if (principal.kind !== 'user') return false;
+  if (principal.role === 'OPERATOR') return true;
+  return (
+    principal.role === 'ED' &&
+    alert.distributorId !== null &&
+    principal.distributorIds.includes(alert.distributorId)
+  );
+}
+
+export function mayReadActivation(
+  principal: Principal,
+  activation: { readonly supplierId: string | null },
+  /** For ED: whether it may read the target device. */
+  deviceReadable: boolean,
+): boolean {
+  if (principal.kind !== 'user') return false;
+  switch (principal.role) {
+    case 'OPERATOR':
+      return true;
+    case 'ED':
+      return deviceReadable;
+    default:
+      return activation.supplierId !== null && activation.supplierId === principal.supplierId;
+  }
+}

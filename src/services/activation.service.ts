@@ -29,7 +29,7 @@ import {
   FirmwareImageEntity,
 } from '../entities';
 import { returnedRows } from '../db/rows';
-import { requireRole, requireUser } from './access';
+import { mayReadActivation, mayReadDevice, requireRole, requireUser } from './access';
 import type { User } from './access';
 import type { DecisionService } from './decision.service';
 import type { DeliveryService } from './delivery.service';
@@ -615,6 +615,16 @@ export class ActivationService {
     return guids.map((g) => rows.filter((r) => r.deviceGuid === g));
   }
 
+  /** Whether each device is the target of at least one activation of this supplier. */
+  async targetedBy(supplierId: string, guids: readonly string[]): Promise<boolean[]> {
+    const rows = (await this.dataSource.query(
+      'SELECT DISTINCT device_guid AS guid FROM firmware_activation WHERE supplier_id = $1 AND device_guid = ANY($2)',
+      [supplierId, [...guids]],
+    )) as { guid: string }[];
+    const targeted = new Set(rows.map((r) => r.guid));
+    return guids.map((g) => targeted.has(g));
+  }
+
   async rulesByIds(ids: readonly string[]): Promise<(AffectedFirmwareRuleEntity | undefined)[]> {
     const rows = await this.dataSource
       .getRepository(AffectedFirmwareRuleEntity)
@@ -626,16 +636,11 @@ export class ActivationService {
   }
 
   private async mayRead(user: User, activation: FirmwareActivationEntity): Promise<boolean> {
-    if (user.role === 'OPERATOR') return true;
-    if (user.role === 'IS' || user.role === 'GS') return activation.supplierId === user.supplierId;
+    if (user.role !== 'ED') return mayReadActivation(user, activation, false);
     const device = await this.dataSource
       .getRepository(DeviceEntity)
       .findOneBy({ guid: activation.deviceGuid });
-    return (
-      device?.distributorId !== null &&
-      device?.distributorId !== undefined &&
-      user.distributorIds.includes(device.distributorId)
-    );
+    return mayReadActivation(user, activation, device !== null && mayReadDevice(user, device));
   }
 
   private async lockActivation(

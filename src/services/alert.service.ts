@@ -7,7 +7,7 @@ import { parseEui64 } from '../domain/identifiers';
 import { explainAlertDecision, explainRestoreDecision } from '../domain/engine';
 import { AlertDecisionEntity, AlertEntity, FirmwareActivationEntity } from '../entities';
 import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
-import { requireRole } from './access';
+import { mayReadAlert, requireRole } from './access';
 import type { User } from './access';
 import { CURSOR_PART, decodeCursor, pageSize, toPage } from './pagination';
 import type { Page } from './pagination';
@@ -188,8 +188,5 @@ function describeActivation(a: {
 }
 
 function mayRead(user: User, alert: AlertEntity): boolean {
-  return (
-    user.role === 'OPERATOR' ||
-    (alert.distributorId !== null && user.distributorIds.includes(alert.distributorId))
-  );
+  return mayReadAlert(user, alert);
 }
