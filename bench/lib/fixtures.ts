@@ -90,6 +90,7 @@ function devicesOf(p: Pair) {
     {
       guid: p.esme,
       deviceType: 'ESME',
+      importSupplierId: SUPPLIER,
       manufacturer: 'AB01',
       // Half the normal meters are of the affected model too (not activated: not candidates).
       model: p.ota || p.index % 2 === 0 ? AFFECTED_MODEL : UNAFFECTED_MODEL,

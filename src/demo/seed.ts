@@ -77,6 +77,8 @@ export async function seedDemoData(
         {
           guid: esme,
           deviceType: 'ESME',
+          importSupplierId: DEMO_SUPPLIER_ID,
+          importSupplierEffectiveFrom: installed,
           manufacturer: affected ? DEMO_AFFECTED.manufacturer : DEMO_UNAFFECTED.manufacturer,
           model: affected ? DEMO_AFFECTED.model : DEMO_UNAFFECTED.model,
           firmwareVersion: affected ? DEMO_AFFECTED.firmwareBefore : DEMO_UNAFFECTED.firmware,

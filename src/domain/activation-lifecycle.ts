@@ -364,12 +364,21 @@ function isSameRequest(a: SupersessionFacts, b: SupersessionFacts): boolean {
 }
 
 /**
- * `newer` replaces `older` only if `older` was not yet due when `newer` was sent: an activation
+ * `newer` replaces `older` only if both come from one supplier and `older` was not yet due when
+ * `newer` was sent: an activation
  * already due has, as far as we know, executed on the device, so it keeps its window and waits for
  * its outcome. On a tie in send order the request that reached us last wins.
  */
 function replaces(newer: SupersessionFacts, older: SupersessionFacts, tieWins: boolean): boolean {
   if (isSameRequest(newer, older)) return false;
+  // One supplier cannot replace another's request (after a change of supplier, the old one's
+  // pending request stays on the meter until it is cancelled).
+  if (
+    newer.originatorId !== undefined &&
+    older.originatorId !== undefined &&
+    newer.originatorId !== older.originatorId
+  )
+    return false;
   const order = compareSent(newer, older);
   return (
     (order > 0 || (order === 0 && tieWins)) && older.requestedAt.getTime() >= newer.submittedAt.getTime()

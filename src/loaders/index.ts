@@ -15,6 +15,7 @@ import type {
 } from '../entities';
 import { deviceReadScope, mayReadActivation, mayReadAlert, mayReadDevice } from '../services/access';
 import type { Services } from '../services';
+import type { SupplierRegistration } from '../services/device.service';
 
 /**
  * Per-request (and per-subscription-operation) DataLoaders: one batched query per relation per
@@ -29,6 +30,8 @@ export interface Loaders {
   /** Devices the caller may read; null for unknown or out-of-scope (federation references use this). */
   readonly scopedDevice: DataLoader<string, DeviceEntity | null>;
   readonly firmwareHistory: DataLoader<string, DeviceFirmwareEntity[]>;
+  /** The import supplier registered now, for devices the caller may read. */
+  readonly registeredSupplier: DataLoader<string, SupplierRegistration | undefined>;
   readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
   readonly activationsOfDevice: DataLoader<string, FirmwareActivationEntity[]>;
   readonly firmwareImage: DataLoader<string, FirmwareImageEntity | undefined>;
@@ -93,6 +96,15 @@ export function createLoaders(services: Services, principal: Principal): Loaders
       });
     }),
     firmwareHistory: new DataLoader(ofReadableDevices((guids) => services.devices.firmwareHistories(guids))),
+    registeredSupplier: new DataLoader(async (guids: readonly string[]) => {
+      const [devices, registrations] = await Promise.all([
+        device.loadMany(guids),
+        services.devices.registeredSuppliers(guids),
+      ]);
+      return guids.map((_, i) =>
+        devices[i] && !(devices[i] instanceof Error) ? registrations[i] : undefined,
+      );
+    }),
     commsHubLinks: new DataLoader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
     activationsOfDevice: new DataLoader(
       ofReadableDevices(async (guids) =>

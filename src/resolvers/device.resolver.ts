@@ -11,6 +11,7 @@ import {
   DeviceInput,
   FirmwareVersionEntry,
   InventoryChange,
+  SupplierRegistration,
   UpsertDevicesResult,
 } from '../schema/device.type';
 import { NetworkOperator } from '../schema/network-operator.type';
@@ -75,6 +76,21 @@ export class DeviceResolver {
     return ctx.services.devices.linkCommsHub(ctx.principal, { commsHubGuid, esmeGuid, effectiveFrom });
   }
 
+  @Mutation(() => SupplierRegistration, {
+    description:
+      'Records that from effectiveFrom (default now) supplierId is the import supplier registered for the ESME (a change ' +
+      'of supplier). Only the registered supplier may schedule SR11.3 on it; activations the previous supplier already ' +
+      'submitted stay its own to cancel and report. Role: OPERATOR.',
+  })
+  registerSupplier(
+    @Arg('esmeGuid', () => EUI64Scalar) esmeGuid: string,
+    @Arg('supplierId', () => EUI64Scalar) supplierId: string,
+    @Ctx() ctx: GraphQLContext,
+    @Arg('effectiveFrom', () => DateTimeScalar, { nullable: true }) effectiveFrom?: Date | null,
+  ): Promise<SupplierRegistration> {
+    return ctx.services.devices.registerSupplier(ctx.principal, { esmeGuid, supplierId, effectiveFrom });
+  }
+
   @Mutation(() => [CommsHubLink], {
     description:
       'linkCommsHub for many links (up to MAX_BATCH_SIZE, default 10,000) in one transaction: the same checks and ' +
@@ -108,6 +124,17 @@ export class DeviceResolver {
     if (!device.distributorId) return null;
     const row = await ctx.loaders.networkOperator.load(device.distributorId);
     return row ? toNetworkOperator(row) : null;
+  }
+
+  @FieldResolver(() => SupplierRegistration, {
+    nullable: true,
+    description: 'ESME: the import supplier registered for it now; null when none is (or for other devices).',
+  })
+  async registeredSupplier(
+    @Root() device: DeviceEntity,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SupplierRegistration | null> {
+    return (await ctx.loaders.registeredSupplier.load(device.guid)) ?? null;
   }
 
   @FieldResolver(() => [FirmwareVersionEntry], { description: 'Firmware versions over time, oldest first.' })

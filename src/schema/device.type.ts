@@ -76,6 +76,22 @@ export class CommsHubLink {
   effectiveTo: Date | null;
 }
 
+@ObjectType({
+  description: "The import supplier registered for an ESME from a point in time (DCC's registration data).",
+})
+export class SupplierRegistration {
+  @Field(() => EUI64Scalar, { description: 'The electricity meter (ESME).' })
+  esmeGuid: string;
+
+  @Field(() => EUI64Scalar, {
+    description: 'The registered import supplier: the only one that may send it SR11.3.',
+  })
+  supplierId: string;
+
+  @Field(() => DateTimeScalar, { description: 'When the registration took effect.' })
+  effectiveFrom: Date;
+}
+
 @InputType({ description: 'One ESME-Communications Hub association, as linkCommsHub takes it.' })
 export class CommsHubLinkInput {
   @Field(() => EUI64Scalar, { description: 'The Communications Hub (CHF).' })
@@ -144,6 +160,20 @@ export class DeviceInput {
 
   @Field(() => String, { nullable: true, description: 'CSP region: North, Central or South.' })
   cspRegion?: string | null;
+
+  @Field(() => EUI64Scalar, {
+    nullable: true,
+    description:
+      'ESME only: its registered import supplier, the only one whose SR11.3, cancels and outcomes are accepted. ' +
+      'Recorded when it changes; leaving it out keeps the current registration.',
+  })
+  importSupplierId?: string | null;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When that registration took effect; defaults to now.',
+  })
+  importSupplierEffectiveFrom?: Date | null;
 }
 
 @InputType({ description: 'Device query filter; all given fields must match.' })

@@ -254,6 +254,21 @@ export class ActivationService {
         `request ${request.requestId} was already submitted with other details`,
       );
     }
+    // In DUIS only the ESME's registered import supplier may send SR11.3 to it. A retry of a
+    // request accepted earlier (above) stands even if the registration has changed since.
+    const [registered] = (await tx.query(
+      `SELECT supplier_id FROM device_supplier WHERE device_guid = $1 AND effective_from <= $2
+        ORDER BY effective_from DESC LIMIT 1`,
+      [esmeGuid, now],
+    )) as { supplier_id: string }[];
+    if (registered?.supplier_id !== user.supplierId) {
+      throw new ForbiddenError(
+        registered
+          ? `${esmeGuid} is registered to another import supplier`
+          : `${esmeGuid} has no registered import supplier`,
+        { reason: 'NOT_REGISTERED_SUPPLIER' },
+      );
+    }
     const image = await this.resolveImage(tx, device, input);
     if (INACTIVE_SMI.has(device.smiStatus)) {
       throw new InvalidInputError('DEVICE_NOT_ACTIVE', `${esmeGuid} is ${device.smiStatus}`, 'esmeGuid');
@@ -429,6 +444,23 @@ export class ActivationService {
       ? parseFirmwareVersion(input.firmwareVersion, 'firmwareVersion')
       : null;
     const activation = await this.lockActivation(tx, user, { requestId: input.requestId });
+    // An execution before we had the request (less the clock skew allowed) or in the future is
+    // not a fact about this request: it would move the window anywhere.
+    const executedAt = input.executedAt;
+    if (executedAt instanceof Date && !Number.isNaN(executedAt.getTime())) {
+      // At least a minute: DUIS times are whole seconds, and clocks are never quite together.
+      const skewMs = Math.max(this.settings.skewMinutes, 1) * 60_000;
+      const earliest = new Date(activation.submittedAt.getTime() - skewMs);
+      const latest = new Date(now.getTime() + skewMs);
+      if (executedAt < earliest || executedAt > latest) {
+        throw new InvalidInputError(
+          'EXECUTED_AT_OUT_OF_RANGE',
+          `executedAt must lie between ${earliest.toISOString()} (the request's receipt less the allowed skew) and ${latest.toISOString()} (now plus the skew)`,
+          'executedAt',
+          { earliest: earliest.toISOString(), latest: latest.toISOString() },
+        );
+      }
+    }
     const event: ActivationEvent = {
       kind: 'OUTCOME',
       outcome: {

@@ -33,6 +33,17 @@ export interface DeviceInput {
   readonly mpan?: string | null;
   readonly areaKey?: string | null;
   readonly cspRegion?: string | null;
+  /** ESME only: the import supplier registered for it (DCC's registration data). */
+  readonly importSupplierId?: string | null;
+  /** When that registration took effect; defaults to now. */
+  readonly importSupplierEffectiveFrom?: Date | string | null;
+}
+
+/** The import supplier registered for an ESME from an instant on. */
+export interface SupplierRegistration {
+  readonly esmeGuid: string;
+  readonly supplierId: string;
+  readonly effectiveFrom: Date;
 }
 
 interface ValidDevice {
@@ -46,6 +57,8 @@ interface ValidDevice {
   mpan: string | null;
   areaKey: string | null;
   cspRegion: string | null;
+  importSupplierId: string | null;
+  importSupplierEffectiveFrom: Date;
 }
 
 export interface UpsertDevicesResult {
@@ -126,7 +139,7 @@ export class DeviceService {
     });
 
     const column = <K extends keyof ValidDevice>(key: K) => devices.map((d) => d[key]);
-    // unnest() of one array per column: a fixed 10 parameters however large the batch
+    // unnest() of one array per column: a fixed 12 parameters however large the batch
     // (PostgreSQL caps a statement at 65,535 parameters).
     // Lock the existing rows first (in GUID order, so concurrent batches cannot deadlock); the
     // upsert statement then takes a fresh snapshot that sees the latest committed versions, and
@@ -138,9 +151,9 @@ export class DeviceService {
         `WITH input AS (
          -- The GUIDs as bpchar so the join with device.guid (char(23)) can use its index.
          SELECT * FROM unnest($1::bpchar[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                              $7::text[], $8::text[], $9::text[], $10::text[])
+                              $7::text[], $8::text[], $9::text[], $10::text[], $11::bpchar[], $12::timestamptz[])
            AS i(guid, device_type, manufacturer, model, firmware_version, firmware_effective_from,
-                smi_status, mpan, area_key, csp_region)
+                smi_status, mpan, area_key, csp_region, import_supplier_id, import_supplier_from)
        ),
        previous AS (
          -- The versions before this statement, from its snapshot. The rows were locked by the statement
@@ -164,6 +177,19 @@ export class DeviceService {
             AND (p.guid IS NULL OR p.firmware_version IS DISTINCT FROM i.firmware_version)
          ON CONFLICT (device_guid, effective_from) DO UPDATE SET firmware_version = EXCLUDED.firmware_version
          RETURNING device_guid
+       ),
+       registered AS (
+         -- A registration is recorded when it changes the supplier registered at its instant.
+         INSERT INTO device_supplier (device_guid, supplier_id, effective_from)
+         SELECT i.guid, i.import_supplier_id, i.import_supplier_from
+           FROM input i
+          WHERE i.import_supplier_id IS NOT NULL
+            AND i.import_supplier_id IS DISTINCT FROM (
+                  SELECT s.supplier_id FROM device_supplier s
+                   WHERE s.device_guid = i.guid AND s.effective_from <= i.import_supplier_from
+                   ORDER BY s.effective_from DESC LIMIT 1)
+         ON CONFLICT (device_guid, effective_from) DO UPDATE SET supplier_id = EXCLUDED.supplier_id
+         RETURNING device_guid
        )
        SELECT (SELECT count(*) FROM upserted WHERE inserted)::int AS inserted,
               (SELECT count(*) FROM upserted WHERE NOT inserted)::int AS updated,
@@ -179,6 +205,8 @@ export class DeviceService {
           column('mpan'),
           column('areaKey'),
           column('cspRegion'),
+          column('importSupplierId'),
+          column('importSupplierEffectiveFrom'),
         ],
       )) as { inserted: number; updated: number; firmware_changes: number }[];
     });
@@ -191,6 +219,60 @@ export class DeviceService {
       at: now.toISOString(),
     });
     return { inserted: row.inserted, updated: row.updated, firmwareChanges: row.firmware_changes };
+  }
+
+  /**
+   * Records that from `effectiveFrom` the import supplier of the ESME is `supplierId` (a change of
+   * supplier, as DCC's inventory learns it). Activations the previous supplier already submitted
+   * stay its own: it may still cancel them and report their outcomes; it may send no new SR11.3.
+   */
+  async registerSupplier(
+    principal: Principal,
+    input: { esmeGuid: string; supplierId: string; effectiveFrom?: Date | null },
+  ): Promise<SupplierRegistration> {
+    requireRole(principal, 'OPERATOR');
+    const esmeGuid = parseEui64(input.esmeGuid, 'esmeGuid');
+    const supplierId = parseEui64(input.supplierId, 'supplierId');
+    const effectiveFrom = input.effectiveFrom ?? this.clock.now();
+    return this.dataSource.transaction(async (tx) => {
+      const [device] = (await tx.query('SELECT device_type FROM device WHERE guid = $1 FOR UPDATE', [
+        esmeGuid,
+      ])) as { device_type: string }[];
+      if (!device) throw new NotFoundError('Device', esmeGuid);
+      if (device.device_type !== 'ESME') {
+        throw new InvalidInputError(
+          'NOT_AN_ESME',
+          `${esmeGuid} is a ${device.device_type}; only an ESME has a registered import supplier`,
+          'esmeGuid',
+        );
+      }
+      await tx.query(
+        `INSERT INTO device_supplier (device_guid, supplier_id, effective_from) VALUES ($1, $2, $3)
+         ON CONFLICT (device_guid, effective_from) DO UPDATE SET supplier_id = EXCLUDED.supplier_id`,
+        [esmeGuid, supplierId, effectiveFrom],
+      );
+      return { esmeGuid, supplierId, effectiveFrom };
+    });
+  }
+
+  /** The supplier registered for each ESME at `at` (default now; undefined: none). */
+  async registeredSuppliers(
+    guids: readonly string[],
+    at: Date = this.clock.now(),
+  ): Promise<(SupplierRegistration | undefined)[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT DISTINCT ON (device_guid) device_guid, supplier_id, effective_from
+         FROM device_supplier WHERE device_guid = ANY($1::bpchar[]) AND effective_from <= $2
+        ORDER BY device_guid, effective_from DESC`,
+      [[...guids], at],
+    )) as { device_guid: string; supplier_id: string; effective_from: Date }[];
+    const byGuid = new Map(
+      rows.map((r) => [
+        r.device_guid,
+        { esmeGuid: r.device_guid, supplierId: r.supplier_id, effectiveFrom: r.effective_from },
+      ]),
+    );
+    return guids.map((g) => byGuid.get(g));
   }
 
   /**
@@ -529,6 +611,17 @@ function validateDevice(input: DeviceInput, path: string, now: Date): ValidDevic
     );
   }
   const effective = input.firmwareEffectiveFrom;
+  const importSupplierId = input.importSupplierId
+    ? parseEui64(input.importSupplierId, `${path}.importSupplierId`)
+    : null;
+  if (importSupplierId && input.deviceType !== 'ESME') {
+    throw new InvalidInputError(
+      'NOT_AN_ESME',
+      'only an ESME has a registered import supplier',
+      `${path}.importSupplierId`,
+    );
+  }
+  const supplierFrom = input.importSupplierEffectiveFrom;
   return {
     guid,
     deviceType: input.deviceType as DeviceType,
@@ -547,5 +640,12 @@ function validateDevice(input: DeviceInput, path: string, now: Date): ValidDevic
     mpan: input.mpan ? parseMpan(input.mpan, `${path}.mpan`) : null,
     areaKey,
     cspRegion,
+    importSupplierId,
+    importSupplierEffectiveFrom:
+      supplierFrom instanceof Date
+        ? supplierFrom
+        : supplierFrom
+          ? parseUtcDateTime(supplierFrom, `${path}.importSupplierEffectiveFrom`)
+          : now,
   };
 }

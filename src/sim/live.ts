@@ -495,6 +495,8 @@ async function loadInventory(
       {
         guid: p.esmeGuid,
         deviceType: 'ESME',
+        importSupplierId: SIM_SUPPLIER_ID,
+        importSupplierEffectiveFrom: at,
         manufacturer: m.manufacturer,
         model: m.model,
         firmwareVersion: m.firmware,

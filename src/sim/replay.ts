@@ -234,6 +234,8 @@ async function loadInventory(
       {
         guid: p.esmeGuid,
         deviceType: 'ESME',
+        importSupplierId: SIM_SUPPLIER_ID,
+        importSupplierEffectiveFrom: installed,
         manufacturer: m.manufacturer,
         model: m.model,
         firmwareVersion: m.firmware,

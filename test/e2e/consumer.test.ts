@@ -41,6 +41,7 @@ describe('a DNO consumer', () => {
           {
             guid: esme,
             deviceType: 'ESME',
+            importSupplierId: SUPPLIER,
             manufacturer: 'AB01',
             model: '010A030B',
             firmwareVersion: '0002012F',

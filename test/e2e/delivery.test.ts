@@ -61,6 +61,7 @@ describe('DNO delivery over WebSocket', () => {
           {
             guid: esme,
             deviceType: 'ESME',
+            importSupplierId: SUPPLIER,
             manufacturer: 'AB01',
             model: '010A030B',
             firmwareVersion: '0002012F',

@@ -203,6 +203,7 @@ describe('active verification: SR 11.2 requests, answers and the timeline', () =
         {
           guid: p.esme,
           deviceType: 'ESME',
+          importSupplierId: SUP,
           manufacturer: 'AB01',
           model: p.model,
           firmwareVersion: OLD_VERSION,

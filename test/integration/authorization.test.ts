@@ -249,6 +249,14 @@ const OPERATIONS: Operation[] = [
   },
   {
     type: 'mutation',
+    name: 'registerSupplier',
+    request: q(
+      `mutation { registerSupplier(esmeGuid: "${ESME12}", supplierId: "${SUP_A}") { effectiveFrom } }`,
+    ),
+    expect: operatorOnly('allowed'),
+  },
+  {
+    type: 'mutation',
     name: 'linkCommsHubs',
     request: q(
       `mutation { linkCommsHubs(links: [{ commsHubGuid: "${CH12}", esmeGuid: "${ESME12}" }]) { effectiveFrom } }`,
@@ -372,9 +380,10 @@ describe('authorization matrix: every operation x every role', () => {
     tokens.IS = await t.token({ role: 'IS', supplierId: SUP_A });
     tokens.GS = await t.token({ role: 'GS', supplierId: SUP_B });
     const op = tokens.OPERATOR;
-    const device = (g: string, type: string, m: string | null, area: string) => ({
+    const device = (g: string, type: string, m: string | null, area: string, supplier?: string) => ({
       guid: g,
       deviceType: type,
+      importSupplierId: supplier,
       manufacturer: 'AB01',
       model: '010A030B',
       firmwareVersion: '0002012F',
@@ -387,9 +396,9 @@ describe('authorization matrix: every operation x every role', () => {
           `mutation ($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted } }`,
           {
             d: [
-              device(ESME12, 'ESME', MPAN12, 'AZ-12'),
+              device(ESME12, 'ESME', MPAN12, 'AZ-12', SUP_A),
               device(CH12, 'CHF', MPAN12, 'AZ-12'),
-              device(ESME14, 'ESME', MPAN14, 'AZ-14'),
+              device(ESME14, 'ESME', MPAN14, 'AZ-14', SUP_B),
               device(CH14, 'CHF', MPAN14, 'AZ-14'),
             ],
           },

@@ -58,6 +58,7 @@ describe('DataLoaders: a nested devices query costs a fixed number of SQL statem
     const esme = (g: string, i: number, firmwareVersion: string) => ({
       guid: g,
       deviceType: 'ESME',
+      importSupplierId: SUP,
       manufacturer: 'AB01',
       model: '010A030B',
       firmwareVersion,

@@ -220,6 +220,7 @@ function client(t: TestApp, clock: TestClock) {
         {
           guid: p.esme,
           deviceType: 'ESME',
+          importSupplierId: SUP,
           manufacturer: 'AB01',
           model: p.model,
           firmwareVersion: '0002012F',

@@ -106,7 +106,14 @@ describe('POST /duis', () => {
     operator = await t.token({ role: 'OPERATOR', ttlSeconds });
     supplier = await t.token({ role: 'IS', supplierId: SUPPLIER, ttlSeconds });
     const seeded = [
-      { guid: ESME, deviceType: 'ESME', model: '010A030B', mpan: MPAN, firmwareVersion: '0002012F' },
+      {
+        guid: ESME,
+        deviceType: 'ESME',
+        model: '010A030B',
+        mpan: MPAN,
+        firmwareVersion: '0002012F',
+        importSupplierId: SUPPLIER,
+      },
       { guid: CH, deviceType: 'CHF', model: '0C0C0C0C', firmwareVersion: '00010001' },
     ].map((d) => ({
       ...d,

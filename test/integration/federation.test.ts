@@ -77,6 +77,7 @@ describe('Federation', () => {
     const esme = (g: string, distributor: number) => ({
       guid: g,
       deviceType: 'ESME',
+      importSupplierId: SUPPLIER,
       manufacturer: 'AB01',
       model: '010A030B',
       firmwareVersion: '0002012F',

@@ -151,6 +151,7 @@ describe('every read path obeys the read scope (generated from schema.graphql)',
     const device = (g: string, type: string, m: string) => ({
       guid: g,
       deviceType: type,
+      importSupplierId: type === 'ESME' ? SUP_B : undefined,
       manufacturer: 'AB01',
       model: '010A030B',
       firmwareVersion: '0002012F',
@@ -209,10 +210,19 @@ describe('every read path obeys the read scope (generated from schema.graphql)',
           )
         ).body,
       );
-    // Two suppliers on the same meter (ESME12), and supplier B on ESME14.
+    // Two suppliers on the same meter (ESME12: B, then A after a change of supplier), and B on ESME14.
     await schedule(tokens.GS!, `${SUP_B}:${ESME12}:1`, ESME12, 2);
-    await schedule(tokens.IS!, `${SUP_A}:${ESME12}:1`, ESME12, 3);
     await schedule(tokens.GS!, `${SUP_B}:${ESME14}:1`, ESME14, 2);
+    ok(
+      (
+        await t.gql(
+          `mutation { registerSupplier(esmeGuid: "${ESME12}", supplierId: "${SUP_A}") { effectiveFrom } }`,
+          {},
+          op,
+        )
+      ).body,
+    );
+    await schedule(tokens.IS!, `${SUP_A}:${ESME12}:1`, ESME12, 3);
     // An outage and its restore behind each crossed hub: alerts of 14 whose meter is 12's, and back.
     const hour = 3_600_000;
     for (const [hub, esme, m] of [

@@ -10,6 +10,7 @@ import type { GqlBody, TestApp } from './app';
 export type Table =
   | 'device'
   | 'device_firmware'
+  | 'device_supplier'
   | 'comms_hub_link'
   | 'firmware_image'
   | 'affected_firmware_rule'

@@ -394,6 +394,29 @@ describe('findSuperseded', () => {
     expect(ids(findSuperseded(existing, { ...counter9, counter: '11' }).superseded)).toEqual(['counter-10']);
   });
 
+  it("never lets one supplier's request supersede another's, in either direction", () => {
+    const existing = [row('old-supplier', 'SCHEDULED', 0, 3 * DAY, '10')];
+    const newSupplier = {
+      submittedAt: at(HOUR),
+      requestedAt: at(2 * DAY),
+      originatorId: '90-B3-D5-1F-30-02-00-00',
+      counter: '1',
+    };
+    expect(findSuperseded(existing, newSupplier)).toEqual({ superseded: [], incomingIsStale: false });
+    const sooner = [row('new-supplier', 'SCHEDULED', 2 * HOUR, 4 * DAY, '1')].map((r) => ({
+      ...r,
+      originatorId: '90-B3-D5-1F-30-02-00-00',
+    }));
+    expect(
+      findSuperseded(sooner, {
+        submittedAt: at(HOUR),
+        requestedAt: at(2 * DAY),
+        originatorId: '90-B3-D5-1F-30-01-00-00',
+        counter: '11',
+      }),
+    ).toEqual({ superseded: [], incomingIsStale: false });
+  });
+
   it('ignores a redelivery of the same request', () => {
     const existing = [row('same', 'SCHEDULED', 0, DAY, '10')];
     const again = {

@@ -87,6 +87,7 @@ export async function seedFleet(
     {
       guid: p.esme,
       deviceType: 'ESME',
+      importSupplierId: SUPPLIER,
       manufacturer: 'AB01',
       model: p.affected ? AFFECTED_MODEL : PLAIN_MODEL,
       firmwareVersion: '0002012F',
