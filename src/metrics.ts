@@ -26,6 +26,11 @@ export interface Metrics {
   /** Counts what the services report (ingest, decisions, subscribers). */
   readonly observer: ServiceObserver;
   setScrapeSources(sources: ScrapeSources): void;
+  /**
+   * The exposition text. The pool is read before the scrape's own database reads start, so the
+   * pool gauges show the service's load, not the scrape's.
+   */
+  scrape(): Promise<string>;
 }
 
 /**
@@ -50,6 +55,7 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'poa_sieve_' });
   let sources: ScrapeSources | null = null;
+  let poolBeforeScrape: ReturnType<ScrapeSources['pool']> | undefined;
   const scrapeErrors = new Counter({
     name: 'poa_sieve_scrape_read_errors_total',
     help: 'Scrape-time database reads that failed (the gauges they feed are left out of that scrape).',
@@ -141,7 +147,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
       collect() {
         this.reset();
-        const pool = sources?.pool();
+        const pool = poolBeforeScrape === undefined ? sources?.pool() : poolBeforeScrape;
         if (pool) this.set(value(pool));
       },
     });
@@ -177,6 +183,14 @@ export function createMetrics(): Metrics {
   return {
     setScrapeSources(next) {
       sources = next;
+    },
+    async scrape() {
+      poolBeforeScrape = sources?.pool() ?? null;
+      try {
+        return await registry.metrics();
+      } finally {
+        poolBeforeScrape = undefined;
+      }
     },
     observer: {
       subscribers: (distributorId, delta) => dnoSubscribers.inc({ distributor_id: distributorId }, delta),

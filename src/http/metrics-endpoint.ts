@@ -60,7 +60,7 @@ export function metricsHandler(metrics: Metrics, settings: MetricsEndpointSettin
       res.status(access.status).type('text/plain').send(`${access.reason}\n`);
       return;
     }
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    res.type(metrics.registry.contentType).send(await metrics.scrape());
   };
 }
 

@@ -31,6 +31,16 @@ describe('/metrics with no METRICS_* setting', () => {
     }
   });
 
+  test('the pool gauges show the service, not the scrape: an idle server has nobody waiting', async () => {
+    // The scrape reads the database for its own gauges (lags, hold queue, budgets); on the
+    // embedded database's single connection those reads used to count themselves as waiting.
+    for (let i = 0; i < 3; i++) {
+      const text = await (await scrape(`${t.url}/metrics`)).text();
+      expect(text).toMatch(/^poa_sieve_db_pool_waiting 0$/m);
+      expect(text).toMatch(/^poa_sieve_db_pool_max \d+$/m);
+    }
+  });
+
   test('the operation label is the root field, never the client-chosen operation name', async () => {
     for (let i = 0; i < 40; i++) {
       ok(
