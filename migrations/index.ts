@@ -7,6 +7,8 @@ import { SafetyBudgetCounters1763700500000 } from './1763700500000-SafetyBudgetC
 import { ActiveVerification1763700700000 } from './1763700700000-ActiveVerification';
 import { AlertRouting1763700800000 } from './1763700800000-AlertRouting';
 import { ActivationCancelRequests1763700810000 } from './1763700810000-ActivationCancelRequests';
+import { RateLimits1763700820000 } from './1763700820000-RateLimits';
+import { RegisteredSuppliers1763700830000 } from './1763700830000-RegisteredSuppliers';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -19,4 +21,6 @@ export const MIGRATIONS = [
   ActiveVerification1763700700000,
   AlertRouting1763700800000,
   ActivationCancelRequests1763700810000,
+  RateLimits1763700820000,
+  RegisteredSuppliers1763700830000,
 ];

@@ -4,7 +4,13 @@ import { createTokenVerifier } from './auth/tokens';
 import { clockFromSettings } from './clock';
 import type { Clock } from './clock';
 import type { Config } from './config';
-import { createDataSource, isDatabaseReady, poolState, runMigrations } from './db/data-source';
+import {
+  budgetConnections,
+  createDataSource,
+  isDatabaseReady,
+  poolState,
+  runMigrations,
+} from './db/data-source';
 import { enablePreparedStatements } from './db/prepared';
 import { startEmbeddedPostgres } from './db/embedded';
 import { seedDemoData } from './demo/seed';
@@ -81,7 +87,27 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
     await dataSource.initialize();
     cleanups.push(() => dataSource.destroy());
+    budgetConnections(dataSource);
     await enablePreparedStatements(dataSource);
+    // Ingest's own connections (one per batch the ingest gate lets run), so readers, however
+    // heavy, cannot make an alert wait for the shared pool. The embedded database serves one
+    // connection, so there ingest shares it (the statement budget still bounds each reader).
+    let ingestDataSource: DataSource | undefined;
+    if (config.database.kind === 'postgres') {
+      const ingestPool = createDataSource(
+        url,
+        config.ingestAdmission.maxInFlight,
+        {
+          query: () => metrics.dbQueries.inc({ outcome: 'ok' }),
+          error: () => metrics.dbQueries.inc({ outcome: 'error' }),
+        },
+        'poa-sieve-ingest',
+      );
+      await ingestPool.initialize();
+      cleanups.push(() => ingestPool.destroy());
+      await enablePreparedStatements(ingestPool);
+      ingestDataSource = ingestPool;
+    }
     const applied = await runMigrations(dataSource);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
@@ -101,12 +127,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       jwksUrl: config.auth.jwksUrl,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
-      maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds,
+      // The bound is in real seconds; exp and iat are on the service clock, which CLOCK_SPEED accelerates.
+      maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds * config.clock.speed,
       now: () => clock.now(),
     });
 
     const services = createServices({
       dataSource,
+      ingestDataSource,
       config,
       clock,
       pubSub: pubSubHandle.pubSub,
@@ -145,12 +173,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         duis: config.duis,
         corsOrigins: config.cors.origins,
         metricsEndpoint: config.metrics,
+        rateLimitStore: config.database.kind === 'postgres' ? dataSource : undefined,
         ingestAdmission: config.ingestAdmission,
         limits: {
           maxDepth: config.graphql.maxDepth,
           maxComplexity: config.graphql.maxComplexity,
+          maxStatements: config.graphql.maxStatements,
           maxBodyBytes: config.http.maxBodyBytes,
           mutationsPerMinute: config.http.mutationsPerMinute,
+          queriesPerMinute: config.http.queriesPerMinute,
         },
         ready,
       },

@@ -83,8 +83,10 @@ const schema = z.object({
   /** Query limits (src/schema/limits.ts), request body size and mutation rate (README, "Security"). */
   GRAPHQL_MAX_DEPTH: positiveInt.default(10),
   GRAPHQL_MAX_COMPLEXITY: positiveInt.default(10_000),
+  GRAPHQL_MAX_STATEMENTS: nonNegativeInt.default(250),
   MAX_BODY_BYTES: positiveInt.default(8 * 1024 * 1024),
   RATE_LIMIT_MUTATIONS_PER_MINUTE: nonNegativeInt.default(600),
+  RATE_LIMIT_QUERIES_PER_MINUTE: nonNegativeInt.default(1200),
   /** Back-pressure on ingestAlerts (src/http/ingest-gate.ts): batches running, waiting, and how long one may wait. */
   MAX_INGEST_IN_FLIGHT: positiveInt.default(4),
   MAX_INGEST_QUEUED: nonNegativeInt.default(16),
@@ -179,13 +181,19 @@ export interface Config {
     readonly maxBatchSize: number;
     readonly maxDepth: number;
     readonly maxComplexity: number;
+    /** Database statements one query operation may run (0: no limit). */
+    readonly maxStatements: number;
   };
   /** Origins a browser may call /graphql and /duis from (exact match); empty: no CORS headers. */
   readonly cors: { readonly origins: readonly string[] };
   /** /metrics: on its own listener when `port` is set, behind a bearer token when `token` is. */
   readonly metrics: { readonly port?: number; readonly host: string; readonly token?: string };
   /** Request body size limit (bytes) and mutations a minute per principal (0: no limit). */
-  readonly http: { readonly maxBodyBytes: number; readonly mutationsPerMinute: number };
+  readonly http: {
+    readonly maxBodyBytes: number;
+    readonly mutationsPerMinute: number;
+    readonly queriesPerMinute: number;
+  };
   /** ingestAlerts batches run at once, waiting at most, and the longest wait before OVERLOADED. */
   readonly ingestAdmission: {
     readonly maxInFlight: number;
@@ -266,10 +274,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
+      maxStatements: e.GRAPHQL_MAX_STATEMENTS,
     },
     cors: { origins: e.CORS_ORIGINS ?? [] },
     metrics: { port: e.METRICS_PORT, host: e.METRICS_HOST ?? e.HOST, token: e.METRICS_TOKEN },
-    http: { maxBodyBytes: e.MAX_BODY_BYTES, mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE },
+    http: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      mutationsPerMinute: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
+      queriesPerMinute: e.RATE_LIMIT_QUERIES_PER_MINUTE,
+    },
     ingestAdmission: {
       maxInFlight: e.MAX_INGEST_IN_FLIGHT,
       maxQueued: e.MAX_INGEST_QUEUED,

@@ -4,6 +4,7 @@ import type { Logger as TypeOrmLogger } from 'typeorm';
 import type { Pool } from 'pg';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../../migrations';
+import { budgetPoolConnections } from './statement-budget';
 
 /**
  * Builds the TypeORM data source. The schema changes only through the migrations in
@@ -69,6 +70,12 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 }
 
 /** True when the database answers and every migration this build knows is applied. */
+/** Puts every connection the data source takes under the request budget of src/db/statement-budget.ts. */
+export function budgetConnections(dataSource: DataSource): void {
+  const pool = (dataSource.driver as unknown as { master?: Pool }).master;
+  if (pool) budgetPoolConnections(pool as unknown as { connect(...args: unknown[]): unknown });
+}
+
 /** The pg pool's occupancy, or null before the data source is initialised. */
 export function poolState(
   dataSource: DataSource,

@@ -93,7 +93,7 @@ export class RateLimitedError extends DomainError {
 export class QueryTooComplexError extends DomainError {
   readonly code = 'QUERY_TOO_COMPLEX' as const;
   constructor(
-    readonly reason: 'DEPTH' | 'COMPLEXITY',
+    readonly reason: 'DEPTH' | 'COMPLEXITY' | 'STATEMENTS',
     message: string,
     details: { readonly limit: number; readonly cost?: number; readonly depth?: number },
   ) {

@@ -8,10 +8,11 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
-import { Kind, getOperationAST } from 'graphql';
+import { Kind, execute, getOperationAST } from 'graphql';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { withStatementBudget } from '../db/statement-budget';
 import { WebSocketServer } from 'ws';
 import { ANONYMOUS } from '../auth/principal';
 import type { Principal } from '../auth/principal';
@@ -36,7 +37,8 @@ import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
 import { NoFederationSdlRule } from '../schema/schema-privacy';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
-import { createMutationRateLimiter, mutationRateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
+import { createRateLimiter, operationPoints, rateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
+import type { DataSource } from 'typeorm';
 
 export interface HttpServerDeps {
   readonly schema: GraphQLSchema;
@@ -53,9 +55,13 @@ export interface HttpServerDeps {
   readonly limits?: {
     readonly maxDepth: number;
     readonly maxComplexity: number;
+    readonly maxStatements?: number;
     readonly maxBodyBytes: number;
     readonly mutationsPerMinute: number;
+    readonly queriesPerMinute?: number;
   };
+  /** Where rate-limit counters are shared between instances (PostgreSQL); unset: this process's memory. */
+  readonly rateLimitStore?: DataSource;
   /** Readiness: database reachable, migrations applied, pub/sub connected. */
   readonly ready: () => Promise<boolean>;
   /** Back-pressure on ingestAlerts (defaults: config.ts). */
@@ -103,7 +109,10 @@ export async function startHttpServer(
     maxBodyBytes: 8 * 1024 * 1024,
     mutationsPerMinute: 600,
   };
-  const rateLimiter = createMutationRateLimiter(limits.mutationsPerMinute);
+  const rateLimiter = createRateLimiter(
+    { mutationsPerMinute: limits.mutationsPerMinute, queriesPerMinute: limits.queriesPerMinute ?? 0 },
+    deps.rateLimitStore,
+  );
   // Every transport reaches ingestAlerts through the gate.
   const services = withIngestGate(
     deps.services,
@@ -157,11 +166,14 @@ export async function startHttpServer(
         const prepared = prepareWsOperation(deps.schema, payload, limits, deps.introspection);
         if (Array.isArray(prepared)) return prepared;
         const operation = getOperationAST(prepared.document, prepared.operationName);
-        if (rateLimiter && operation?.operation === 'mutation') {
+        if (rateLimiter && operation) {
+          const { kind, points } = operationPoints(operation);
           try {
             await rateLimiter.consume(
               ctx.extra.principal ?? ANONYMOUS,
               ctx.extra.request.socket.remoteAddress,
+              kind,
+              points,
             );
           } catch (error) {
             if (error instanceof RateLimitedError) return [rateLimitedGraphQLError(error, false)];
@@ -170,6 +182,14 @@ export async function startHttpServer(
         }
         return { ...prepared, schema: deps.schema };
       },
+      // Queries run under a statement budget of their own (src/db/statement-budget.ts).
+      execute: (args) =>
+        withStatementBudget(
+          getOperationAST(args.document, args.operationName)?.operation === 'query'
+            ? (limits.maxStatements ?? 0)
+            : 0,
+          () => execute(args),
+        ),
       // A fresh context, with fresh loaders, for every subscribe message.
       context: (ctx): GraphQLContext => ({
         clientIp: ctx.extra.request.socket.remoteAddress,
@@ -241,7 +261,7 @@ export async function startHttpServer(
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin,
       queryLimitsPlugin(limits),
-      ...(rateLimiter ? [mutationRateLimitPlugin(rateLimiter)] : []),
+      ...(rateLimiter ? [rateLimitPlugin(rateLimiter)] : []),
       overloadedHttpPlugin(),
       subscriptionOverHttpPlugin(),
     ],
@@ -280,6 +300,10 @@ export async function startHttpServer(
   app.use(
     '/graphql',
     graphqlJsonBody(limits.maxBodyBytes),
+    // After the body is read (stream events would leave the async context): a statement budget
+    // for this request, which the query limits plugin arms once it knows the operation is a query.
+    (_req: express.Request, _res: express.Response, next: express.NextFunction) =>
+      withStatementBudget(0, next),
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         let principal: Principal = ANONYMOUS;

@@ -1,3 +1,4 @@
+import { limitStatements } from '../db/statement-budget';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
@@ -42,6 +43,8 @@ import { toGraphQLError } from './errors';
 export interface QueryLimits {
   readonly maxDepth: number;
   readonly maxComplexity: number;
+  /** Database statements one query operation may run (0: no limit; src/db/statement-budget.ts). */
+  readonly maxStatements?: number;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -165,13 +168,14 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Graph
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, operationName, request, schema }) {
+        async didResolveOperation({ document, operationName, request, schema, operation }) {
           try {
             checkQueryLimits(schema, document, limits, operationName, request.variables);
           } catch (error) {
             if (error instanceof QueryTooComplexError) throw toGraphQLError(error, 400);
             throw error;
           }
+          if (operation?.operation === 'query') limitStatements(limits.maxStatements ?? 0);
         },
       };
     },

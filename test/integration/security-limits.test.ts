@@ -1,6 +1,7 @@
 import { getIntrospectionQuery } from 'graphql';
 import { connected, startTestApp, subscribe } from '../support/app';
 import type { GqlBody, TestApp } from '../support/app';
+import { BACKEND } from '../support/database';
 import { expectError, guid, mpan, ok, rowCounts } from '../support/integration';
 
 /**
@@ -236,6 +237,8 @@ describe('query limits, body limits and error hygiene (default settings)', () =>
   });
 
   test('oversized batches are BATCH_TOO_LARGE with the limit, and write nothing', async () => {
+    // A principal of its own: the tests above spent the operator's mutation budget.
+    const operator = await t.token({ role: 'OPERATOR', subject: 'batch-sender' });
     const before = await rowCounts(t, 'device', 'alert', 'firmware_activation');
     const ad1 = (i: number) => ({
       powerOutage: {
@@ -407,4 +410,85 @@ describe('mutation rate limit and introspection off', () => {
       await on.stop();
     }
   });
+});
+
+describe('budgets count work: each mutation field, and reads too', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ RATE_LIMIT_MUTATIONS_PER_MINUTE: '5', RATE_LIMIT_QUERIES_PER_MINUTE: '4' });
+  });
+  afterAll(() => t?.stop());
+
+  test('2,000 aliased mutation fields in one request cost 2,000 points: RATE_LIMITED, nothing written', async () => {
+    const dno = await t.token({ role: 'ED', distributorIds: ['12'], subject: 'aliasing-dno' });
+    const before = await t.app.dataSource.query('SELECT count(*)::int AS n FROM delivery_preference');
+    const aliased = Array.from(
+      { length: 2000 },
+      (_, i) => `a${i}: setDeliveryPreference(distributorId: "12", preference: PAIR) { preference }`,
+    ).join('\n');
+    const res = await post(t, JSON.stringify({ query: `mutation { ${aliased} }` }), dno);
+    expect(res.status).toBe(429);
+    expect(expectError(res.body, 'RATE_LIMITED').limit).toBe(5);
+    expect(await t.app.dataSource.query('SELECT count(*)::int AS n FROM delivery_preference')).toEqual(
+      before,
+    );
+    // Within budget, five fields in one request pass; the next field does not.
+    const five = Array.from(
+      { length: 5 },
+      (_, i) => `b${i}: setDeliveryPreference(distributorId: "12", preference: PAIR) { preference }`,
+    );
+    const other = await t.token({ role: 'ED', distributorIds: ['12'], subject: 'five-fields' });
+    ok((await t.gql(`mutation { ${five.join('\n')} }`, {}, other)).body);
+    expectError((await t.gql(`mutation { ${five[0]} }`, {}, other)).body, 'RATE_LIMITED');
+  });
+
+  test('queries and subscription starts draw on the read budget, per principal, on both transports', async () => {
+    const reader = await t.token({ role: 'OPERATOR', subject: 'busy-reader' });
+    for (let i = 0; i < 3; i++) ok((await t.gql('{ networkOperators { name } }', {}, reader)).body);
+    const client = t.ws(reader);
+    await connected(client);
+    const fourth = subscribe(client, 'subscription { inventoryChanged { count } }');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fourth.error).toBeUndefined(); // the 4th read: a subscription start, within budget
+    fourth.dispose();
+    const limited = await post(t, JSON.stringify({ query: '{ networkOperators { name } }' }), reader);
+    expect(limited.status).toBe(429);
+    expectError(limited.body, 'RATE_LIMITED');
+    const viaWs = subscribe(client, '{ networkOperators { name } }');
+    await expect(viaWs.waitFor(1, 5000)).rejects.toBeTruthy();
+    expect((viaWs.error as { extensions?: Record<string, unknown> }[])[0].extensions).toMatchObject({
+      code: 'RATE_LIMITED',
+    });
+    // Another principal has its own budget.
+    ok(
+      (
+        await t.gql(
+          '{ networkOperators { name } }',
+          {},
+          await t.token({ role: 'OPERATOR', subject: 'calm-reader' }),
+        )
+      ).body,
+    );
+  });
+
+  (BACKEND === 'postgres' ? test : test.skip)(
+    'two instances on one PostgreSQL share the budget (the counters are in the database)',
+    async () => {
+      const second = await startTestApp(
+        { RATE_LIMIT_MUTATIONS_PER_MINUTE: '5', RATE_LIMIT_QUERIES_PER_MINUTE: '4' },
+        undefined,
+        t.db,
+      );
+      try {
+        const reader = await t.token({ role: 'OPERATOR', subject: 'two-instance-reader' });
+        for (let i = 0; i < 2; i++) ok((await t.gql('{ networkOperators { name } }', {}, reader)).body);
+        for (let i = 0; i < 2; i++) ok((await second.gql('{ networkOperators { name } }', {}, reader)).body);
+        expectError((await second.gql('{ networkOperators { name } }', {}, reader)).body, 'RATE_LIMITED');
+        expectError((await t.gql('{ networkOperators { name } }', {}, reader)).body, 'RATE_LIMITED');
+      } finally {
+        await second.stop();
+      }
+    },
+  );
 });

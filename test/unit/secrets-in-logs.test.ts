@@ -64,7 +64,11 @@ describe('secrets in logs', () => {
   test('the security settings have their documented defaults and are validated', () => {
     const c = loadConfig({});
     expect(c.graphql).toMatchObject({ maxDepth: 10, maxComplexity: 10_000, introspection: true });
-    expect(c.http).toEqual({ maxBodyBytes: 8 * 1024 * 1024, mutationsPerMinute: 600 });
+    expect(c.http).toEqual({
+      maxBodyBytes: 8 * 1024 * 1024,
+      mutationsPerMinute: 600,
+      queriesPerMinute: 1200,
+    });
     expect(loadConfig({ RATE_LIMIT_MUTATIONS_PER_MINUTE: '0' }).http.mutationsPerMinute).toBe(0);
     expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false' }).graphql.introspection).toBe(false);
     for (const env of [

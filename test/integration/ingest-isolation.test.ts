@@ -1,0 +1,90 @@
+import { startTestApp } from '../support/app';
+import type { TestApp } from '../support/app';
+import { firstError, guid, mpan, ok } from '../support/integration';
+
+/**
+ * A DNO's heaviest allowed reads cannot make the operator's ingest fail. Six concurrent requests
+ * of 1,500 aliased `suppressionStats` each fit under the complexity limit (it counts fields), yet
+ * used to queue 9,000 aggregations in front of the pool, and `ingestAlerts` failed with
+ * UNAVAILABLE while it waited for a connection. Now a query may run GRAPHQL_MAX_STATEMENTS
+ * statements (QUERY_TOO_COMPLEX, reason STATEMENTS, past it), and on PostgreSQL ingest has
+ * connections of its own.
+ */
+
+const ALIASES = 1_500;
+const SEEDED = 4_000;
+const heavy = (from: string, to: string) =>
+  `{ ${Array.from(
+    { length: ALIASES },
+    (_, i) => `s${i}: suppressionStats(from: "${from}", to: "${to}") { distributorId outcome reason count }`,
+  ).join(' ')} }`;
+
+const outage = (n: number, at: Date) => ({
+  powerOutage: {
+    commsHubGuid: guid('15-00-00-00-00-01', n),
+    startAt: at.toISOString(),
+    mpan: mpan(12, n),
+  },
+});
+
+describe('ingest under a reader flood', () => {
+  let t: TestApp;
+  let operator: string;
+  let ed: string;
+  let next = 0;
+  const ingest = (count: number) =>
+    t.gql<{ ingestAlerts: { alertId: string }[] }>(
+      'mutation ($a: [AlertInput!]!) { ingestAlerts(alerts: $a) { alertId } }',
+      { a: Array.from({ length: count }, () => outage(++next, new Date(Date.now() - 60_000))) },
+      operator,
+    );
+
+  beforeAll(async () => {
+    // A small pool makes the contention visible at test scale.
+    t = await startTestApp({ DATABASE_POOL_SIZE: '3' });
+    operator = await t.token({ role: 'OPERATOR' });
+    ed = await t.token({ role: 'ED', distributorIds: ['12'] });
+    for (let i = 0; i < SEEDED / 1000; i++) ok((await ingest(1000)).body);
+  });
+  afterAll(() => t?.stop());
+
+  test('the heavy query is within the complexity limit, and is cut at the statement budget', async () => {
+    const res = await t.gql(heavy('2020-01-01T00:00:00Z', '2030-01-01T00:00:00Z'), {}, ed);
+    expect(res.status).toBe(200);
+    const error = firstError(res.body);
+    expect(error.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', reason: 'STATEMENTS', limit: 250 });
+    // Within the budget, the same question answers in full.
+    const small = ok(
+      (
+        await t.gql<Record<string, { count: number }[]>>(
+          `{ a: suppressionStats(from: "2020-01-01T00:00:00Z", to: "2030-01-01T00:00:00Z") { count } }`,
+          {},
+          ed,
+        )
+      ).body,
+    );
+    expect(small.a.reduce((sum, s) => sum + s.count, 0)).toBe(SEEDED);
+  });
+
+  test('six of them at once, three times over, while the operator ingests: every batch is stored', async () => {
+    const query = heavy('2020-01-01T00:00:00Z', '2030-01-01T00:00:00Z');
+    const codes = new Set<string>();
+    const reader = async () => {
+      for (let i = 0; i < 3; i++) {
+        const res = await t.gql(query, {}, ed);
+        for (const e of res.body.errors ?? []) codes.add(String(e.extensions?.code));
+      }
+    };
+    const results: unknown[] = [];
+    const operatorIngests = async () => {
+      for (let i = 0; i < 8; i++) {
+        const res = await ingest(50);
+        results.push(res.body.errors?.map((e) => e.extensions?.code) ?? 'ok');
+      }
+    };
+    await Promise.all([...Array.from({ length: 6 }, reader), operatorIngests()]);
+    expect(results).toEqual(Array(8).fill('ok'));
+    // The readers were refused for their size, never for the database's state or a fault.
+    expect([...codes]).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+});
