@@ -88,12 +88,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await dataSource.initialize();
     cleanups.push(() => dataSource.destroy());
     budgetConnections(dataSource);
-    await enablePreparedStatements(dataSource);
+    // True on a real PostgreSQL; false on PGlite (embedded, or behind a socket), one session.
+    const realPostgres = await enablePreparedStatements(dataSource);
     // Ingest's own connections (one per batch the ingest gate lets run), so readers, however
-    // heavy, cannot make an alert wait for the shared pool. The embedded database serves one
-    // connection, so there ingest shares it (the statement budget still bounds each reader).
+    // heavy, cannot make an alert wait for the shared pool. PGlite serves one connection, so
+    // there ingest shares it (the statement budget still bounds each reader).
     let ingestDataSource: DataSource | undefined;
-    if (config.database.kind === 'postgres') {
+    if (realPostgres) {
       const ingestPool = createDataSource(
         url,
         config.ingestAdmission.maxInFlight,
