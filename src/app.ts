@@ -88,27 +88,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await dataSource.initialize();
     cleanups.push(() => dataSource.destroy());
     budgetConnections(dataSource);
-    // True on a real PostgreSQL; false on PGlite (embedded, or behind a socket), one session.
-    const realPostgres = await enablePreparedStatements(dataSource);
-    // Ingest's own connections (one per batch the ingest gate lets run), so readers, however
-    // heavy, cannot make an alert wait for the shared pool. PGlite serves one connection, so
-    // there ingest shares it (the statement budget still bounds each reader).
-    let ingestDataSource: DataSource | undefined;
-    if (realPostgres) {
-      const ingestPool = createDataSource(
-        url,
-        config.ingestAdmission.maxInFlight,
-        {
-          query: () => metrics.dbQueries.inc({ outcome: 'ok' }),
-          error: () => metrics.dbQueries.inc({ outcome: 'error' }),
-        },
-        'poa-sieve-ingest',
-      );
-      await ingestPool.initialize();
-      cleanups.push(() => ingestPool.destroy());
-      await enablePreparedStatements(ingestPool);
-      ingestDataSource = ingestPool;
-    }
+    await enablePreparedStatements(dataSource);
     const applied = await runMigrations(dataSource);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
 
@@ -135,7 +115,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const services = createServices({
       dataSource,
-      ingestDataSource,
       config,
       clock,
       pubSub: pubSubHandle.pubSub,

@@ -20,11 +20,6 @@ import { VerificationOutbox, VerificationService } from './verification.service'
 /** Everything a use case may need, built once per process and shared by HTTP, WebSocket and scripts. */
 export interface ServiceDeps {
   readonly dataSource: DataSource;
-  /**
-   * Connections kept for ingest alone (a pool of its own on PostgreSQL), so that no reader can
-   * leave an alert waiting for a connection; default: the shared pool.
-   */
-  readonly ingestDataSource?: DataSource;
   readonly config: Config;
   readonly clock: Clock;
   readonly pubSub: AppPubSub;
@@ -93,7 +88,7 @@ export function createServices(deps: ServiceDeps): Services {
       page: 200,
     }),
     ingest: new IngestService(
-      deps.ingestDataSource ?? dataSource,
+      dataSource,
       clock,
       decisions,
       activations,

@@ -6,9 +6,8 @@ import { firstError, guid, mpan, ok } from '../support/integration';
  * A DNO's heaviest allowed reads cannot make the operator's ingest fail. Six concurrent requests
  * of 1,500 aliased `suppressionStats` each fit under the complexity limit (it counts fields), yet
  * used to queue 9,000 aggregations in front of the pool, and `ingestAlerts` failed with
- * UNAVAILABLE while it waited for a connection. Now a query may run GRAPHQL_MAX_STATEMENTS
- * statements (QUERY_TOO_COMPLEX, reason STATEMENTS, past it), and on PostgreSQL ingest has
- * connections of its own.
+ * UNAVAILABLE while it waited for a connection. Now a query may take GRAPHQL_MAX_STATEMENTS
+ * connections (QUERY_TOO_COMPLEX, reason STATEMENTS, past it), charged before it waits for one.
  */
 
 const ALIASES = 1_500;
