@@ -69,7 +69,6 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   }
 }
 
-/** True when the database answers and every migration this build knows is applied. */
 /** Puts every connection the data source takes under the request budget of src/db/statement-budget.ts. */
 export function budgetConnections(dataSource: DataSource): void {
   const pool = (dataSource.driver as unknown as { master?: Pool }).master;
@@ -91,6 +90,7 @@ export function poolState(
   };
 }
 
+/** True when the database answers and every migration this build knows is applied. */
 export async function isDatabaseReady(dataSource: DataSource): Promise<boolean> {
   if (!dataSource.isInitialized) return false;
   try {

@@ -365,9 +365,9 @@ function isSameRequest(a: SupersessionFacts, b: SupersessionFacts): boolean {
 
 /**
  * `newer` replaces `older` only if both come from one supplier and `older` was not yet due when
- * `newer` was sent: an activation
- * already due has, as far as we know, executed on the device, so it keeps its window and waits for
- * its outcome. On a tie in send order the request that reached us last wins.
+ * `newer` was sent: an activation already due has, as far as we know, executed on the device, so
+ * it keeps its window and waits for its outcome. On a tie in send order the request that reached
+ * us last wins.
  */
 function replaces(newer: SupersessionFacts, older: SupersessionFacts, tieWins: boolean): boolean {
   if (isSameRequest(newer, older)) return false;

@@ -164,7 +164,7 @@ export class DeviceInput {
   @Field(() => EUI64Scalar, {
     nullable: true,
     description:
-      'ESME only: its registered import supplier, the only one whose SR11.3, cancels and outcomes are accepted. ' +
+      'ESME only: its registered import supplier, the only one that may schedule SR11.3 on it. ' +
       'Recorded when it changes; leaving it out keeps the current registration.',
   })
   importSupplierId?: string | null;

@@ -1,4 +1,3 @@
-import { limitStatements } from '../db/statement-budget';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import type { ComplexityEstimator } from 'graphql-query-complexity';
@@ -23,6 +22,7 @@ import { MAX_PAGE_SIZE } from '../services/pagination';
 import type { GraphQLContext } from './context';
 import { NoFederationSdlRule, withoutSuggestions } from './schema-privacy';
 import { toGraphQLError } from './errors';
+import { limitStatements } from '../db/statement-budget';
 
 /**
  * Query limits, the same for HTTP (an Apollo plugin) and WebSocket (graphql-ws `onSubscribe`):

@@ -34,6 +34,7 @@ import type { User } from './access';
 import type { DecisionService } from './decision.service';
 import type { DeliveryService } from './delivery.service';
 import { withheldNear } from './ingest.service';
+import { registeredSuppliersAt } from './device.service';
 import { parseUuid } from './firmware.service';
 import { CURSOR_PART, decodeCursor, pageSize, toPage } from './pagination';
 import type { Page } from './pagination';
@@ -256,12 +257,8 @@ export class ActivationService {
     }
     // In DUIS only the ESME's registered import supplier may send SR11.3 to it. A retry of a
     // request accepted earlier (above) stands even if the registration has changed since.
-    const [registered] = (await tx.query(
-      `SELECT supplier_id FROM device_supplier WHERE device_guid = $1 AND effective_from <= $2
-        ORDER BY effective_from DESC LIMIT 1`,
-      [esmeGuid, now],
-    )) as { supplier_id: string }[];
-    if (registered?.supplier_id !== user.supplierId) {
+    const [registered] = await registeredSuppliersAt(tx, [esmeGuid], now);
+    if (registered?.supplierId !== user.supplierId) {
       throw new ForbiddenError(
         registered
           ? `${esmeGuid} is registered to another import supplier`

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import { ConflictError, InvalidInputError, NotFoundError } from '../domain/errors';
@@ -44,6 +44,30 @@ export interface SupplierRegistration {
   readonly esmeGuid: string;
   readonly supplierId: string;
   readonly effectiveFrom: Date;
+}
+
+/**
+ * The supplier registered for each ESME at `at` (undefined: none): the registration with the
+ * latest `effective_from` at or before it. `db` may be a transaction.
+ */
+export async function registeredSuppliersAt(
+  db: Pick<EntityManager, 'query'>,
+  guids: readonly string[],
+  at: Date,
+): Promise<(SupplierRegistration | undefined)[]> {
+  const rows = (await db.query(
+    `SELECT DISTINCT ON (device_guid) device_guid, supplier_id, effective_from
+       FROM device_supplier WHERE device_guid = ANY($1::bpchar[]) AND effective_from <= $2
+      ORDER BY device_guid, effective_from DESC`,
+    [[...guids], at],
+  )) as { device_guid: string; supplier_id: string; effective_from: Date }[];
+  const byGuid = new Map(
+    rows.map((r) => [
+      r.device_guid,
+      { esmeGuid: r.device_guid, supplierId: r.supplier_id, effectiveFrom: r.effective_from },
+    ]),
+  );
+  return guids.map((g) => byGuid.get(g));
 }
 
 interface ValidDevice {
@@ -256,23 +280,11 @@ export class DeviceService {
   }
 
   /** The supplier registered for each ESME at `at` (default now; undefined: none). */
-  async registeredSuppliers(
+  registeredSuppliers(
     guids: readonly string[],
     at: Date = this.clock.now(),
   ): Promise<(SupplierRegistration | undefined)[]> {
-    const rows = (await this.dataSource.query(
-      `SELECT DISTINCT ON (device_guid) device_guid, supplier_id, effective_from
-         FROM device_supplier WHERE device_guid = ANY($1::bpchar[]) AND effective_from <= $2
-        ORDER BY device_guid, effective_from DESC`,
-      [[...guids], at],
-    )) as { device_guid: string; supplier_id: string; effective_from: Date }[];
-    const byGuid = new Map(
-      rows.map((r) => [
-        r.device_guid,
-        { esmeGuid: r.device_guid, supplierId: r.supplier_id, effectiveFrom: r.effective_from },
-      ]),
-    );
-    return guids.map((g) => byGuid.get(g));
+    return registeredSuppliersAt(this.dataSource, guids, at);
   }
 
   /**
@@ -621,7 +633,6 @@ function validateDevice(input: DeviceInput, path: string, now: Date): ValidDevic
       `${path}.importSupplierId`,
     );
   }
-  const supplierFrom = input.importSupplierEffectiveFrom;
   return {
     guid,
     deviceType: input.deviceType as DeviceType,
@@ -630,22 +641,22 @@ function validateDevice(input: DeviceInput, path: string, now: Date): ValidDevic
     firmwareVersion: input.firmwareVersion
       ? parseFirmwareVersion(input.firmwareVersion, `${path}.firmwareVersion`)
       : null,
-    firmwareEffectiveFrom:
-      effective instanceof Date
-        ? effective
-        : effective
-          ? parseUtcDateTime(effective, `${path}.firmwareEffectiveFrom`)
-          : now,
+    firmwareEffectiveFrom: instantOr(effective, `${path}.firmwareEffectiveFrom`, now),
     smiStatus: smiStatus as SmiStatus,
     mpan: input.mpan ? parseMpan(input.mpan, `${path}.mpan`) : null,
     areaKey,
     cspRegion,
     importSupplierId,
-    importSupplierEffectiveFrom:
-      supplierFrom instanceof Date
-        ? supplierFrom
-        : supplierFrom
-          ? parseUtcDateTime(supplierFrom, `${path}.importSupplierEffectiveFrom`)
-          : now,
+    importSupplierEffectiveFrom: instantOr(
+      input.importSupplierEffectiveFrom,
+      `${path}.importSupplierEffectiveFrom`,
+      now,
+    ),
   };
+}
+
+/** An optional instant as given (a Date, or an ISO string from a script), else `fallback`. */
+function instantOr(value: Date | string | null | undefined, path: string, fallback: Date): Date {
+  if (value instanceof Date) return value;
+  return value ? parseUtcDateTime(value, path) : fallback;
 }
