@@ -94,9 +94,25 @@ describe('fault: the database stops and its connections are killed', () => {
     await load.drain(60_000);
     unitsSoFar += load.unitsIssued;
   };
-  const acknowledgedGrows = (load: LoadClient, by: number, what: string) => {
+  const acknowledgedGrows = async (load: LoadClient, by: number, what: string) => {
     const target = load.acknowledged.size + by;
-    return eventually(async () => (load.acknowledged.size >= target ? true : undefined), 60_000, what);
+    const since = Date.now();
+    try {
+      await eventually(async () => (load.acknowledged.size >= target ? true : undefined), 60_000, what);
+    } catch (error) {
+      // A stall must say where it is: what the load saw meanwhile, and what the server logged.
+      const metrics = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) })
+        .then((r) => r.text())
+        .catch((e: unknown) => `(metrics unreadable: ${String(e)})`);
+      const lines = metrics
+        .split('\n')
+        .filter((l) => /db_pool|ingest_failures|hold_queue/.test(l) && !l.startsWith('#'));
+      throw new Error(
+        `${(error as Error).message}: ${load.acknowledged.size}/${target} acknowledged, ${load.pending} unit(s) in flight; ` +
+          `attempts since: ${JSON.stringify(load.outcomes((a) => a.at >= since))}\n` +
+          `metrics:\n${lines.join('\n')}\nserver warnings (last 20):\n${Servers.warnings(server).slice(-20).join('\n')}`,
+      );
+    }
   };
 
   /** One AD1 over each HTTP path, from hubs the load never uses. */
