@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
 import { MigrationExecutor } from 'typeorm/migration/MigrationExecutor';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import type { Pool } from 'pg';
+import { Client } from 'pg';
+import type { ClientConfig, Pool } from 'pg';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../../migrations';
 import { budgetPoolConnections } from './statement-budget';
@@ -37,8 +38,25 @@ export function createDataSource(
       // Fail fast when the database is unreachable instead of hanging a request.
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
+      Client: GuardedClient,
     },
   });
+}
+
+/**
+ * A node-postgres client that is never without an 'error' listener. pg-pool removes its own
+ * listener when it hands a client out, and TypeORM adds one only a microtask later (and removes
+ * it when it releases the client). When a backend is terminated just as its connection is handed
+ * out (pg_terminate_backend, a failover, an idle-session timeout), pg's parser can read
+ * ReadyForQuery and the FATAL error from the same packet, and the error is emitted in that gap:
+ * an 'error' event nobody listens to ends the process. The error still reaches the query that
+ * was running and the pool, which discards the client; this listener only keeps the process up.
+ */
+export class GuardedClient extends Client {
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
 }
 
 /** Arbitrary but fixed: every instance of this service agrees on it. ("poa-sieve" in ASCII, folded.) */

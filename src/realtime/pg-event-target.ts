@@ -133,9 +133,16 @@ export class PgEventTarget implements EventTarget {
     client.on('notification', (msg) => this.deliver(msg.channel, msg.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
-    await client.connect();
-    for (const channel of this.listeners.keys()) {
-      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    try {
+      await client.connect();
+      for (const channel of this.listeners.keys()) {
+        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      }
+    } catch (error) {
+      // Half set up (its backend killed between connect and LISTEN, say): close it, or its
+      // connection stays open beside the next attempt's.
+      client.end().catch(() => undefined);
+      throw error;
     }
     this.client = client;
     this.connected = true;

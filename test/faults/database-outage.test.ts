@@ -27,6 +27,7 @@ const OUTAGE_MS = 8_000;
 const DISTRIBUTORS = ['12', '14'];
 const BATCH = 10;
 const DUIS_EVERY = 4;
+const MIN_KILL_MS = 10_000;
 const ENV = { ...FAULT_ENGINE_ENV, SCHEDULER_POLL_MS: '250' };
 
 describe('fault: the database stops and its connections are killed', () => {
@@ -98,7 +99,14 @@ describe('fault: the database stops and its connections are killed', () => {
     const target = load.acknowledged.size + by;
     const since = Date.now();
     try {
-      await eventually(async () => (load.acknowledged.size >= target ? true : undefined), 60_000, what);
+      await eventually(
+        async () => {
+          if (server.child.exitCode !== null) throw new Error(`the server exited while waiting for ${what}`);
+          return load.acknowledged.size >= target ? true : undefined;
+        },
+        60_000,
+        what,
+      );
     } catch (error) {
       // A stall must say where it is: what the load saw meanwhile, and what the server logged.
       const metrics = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) })
@@ -110,7 +118,12 @@ describe('fault: the database stops and its connections are killed', () => {
       throw new Error(
         `${(error as Error).message}: ${load.acknowledged.size}/${target} acknowledged, ${load.pending} unit(s) in flight; ` +
           `attempts since: ${JSON.stringify(load.outcomes((a) => a.at >= since))}\n` +
-          `metrics:\n${lines.join('\n')}\nserver warnings (last 20):\n${Servers.warnings(server).slice(-20).join('\n')}`,
+          `metrics:\n${lines.join('\n')}\nserver (pid ${server.child.pid}, exit code ${server.child.exitCode}) output, last 60 lines:\n${server
+            .output()
+            .split('\n')
+            .slice(-60)
+            .map((l) => l.slice(0, 400))
+            .join('\n')}`,
       );
     }
   };
@@ -338,8 +351,9 @@ describe('fault: the database stops and its connections are killed', () => {
     let rounds = 0;
     let terminated = 0;
     let listenTerminated = 0;
-    // Kill every connection of the service, again and again, until requests on both paths have
-    // been caught by it mid-flight.
+    // Kill every connection of the service, again and again, for at least MIN_KILL_MS and until
+    // requests on both paths have been caught by it mid-flight. Hundreds of kills, some landing
+    // just as the pool hands a new connection out: once that crashed the process.
     await eventually(
       async () => {
         rounds++;
@@ -349,7 +363,9 @@ describe('fault: the database stops and its connections are killed', () => {
         listenTerminated += await cluster!.terminate(`application_name = 'poa-sieve-listen'`);
         const failed = failures(load.attempts.filter((a) => a.at >= killStart));
         await sleep(200);
-        return failed.some((a) => a.via === 'graphql') && failed.some((a) => a.via === 'duis')
+        return Date.now() - killStart >= MIN_KILL_MS &&
+          failed.some((a) => a.via === 'graphql') &&
+          failed.some((a) => a.via === 'duis')
           ? true
           : undefined;
       },
