@@ -17,6 +17,8 @@ export interface EmbeddedPostgres {
   /** postgres:// URL of the socket server on 127.0.0.1. */
   readonly url: string;
   readonly maxConnections: number;
+  /** A copy of the whole data directory, as a tarball (PGlite's `dumpDataDir`). */
+  dump(): Promise<Blob>;
   stop(): Promise<void>;
 }
 
@@ -24,6 +26,12 @@ export interface EmbeddedOptions {
   /** Folder holding the data and the lock file; undefined keeps everything in memory (tests). */
   readonly dataDir?: string;
   readonly maxConnections: number;
+  /**
+   * A data directory to start from (a tarball from PGlite's `dumpDataDir`) instead of a new
+   * cluster. Only for a database that does not exist yet; the test suite starts each file from
+   * a migrated copy this way.
+   */
+  readonly initialData?: Blob;
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgres> {
@@ -35,7 +43,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     fs.mkdirSync(options.dataDir, { recursive: true });
   }
   try {
-    const db = await PGlite.create(pgDataDir);
+    const db = await PGlite.create(pgDataDir, { loadDataDir: options.initialData });
     const server = new PGLiteSocketServer({
       db,
       host: '127.0.0.1',
@@ -47,6 +55,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     return {
       url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
       maxConnections: options.maxConnections,
+      dump: () => db.dumpDataDir('none'),
       async stop() {
         try {
           await server.stop();

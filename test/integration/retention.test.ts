@@ -151,7 +151,7 @@ describe('monthly partitions and retention', () => {
 
 describe('the MonthlyPartitions migration', () => {
   test('carries existing alerts, decisions and DNO messages across, identities included', async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase(undefined, { empty: true });
     const before = createDataSource(db.url, 1);
     const after = new DataSource({
       ...before.options,
@@ -212,7 +212,7 @@ describe('the MonthlyPartitions migration', () => {
 
 describe('the SafetyBudgetCounters migration', () => {
   test('counts the AD1s of the last 30 days into the per-minute counters', async () => {
-    const db = await createTestDatabase();
+    const db = await createTestDatabase(undefined, { empty: true });
     const before = createDataSource(db.url, 1);
     const old = new DataSource({
       ...before.options,

@@ -1,2 +1,8 @@
-/** Nothing global to stop: each test file creates and drops its own database. */
-export default async function globalTeardown(): Promise<void> {}
+import fs from 'node:fs';
+import { PGLITE_TEMPLATE_ENV } from '../support/database';
+
+/** Removes the PGlite template of global setup; each test file drops its own database. */
+export default async function globalTeardown(): Promise<void> {
+  const file = process.env[PGLITE_TEMPLATE_ENV];
+  if (file) fs.rmSync(file, { force: true });
+}
