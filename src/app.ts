@@ -87,7 +87,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
     await dataSource.initialize();
     cleanups.push(() => dataSource.destroy());
-    budgetConnections(dataSource);
+    const readers = budgetConnections(
+      dataSource,
+      config.database.kind === 'postgres' ? config.database.readerConnections : undefined,
+    );
     await enablePreparedStatements(dataSource);
     const applied = await runMigrations(dataSource);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
@@ -126,7 +129,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       holdQueue: () => services.operations.holdQueue(),
       budgets: () => services.operations.budgets(),
       verifications: () => services.operations.verifications(),
-      pool: () => poolState(dataSource),
+      pool: () => poolState(dataSource, readers),
       now: () => clock.now(),
     });
 

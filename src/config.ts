@@ -56,6 +56,11 @@ const schema = z.object({
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_SIZE: positiveInt.default(10),
+  /**
+   * Pool connections GraphQL reads may never take, kept for ingest, the hold scheduler and the
+   * DNO streams (match MAX_INGEST_IN_FLIGHT). At most DATABASE_POOL_SIZE - 1; 0: no cap.
+   */
+  DATABASE_POOL_RESERVED_FOR_WRITES: nonNegativeInt.default(4),
   DATA_DIR: z.string().min(1).default('./.data'),
   SEED_DEMO: bool.default(true),
   /** auto: LISTEN/NOTIFY with DATABASE_URL, in-process otherwise. memory suits one instance (or a pooler without LISTEN). */
@@ -162,7 +167,13 @@ export interface Config {
   readonly host: string;
   readonly logLevel: string;
   readonly database:
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number }
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolSize: number;
+        /** Connections GraphQL query operations may hold at once; undefined: no cap. */
+        readonly readerConnections?: number;
+      }
     | { readonly kind: 'embedded'; readonly dataDir: string; readonly poolSize: number };
   readonly seedDemo: boolean;
   /** How subscription wake-ups cross instances. */
@@ -255,7 +266,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      ? {
+          kind: 'postgres',
+          url: e.DATABASE_URL,
+          poolSize: e.DATABASE_POOL_SIZE,
+          readerConnections: readerConnections(e.DATABASE_POOL_SIZE, e.DATABASE_POOL_RESERVED_FOR_WRITES),
+        }
       : // PGlite runs one backend: more connections only queue, and concurrent extended-protocol
         // messages from several connections can interleave there ("portal does not exist").
         { kind: 'embedded', dataDir: path.resolve(e.DATA_DIR), poolSize: 1 },
@@ -366,4 +382,10 @@ function engineSettings(settings: EngineSettings): EngineSettings {
     if (error instanceof DomainError) throw new ConfigError(`Invalid configuration:\n  ${error.message}`);
     throw error;
   }
+}
+
+/** What reads may hold of a pool with `reserved` kept for writes (at least one connection). */
+export function readerConnections(poolSize: number, reserved: number): number | undefined {
+  const kept = Math.min(reserved, poolSize - 1);
+  return kept > 0 ? poolSize - kept : undefined;
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolState } from './db/data-source';
 import { classify } from './schema/errors';
 import type { ServiceObserver } from './services/observer';
 import type { DnoBudgetState, HoldQueueState, VerificationQueueState } from './services/operations.service';
@@ -10,7 +11,7 @@ export interface ScrapeSources {
   budgets(): Promise<DnoBudgetState[]>;
   verifications(): Promise<VerificationQueueState>;
   /** The connection pool, or null before it exists. */
-  pool(): { total: number; idle: number; waiting: number; max: number } | null;
+  pool(): PoolState | null;
   now(): Date;
 }
 
@@ -139,7 +140,7 @@ export function createMetrics(): Metrics {
   const poolGauge = (
     name: string,
     help: string,
-    value: (p: NonNullable<ReturnType<ScrapeSources['pool']>>) => number,
+    value: (p: NonNullable<ReturnType<ScrapeSources['pool']>>) => number | undefined,
   ) =>
     new Gauge({
       name,
@@ -148,13 +149,24 @@ export function createMetrics(): Metrics {
       collect() {
         this.reset();
         const pool = poolBeforeScrape === undefined ? sources?.pool() : poolBeforeScrape;
-        if (pool) this.set(value(pool));
+        const v = pool ? value(pool) : undefined;
+        if (v !== undefined) this.set(v);
       },
     });
   poolGauge('poa_sieve_db_pool_connections', 'Database connections open in the pool.', (p) => p.total);
   poolGauge('poa_sieve_db_pool_idle', 'Database connections open and idle.', (p) => p.idle);
   poolGauge('poa_sieve_db_pool_waiting', 'Callers waiting for a database connection.', (p) => p.waiting);
   poolGauge('poa_sieve_db_pool_max', 'The pool size (DATABASE_POOL_SIZE).', (p) => p.max);
+  poolGauge(
+    'poa_sieve_db_pool_reader_connections',
+    'Connections held by GraphQL reads (capped at DATABASE_POOL_SIZE - DATABASE_POOL_RESERVED_FOR_WRITES).',
+    (p) => p.readers?.inUse,
+  );
+  poolGauge(
+    'poa_sieve_db_pool_readers_waiting',
+    "GraphQL reads waiting for a place in the readers' share of the pool.",
+    (p) => p.readers?.waiting,
+  );
 
   const alertsIngested = new Counter({
     name: 'poa_sieve_ingested_total',

@@ -5,7 +5,12 @@ import { Client } from 'pg';
 import type { ClientConfig, Pool } from 'pg';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../../migrations';
+import { OverloadedError } from '../domain/errors';
+import { ConnectionShare } from './connection-share';
 import { budgetPoolConnections } from './statement-budget';
+
+/** How long a request waits for a pool connection before it fails (UNAVAILABLE). */
+const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * Builds the TypeORM data source. The schema changes only through the migrations in
@@ -36,7 +41,7 @@ export function createDataSource(
     extra: {
       max: poolSize,
       // Fail fast when the database is unreachable instead of hanging a request.
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
       Client: GuardedClient,
     },
@@ -87,16 +92,41 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   }
 }
 
-/** Puts every connection the data source takes under the request budget of src/db/statement-budget.ts. */
-export function budgetConnections(dataSource: DataSource): void {
+/**
+ * Puts every connection the data source takes under the request budget of
+ * src/db/statement-budget.ts and, given `readerConnections`, caps the connections query
+ * operations hold at once (src/db/connection-share.ts). Returns that share, if any.
+ */
+export function budgetConnections(
+  dataSource: DataSource,
+  readerConnections?: number,
+  connectTimeoutMs = CONNECT_TIMEOUT_MS,
+): ConnectionShare | undefined {
   const pool = (dataSource.driver as unknown as { master?: Pool }).master;
-  if (pool) budgetPoolConnections(pool as unknown as { connect(...args: unknown[]): unknown });
+  if (!pool) return undefined;
+  const readers =
+    readerConnections === undefined
+      ? undefined
+      : new ConnectionShare(
+          readerConnections,
+          connectTimeoutMs,
+          () => new OverloadedError(1, readerConnections, 'database reads'),
+        );
+  budgetPoolConnections(pool as unknown as { connect(...args: unknown[]): unknown }, readers);
+  return readers;
+}
+
+export interface PoolState {
+  readonly total: number;
+  readonly idle: number;
+  readonly waiting: number;
+  readonly max: number;
+  /** The readers' share, where reads are capped: held, waiting for a place, and the cap. */
+  readonly readers?: { readonly inUse: number; readonly waiting: number; readonly max: number };
 }
 
 /** The pg pool's occupancy, or null before the data source is initialised. */
-export function poolState(
-  dataSource: DataSource,
-): { total: number; idle: number; waiting: number; max: number } | null {
+export function poolState(dataSource: DataSource, readers?: ConnectionShare): PoolState | null {
   if (!dataSource.isInitialized) return null;
   const pool = (dataSource.driver as unknown as { master?: Pool }).master;
   if (!pool) return null;
@@ -105,6 +135,7 @@ export function poolState(
     idle: pool.idleCount,
     waiting: pool.waitingCount,
     max: pool.options.max ?? 10,
+    readers: readers && { inUse: readers.inUse, waiting: readers.waiting, max: readers.limit },
   };
 }
 

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { QueryTooComplexError } from '../domain/errors';
+import type { ConnectionShare } from './connection-share';
 
 /**
  * A budget of database work for one GraphQL query operation. The complexity limit counts fields;
@@ -16,19 +17,26 @@ interface Budget {
   used: number;
   /** 0: not counted (not a query, or the limit is off). */
   limit: number;
+  /** A GraphQL query operation: its connections count against the readers' share of the pool. */
+  reader: boolean;
 }
 
 const scope = new AsyncLocalStorage<Budget>();
 
-/** Runs `work` with a fresh budget; `limit` 0 leaves it uncounted until `limitStatements` sets one. */
-export function withStatementBudget<T>(limit: number, work: () => T): T {
-  return scope.run({ used: 0, limit }, work);
+/**
+ * Runs `work` with a fresh budget; a `reader` (a query operation) with `limit` statements (0:
+ * uncounted). Until `budgetQuery` says otherwise, work is neither counted nor a reader.
+ */
+export function withStatementBudget<T>(limit: number, work: () => T, reader = false): T {
+  return scope.run({ used: 0, limit, reader }, work);
 }
 
-/** Sets the limit of the budget this async context runs under (no-op outside one). */
-export function limitStatements(limit: number): void {
+/** Marks the work of this async context a query operation with `limit` statements (no-op outside a budget). */
+export function budgetQuery(limit: number): void {
   const budget = scope.getStore();
-  if (budget) budget.limit = limit;
+  if (!budget) return;
+  budget.limit = limit;
+  budget.reader = true;
 }
 
 /** Counts one unit of work; throws when the request has spent its budget. */
@@ -50,15 +58,61 @@ interface ConnectablePool {
   connect(...args: unknown[]): unknown;
 }
 
+type ConnectCallback = (
+  error: Error | undefined,
+  client: unknown,
+  release: (error?: unknown) => void,
+) => void;
+
 /**
- * Charges every connection taken from `pool` to the budget of the request taking it. TypeORM
- * takes connections with a callback inside a promise executor, so the error thrown here rejects
- * that promise: the statement is never sent and no connection is held.
+ * Charges every connection taken from `pool` to the budget of the request taking it, and, given
+ * `readers`, makes the connections of query operations wait for a place in the readers' share
+ * of the pool before they join the pool's own queue (src/db/connection-share.ts), giving it back
+ * when TypeORM releases the connection. TypeORM takes connections with a callback inside a
+ * promise executor, so an error thrown here rejects that promise: the statement is never sent
+ * and no connection is held.
  */
-export function budgetPoolConnections(pool: ConnectablePool): void {
+export function budgetPoolConnections(pool: ConnectablePool, readers?: ConnectionShare): void {
   const connect = pool.connect.bind(pool);
   pool.connect = (...args: unknown[]) => {
     spendStatement();
-    return connect(...args);
+    if (!readers || !scope.getStore()?.reader) return connect(...args);
+    const callback = args[0] as ConnectCallback | undefined;
+    if (typeof callback !== 'function') {
+      // The promise form: the place goes back with the client.
+      return readers.acquire().then(async (free) => {
+        try {
+          const client = (await connect()) as { release: (error?: unknown) => void };
+          const release = client.release;
+          client.release = (error?: unknown) => {
+            free();
+            return release(error);
+          };
+          return client;
+        } catch (error) {
+          free();
+          throw error;
+        }
+      });
+    }
+    readers.acquire().then(
+      (free) =>
+        connect((error: Error | undefined, client: unknown, release: (error?: unknown) => void) => {
+          if (error || !client) {
+            free();
+            return callback(error, client, release);
+          }
+          // Released either way: TypeORM calls the function it is handed, pg-pool's own
+          // `pool.query` (the rate limiter's store) calls `client.release`.
+          const releaseAndFree = (releaseError?: unknown) => {
+            free();
+            return release(releaseError);
+          };
+          (client as { release: (error?: unknown) => void }).release = releaseAndFree;
+          callback(error, client, releaseAndFree);
+        }),
+      (error: Error) => callback(error, undefined, () => undefined),
+    );
+    return undefined;
   };
 }

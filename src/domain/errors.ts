@@ -111,8 +111,9 @@ export class OverloadedError extends DomainError {
   constructor(
     readonly retryAfterSeconds: number,
     readonly limit: number,
+    what = 'ingest batches',
   ) {
-    super(`too many ingest batches in progress (${limit}); retry after ${retryAfterSeconds} s`, {
+    super(`too many ${what} in progress (${limit}); retry after ${retryAfterSeconds} s`, {
       retryable: true,
       retryAfterSeconds,
       limit,

@@ -183,13 +183,10 @@ export async function startHttpServer(
         return { ...prepared, schema: deps.schema };
       },
       // Queries run under a statement budget of their own (src/db/statement-budget.ts).
-      execute: (args) =>
-        withStatementBudget(
-          getOperationAST(args.document, args.operationName)?.operation === 'query'
-            ? (limits.maxStatements ?? 0)
-            : 0,
-          () => execute(args),
-        ),
+      execute: (args) => {
+        const query = getOperationAST(args.document, args.operationName)?.operation === 'query';
+        return withStatementBudget(query ? (limits.maxStatements ?? 0) : 0, () => execute(args), query);
+      },
       // A fresh context, with fresh loaders, for every subscribe message.
       context: (ctx): GraphQLContext => ({
         clientIp: ctx.extra.request.socket.remoteAddress,

@@ -22,7 +22,7 @@ import { MAX_PAGE_SIZE } from '../services/pagination';
 import type { GraphQLContext } from './context';
 import { NoFederationSdlRule, withoutSuggestions } from './schema-privacy';
 import { toGraphQLError } from './errors';
-import { limitStatements } from '../db/statement-budget';
+import { budgetQuery } from '../db/statement-budget';
 
 /**
  * Query limits, the same for HTTP (an Apollo plugin) and WebSocket (graphql-ws `onSubscribe`):
@@ -175,7 +175,7 @@ export function queryLimitsPlugin(limits: QueryLimits): ApolloServerPlugin<Graph
             if (error instanceof QueryTooComplexError) throw toGraphQLError(error, 400);
             throw error;
           }
-          if (operation?.operation === 'query') limitStatements(limits.maxStatements ?? 0);
+          if (operation?.operation === 'query') budgetQuery(limits.maxStatements ?? 0);
         },
       };
     },

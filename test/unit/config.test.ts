@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, loadEnvFile } from '../../src/config';
+import { ConfigError, loadConfig, loadEnvFile, readerConnections } from '../../src/config';
 import { DEFAULT_ENGINE_SETTINGS } from '../../src/domain/engine';
 
 describe('loadConfig', () => {
@@ -27,8 +27,24 @@ describe('loadConfig', () => {
 
   test('DATABASE_URL selects real PostgreSQL with LISTEN/NOTIFY', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', AUTH_JWT_SECRET: 'x'.repeat(32) });
-    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/x', poolSize: 10 });
+    // Reads may hold 6 of the 10 connections: 4 are kept for ingest and the background work.
+    expect(c.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@db:5432/x',
+      poolSize: 10,
+      readerConnections: 6,
+    });
     expect(c.pubSub).toBe('postgres');
+  });
+
+  test.each([
+    [10, 4, 6],
+    [10, 0, undefined],
+    [4, 4, 1],
+    [1, 4, undefined],
+    [2, 1, 1],
+  ])('a pool of %i with %i kept for writes lets reads hold %p', (pool, reserved, readers) => {
+    expect(readerConnections(pool, reserved)).toBe(readers);
   });
 
   test.each([
