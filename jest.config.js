@@ -25,6 +25,11 @@ const common = {
 module.exports = {
   // Integration files start a database and a server; on a busy 2-core machine that can take seconds.
   testTimeout: 60000,
+  // Test files run in a worker that is replaced once it holds more than this after a file. In one
+  // long-lived process the PGlite instances, servers and module registries of earlier files piled
+  // up: files that take 5 s alone took 30 s late in the run (the whole suite: 930 s, against
+  // 779 s with this; CPU time 16 min against 10).
+  workerIdleMemoryLimit: '1GB',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     ...['pglite', 'postgres'].map((backend) => ({
