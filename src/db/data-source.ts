@@ -6,7 +6,7 @@ import type { ClientConfig, Pool } from 'pg';
 import { ENTITIES } from '../entities';
 import { MIGRATIONS } from '../../migrations';
 import { OverloadedError } from '../domain/errors';
-import { ConnectionShare } from './connection-share';
+import { Semaphore } from '../semaphore';
 import { budgetPoolConnections } from './statement-budget';
 
 /** How long a request waits for a pool connection before it fails (UNAVAILABLE). */
@@ -94,24 +94,22 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 
 /**
  * Puts every connection the data source takes under the request budget of
- * src/db/statement-budget.ts and, given `readerConnections`, caps the connections query
- * operations hold at once (src/db/connection-share.ts). Returns that share, if any.
+ * src/db/statement-budget.ts and, given `readerConnections`, caps the connections GraphQL query
+ * operations hold at once (the rest of the pool is kept for ingest, the hold scheduler and the
+ * DNO streams; a read that waits the pool's connect timeout for its share gets OVERLOADED).
+ * Returns that share, if any.
  */
-export function budgetConnections(
-  dataSource: DataSource,
-  readerConnections?: number,
-  connectTimeoutMs = CONNECT_TIMEOUT_MS,
-): ConnectionShare | undefined {
+export function budgetConnections(dataSource: DataSource, readerConnections?: number): Semaphore | undefined {
   const pool = (dataSource.driver as unknown as { master?: Pool }).master;
   if (!pool) return undefined;
   const readers =
     readerConnections === undefined
       ? undefined
-      : new ConnectionShare(
-          readerConnections,
-          connectTimeoutMs,
-          () => new OverloadedError(1, readerConnections, 'database reads'),
-        );
+      : new Semaphore({
+          limit: readerConnections,
+          maxWaitMs: CONNECT_TIMEOUT_MS,
+          refusal: () => new OverloadedError(1, readerConnections, 'database reads'),
+        });
   budgetPoolConnections(pool as unknown as { connect(...args: unknown[]): unknown }, readers);
   return readers;
 }
@@ -126,7 +124,7 @@ export interface PoolState {
 }
 
 /** The pg pool's occupancy, or null before the data source is initialised. */
-export function poolState(dataSource: DataSource, readers?: ConnectionShare): PoolState | null {
+export function poolState(dataSource: DataSource, readers?: Semaphore): PoolState | null {
   if (!dataSource.isInitialized) return null;
   const pool = (dataSource.driver as unknown as { master?: Pool }).master;
   if (!pool) return null;

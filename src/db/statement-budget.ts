@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { QueryTooComplexError } from '../domain/errors';
-import type { ConnectionShare } from './connection-share';
+import type { Semaphore } from '../semaphore';
 
 /**
  * A budget of database work for one GraphQL query operation. The complexity limit counts fields;
@@ -58,61 +58,51 @@ interface ConnectablePool {
   connect(...args: unknown[]): unknown;
 }
 
-type ConnectCallback = (
-  error: Error | undefined,
-  client: unknown,
-  release: (error?: unknown) => void,
-) => void;
+type Release = (error?: unknown) => void;
+type ConnectCallback = (error: Error | undefined, client: unknown, release: Release) => void;
 
 /**
  * Charges every connection taken from `pool` to the budget of the request taking it, and, given
  * `readers`, makes the connections of query operations wait for a place in the readers' share
- * of the pool before they join the pool's own queue (src/db/connection-share.ts), giving it back
- * when TypeORM releases the connection. TypeORM takes connections with a callback inside a
- * promise executor, so an error thrown here rejects that promise: the statement is never sent
- * and no connection is held.
+ * of the pool before they join the pool's own queue, giving it back with the connection. TypeORM
+ * takes connections with a callback inside a promise executor, so an error thrown here rejects
+ * that promise: the statement is never sent and no connection is held.
  */
-export function budgetPoolConnections(pool: ConnectablePool, readers?: ConnectionShare): void {
+export function budgetPoolConnections(pool: ConnectablePool, readers?: Semaphore): void {
   const connect = pool.connect.bind(pool);
   pool.connect = (...args: unknown[]) => {
     spendStatement();
     if (!readers || !scope.getStore()?.reader) return connect(...args);
-    const callback = args[0] as ConnectCallback | undefined;
-    if (typeof callback !== 'function') {
-      // The promise form: the place goes back with the client.
-      return readers.acquire().then(async (free) => {
-        try {
-          const client = (await connect()) as { release: (error?: unknown) => void };
-          const release = client.release;
-          client.release = (error?: unknown) => {
-            free();
-            return release(error);
-          };
-          return client;
-        } catch (error) {
-          free();
-          throw error;
-        }
-      });
-    }
-    readers.acquire().then(
-      (free) =>
-        connect((error: Error | undefined, client: unknown, release: (error?: unknown) => void) => {
-          if (error || !client) {
-            free();
-            return callback(error, client, release);
-          }
-          // Released either way: TypeORM calls the function it is handed, pg-pool's own
-          // `pool.query` (the rate limiter's store) calls `client.release`.
-          const releaseAndFree = (releaseError?: unknown) => {
-            free();
-            return release(releaseError);
-          };
-          (client as { release: (error?: unknown) => void }).release = releaseAndFree;
-          callback(error, client, releaseAndFree);
-        }),
-      (error: Error) => callback(error, undefined, () => undefined),
+    const callback = args[0];
+    if (typeof callback === 'function') return connectAsReader(readers, connect, callback as ConnectCallback);
+    return new Promise((resolve, reject) =>
+      connectAsReader(readers, connect, (error, client) => (error ? reject(error) : resolve(client))),
     );
-    return undefined;
   };
+}
+
+/** Takes a place in `readers`, then a connection; the place goes back with the connection. */
+function connectAsReader(
+  readers: Semaphore,
+  connect: (callback: ConnectCallback) => unknown,
+  callback: ConnectCallback,
+) {
+  readers.acquire().then(
+    (free) =>
+      connect((error, client, release) => {
+        if (error || !client) {
+          free();
+          return callback(error, client, release);
+        }
+        // Released either way: TypeORM calls the function it is handed, pg-pool's own
+        // `pool.query` (the rate limiter's store) and promise callers call `client.release`.
+        const releaseAndFree: Release = (releaseError) => {
+          free();
+          return release(releaseError);
+        };
+        (client as { release: Release }).release = releaseAndFree;
+        callback(error, client, releaseAndFree);
+      }),
+    (error: Error) => callback(error, undefined, () => undefined),
+  );
 }

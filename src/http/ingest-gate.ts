@@ -3,6 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { OverloadedError } from '../domain/errors';
 import type { Services } from '../services';
 import type { IngestService } from '../services/ingest.service';
+import { Semaphore } from '../semaphore';
 
 /**
  * Back-pressure for alert ingestion. At most `maxInFlight` ingest batches run at once in this
@@ -25,61 +26,26 @@ export interface IngestAdmission {
 /** Retry-After for a refused batch: by then a slot has usually freed up. */
 const RETRY_AFTER_SECONDS = 1;
 
-interface Waiter {
-  readonly admit: () => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 export class IngestGate {
-  private inFlight = 0;
-  private readonly queue: Waiter[] = [];
+  private readonly slots: Semaphore;
 
-  constructor(private readonly settings: IngestAdmission) {}
-
-  /** Runs `work` when a slot is free, or throws OverloadedError without running it. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await this.admit();
-    try {
-      return await work();
-    } finally {
-      this.release();
-    }
-  }
-
-  private admit(): Promise<void> {
-    if (this.inFlight < this.settings.maxInFlight) {
-      this.inFlight++;
-      return Promise.resolve();
-    }
-    if (this.queue.length >= this.settings.maxQueued || this.settings.maxWaitMs === 0) {
-      return Promise.reject(this.refusal());
-    }
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        // The slot passes straight from the batch that finished to this one (inFlight unchanged).
-        admit: resolve,
-        timer: setTimeout(() => {
-          const at = this.queue.indexOf(waiter);
-          if (at >= 0) this.queue.splice(at, 1);
-          reject(this.refusal());
-        }, this.settings.maxWaitMs),
-      };
-      this.queue.push(waiter);
+  constructor(settings: IngestAdmission) {
+    this.slots = new Semaphore({
+      limit: settings.maxInFlight,
+      maxQueued: settings.maxQueued,
+      maxWaitMs: settings.maxWaitMs,
+      refusal: () => new OverloadedError(RETRY_AFTER_SECONDS, settings.maxInFlight),
     });
   }
 
-  private release(): void {
-    const next = this.queue.shift();
-    if (next) {
-      clearTimeout(next.timer);
-      next.admit();
-    } else {
-      this.inFlight--;
+  /** Runs `work` when a slot is free, or throws OverloadedError without running it. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    const release = await this.slots.acquire();
+    try {
+      return await work();
+    } finally {
+      release();
     }
-  }
-
-  private refusal(): OverloadedError {
-    return new OverloadedError(RETRY_AFTER_SECONDS, this.settings.maxInFlight);
   }
 }
 

@@ -1,25 +1,30 @@
 /**
- * A cap on the pool connections that one kind of work may hold at once, so the rest of the pool
- * stays free for everything else. The server caps GraphQL query operations (reads) at
- * `DATABASE_POOL_SIZE - DATABASE_POOL_RESERVED_FOR_WRITES`: however many readers there are and
- * however much each asks for, ingest, the hold scheduler and the DNO streams find a connection
- * at once, instead of queueing behind the readers in the pool's one first-come-first-served line.
- *
- * A reader waits for a free place for at most `maxWaitMs` (the pool's own connect timeout) and
- * is then refused with `onTimeout()`; places pass from the reader that releases one straight to
- * the longest waiting.
+ * A counting semaphore with a bounded, first-come-first-served wait. Up to `limit` holders at
+ * once; up to `maxQueued` more wait, each for at most `maxWaitMs`; anything beyond, or a waiter
+ * whose time is up, is refused with `refusal()`. A place passes from the holder that releases it
+ * straight to the longest waiting. Used for the ingest gate (batches in flight) and for the
+ * readers' share of the database pool.
  */
-export class ConnectionShare {
+export interface SemaphoreOptions {
+  readonly limit: number;
+  /** Waiters beyond this are refused at once (default: no bound). */
+  readonly maxQueued?: number;
+  /** 0: no waiting, refused at once when full. */
+  readonly maxWaitMs: number;
+  readonly refusal: () => Error;
+}
+
+export class Semaphore {
   private held = 0;
   private readonly queue: { grant: () => void; timer: NodeJS.Timeout }[] = [];
 
-  constructor(
-    readonly limit: number,
-    private readonly maxWaitMs: number,
-    private readonly onTimeout: () => Error,
-  ) {}
+  constructor(private readonly options: SemaphoreOptions) {}
 
-  /** Connections held under this share now. */
+  get limit(): number {
+    return this.options.limit;
+  }
+
+  /** Places held now. */
   get inUse(): number {
     return this.held;
   }
@@ -31,10 +36,12 @@ export class ConnectionShare {
 
   /** Waits for a place; resolves with its release (safe to call more than once). */
   acquire(): Promise<() => void> {
-    if (this.held < this.limit) {
+    const { limit, maxQueued = Infinity, maxWaitMs, refusal } = this.options;
+    if (this.held < limit) {
       this.held++;
       return Promise.resolve(this.releaser());
     }
+    if (this.queue.length >= maxQueued || maxWaitMs === 0) return Promise.reject(refusal());
     return new Promise((resolve, reject) => {
       const waiter = {
         // The place passes from the releasing holder to this one (held unchanged).
@@ -42,8 +49,8 @@ export class ConnectionShare {
         timer: setTimeout(() => {
           const at = this.queue.indexOf(waiter);
           if (at >= 0) this.queue.splice(at, 1);
-          reject(this.onTimeout());
-        }, this.maxWaitMs),
+          reject(refusal());
+        }, maxWaitMs),
       };
       this.queue.push(waiter);
     });

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { ConnectionShare } from '../../src/db/connection-share';
+import { Semaphore } from '../../src/semaphore';
 
 const refused = () => new Error('refused');
 
-describe('ConnectionShare', () => {
+describe('Semaphore', () => {
   test('grants up to its limit at once, then queues first come first served', async () => {
-    const share = new ConnectionShare(2, 1_000, refused);
+    const share = new Semaphore({ limit: 2, maxWaitMs: 1_000, refusal: refused });
     const a = await share.acquire();
     const b = await share.acquire();
     expect(share.inUse).toBe(2);
@@ -25,7 +25,7 @@ describe('ConnectionShare', () => {
   });
 
   test('a release called twice frees one place', async () => {
-    const share = new ConnectionShare(1, 1_000, refused);
+    const share = new Semaphore({ limit: 1, maxWaitMs: 1_000, refusal: refused });
     const a = await share.acquire();
     a();
     a();
@@ -37,7 +37,7 @@ describe('ConnectionShare', () => {
   test('a waiter that waits too long is refused and leaves the line', async () => {
     jest.useFakeTimers();
     try {
-      const share = new ConnectionShare(1, 100, refused);
+      const share = new Semaphore({ limit: 1, maxWaitMs: 100, refusal: refused });
       const a = await share.acquire();
       const late = share.acquire();
       jest.advanceTimersByTime(101);
@@ -55,7 +55,7 @@ describe('ConnectionShare', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 30 }),
         async (limit, holdTicks) => {
-          const share = new ConnectionShare(limit, 60_000, refused);
+          const share = new Semaphore({ limit, maxWaitMs: 60_000, refusal: refused });
           let peak = 0;
           await Promise.all(
             holdTicks.map(async (ticks) => {
