@@ -273,7 +273,11 @@ function judgeCandidate(
   if (verification.skipped) return notWithheld(previous, 'VERIFICATION_BUDGET_SPENT');
   if (verification.pending !== null) return held('AWAITING_VERIFICATION', verification.pending.timeoutAt);
   if (verification.sent < settings.verification.attempts) {
-    return held('AWAITING_VERIFICATION', addMinutes(now, settings.verification.timeoutMinutes));
+    const timeoutAt = addMinutes(now, settings.verification.timeoutMinutes);
+    // An attempt the ceiling would cut short is not worth a read of the meter: decide now, as the
+    // ceiling would (HOLD_EXPIRED), rather than hold again for a fraction of an attempt.
+    if (timeoutAt.getTime() > ceiling.getTime()) return notWithheld(previous, 'HOLD_EXPIRED');
+    return held('AWAITING_VERIFICATION', timeoutAt);
   }
   return notWithheld(previous, 'VERIFICATION_UNANSWERED');
 }

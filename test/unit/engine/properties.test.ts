@@ -221,6 +221,34 @@ describe('engine properties', () => {
     );
   });
 
+  it('evidence due 1 ms before the ceiling: no verification the ceiling would cut, no second hold', () => {
+    // Found by the property above (seed 1387007601): the AD1 was held until evidence could
+    // arrive, then, 1 ms before the ceiling, held again to ask the meter.
+    const f = build({
+      startOffset: 0,
+      receiveDelay: 6 * MIN + 1,
+      activation: { status: 'SCHEDULED', code: 'noImageHeld', actualOffset: null },
+      restores: [],
+      neighbours: [],
+      budget: { suppressions: 0, alerts: 1 },
+      preference: 'FILTER',
+      shadow: false,
+      missing: 'NONE',
+      areaKnown: true,
+      routed: true,
+    });
+    const s: EngineSettings = {
+      ...defaults,
+      holdMinutes: 12,
+      budget: { ...defaults.budget, maxSuppressionsPerArea: 20 },
+    };
+    const first = decidePowerOutageAlert(f, s, f.alert.receivedAt);
+    expect(first).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
+    expect(first.dueAt!.getTime()).toBe(holdBound(f, s) - 1);
+    const later = decidePowerOutageAlert({ ...f, previousDecision: first }, s, first.dueAt!);
+    expect(later).toMatchObject({ outcome: 'RELEASED', reason: 'HOLD_EXPIRED' });
+  });
+
   it('missing CH, ESME, association, model or firmware => never withheld', () => {
     const missing = fc.constantFrom<Missing>('CH', 'ESME', 'ASSOCIATION', 'MODEL', 'FIRMWARE');
     fc.assert(
