@@ -15,6 +15,7 @@ import type {
 } from '../entities';
 import { deviceReadScope, mayReadActivation, mayReadAlert, mayReadDevice } from '../services/access';
 import type { Services } from '../services';
+import type { AlertNow } from '../services/current-alerts';
 import type { SupplierRegistration } from '../services/device.service';
 
 /**
@@ -40,13 +41,29 @@ export interface Loaders {
   /** Alerts the caller may read; undefined for unknown or out-of-scope. */
   readonly alert: DataLoader<string, AlertEntity | undefined>;
   readonly alertLedger: DataLoader<string, AlertDecisionEntity[]>;
+  /** The ledger entry of a readable alert's current revision; null when undecided or not readable. */
+  readonly currentDecision: DataLoader<string, AlertDecisionEntity | null>;
 }
+
+/** Rows as stored, before any access check: only the loaders above may hand them out. */
+interface RowLoaders {
+  readonly deviceRows: DataLoader<string, DeviceEntity | undefined>;
+  readonly alertRows: DataLoader<string, AlertEntity | undefined>;
+  readonly decisionRows: DataLoader<AlertEntity, AlertDecisionEntity | null, string>;
+}
+
+const ROWS = new WeakMap<Loaders, RowLoaders>();
 
 export function createLoaders(services: Services, principal: Principal): Loaders {
   // Rows as stored, for this request only; every loader below hands out only what the caller may
   // read (src/services/access.ts), whatever field asks: root, nested, reference or stream event.
   const deviceRows = new DataLoader((guids: readonly string[]) => services.devices.byGuids(guids));
   const alertRows = new DataLoader((ids: readonly string[]) => services.alerts.byIds(ids));
+  // Keyed by alert (its ID): the entry of the revision the caller's row has.
+  const decisionRows = new DataLoader(
+    (alerts: readonly AlertEntity[]) => services.alerts.currentDecisions(alerts),
+    { cacheKeyFn: (a) => a.id },
+  );
   const supplierId = principal.kind === 'user' ? principal.supplierId : undefined;
   const targeted = supplierId
     ? new DataLoader((guids: readonly string[]) => services.activations.targetedBy(supplierId, guids))
@@ -73,7 +90,7 @@ export function createLoaders(services: Services, principal: Principal): Loaders
       const byGuid = new Map(readable.map((g, i) => [g, loaded[i]]));
       return guids.map((g) => byGuid.get(g) ?? []);
     };
-  return {
+  const loaders: Loaders = {
     networkOperator: new DataLoader((ids) => services.networkOperators.currentByDistributorIds(ids)),
     device,
     scopedDevice: new DataLoader(async (refs: readonly string[]) => {
@@ -124,7 +141,27 @@ export function createLoaders(services: Services, principal: Principal): Loaders
       const byId = new Map(readable.map((id, i) => [id, ledgers[i]]));
       return ids.map((id) => byId.get(id) ?? []);
     }),
+    currentDecision: new DataLoader(async (ids: readonly string[]) => {
+      const alerts = await alert.loadMany(ids);
+      return Promise.all(alerts.map((row) => (row instanceof Error || !row ? null : decisionRows.load(row))));
+    }),
   };
+  ROWS.set(loaders, { deviceRows, alertRows, decisionRows });
+  return loaders;
+}
+
+/**
+ * Hands the loaders alerts already read (a DNO stream reads each page's alerts once for all its
+ * subscribers): later loads of them cost no query, and still go through every access check.
+ * A null state is an alert no longer on record.
+ */
+export function primeAlerts(loaders: Loaders, states: ReadonlyMap<string, AlertNow | null>): void {
+  const rows = ROWS.get(loaders);
+  if (!rows) return;
+  for (const [id, state] of states) {
+    rows.alertRows.clear(id).prime(id, state?.alert);
+    if (state) rows.decisionRows.clear(state.alert).prime(state.alert, state.decision);
+  }
 }
 
 /**
@@ -133,5 +170,7 @@ export function createLoaders(services: Services, principal: Principal): Loaders
  * they are now, as a query would, not as they were at an earlier event.
  */
 export function forgetLoaded(loaders: Loaders): void {
-  for (const loader of Object.values(loaders) as DataLoader<unknown, unknown>[]) loader.clearAll();
+  const rows = ROWS.get(loaders) ?? {};
+  for (const loader of [...Object.values(loaders), ...Object.values(rows)] as DataLoader<unknown, unknown>[])
+    loader.clearAll();
 }

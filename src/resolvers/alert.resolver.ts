@@ -128,9 +128,8 @@ export class AlertResolver {
     @Root() alert: AlertEntity,
     @Ctx() ctx: GraphQLContext,
   ): Promise<AlertDecisionRecord | null> {
-    const ledger = await ctx.loaders.alertLedger.load(alert.id);
-    const latest = ledger.at(-1);
-    return latest ? toRecord(latest) : null;
+    const current = await ctx.loaders.currentDecision.load(alert.id);
+    return current ? toRecord(current) : null;
   }
 
   @FieldResolver(() => [AlertDecisionRecord], {

@@ -1,12 +1,13 @@
 import { Arg, Ctx, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { REASON_TEXT } from '../domain/engine';
 import type { AlertEntity } from '../entities';
-import { forgetLoaded } from '../loaders';
+import { forgetLoaded, primeAlerts } from '../loaders';
 import type { GraphQLContext } from '../schema/context';
 import { DnoAlert, DnoDeliveryStatus } from '../schema/delivery.type';
 import { DeliveryPreferenceEnum } from '../schema/enums';
 import type { DeliveryPreference } from '../domain/model';
-import type { DnoMessage, DnoMessagePayload } from '../services/delivery.service';
+import { pairedIdOf } from '../services/current-alerts';
+import type { DnoEvent, DnoMessage, DnoMessagePayload } from '../services/delivery.service';
 
 const date = (iso: string | null): Date | null => (iso ? new Date(iso) : null);
 
@@ -59,11 +60,6 @@ export function toDnoAlert(m: DnoMessage, alert: AlertEntity, pairedWith: AlertE
   };
 }
 
-/** An alert as the `alert(id)` query would return it to this caller now: the current row, if visible. */
-async function visibleAlert(ctx: GraphQLContext, id: string): Promise<AlertEntity | null> {
-  return (await ctx.loaders.alert.load(id)) ?? null;
-}
-
 @Resolver(() => DnoAlert)
 export class DeliveryResolver {
   @Subscription(() => DnoAlert, {
@@ -78,31 +74,33 @@ export class DeliveryResolver {
     },
   })
   async dnoAlerts(
-    @Root() message: DnoMessage,
+    @Root() event: DnoEvent,
     @Ctx() ctx: GraphQLContext,
     @Arg('distributorId', () => String, { nullable: true, description: 'Which of your distributor IDs.' })
     _distributorId?: string | null,
     @Arg('after', () => String, { nullable: true, description: 'Resume after this sequence.' })
     _after?: string | null,
   ): Promise<DnoAlert> {
-    // The same Alert objects a query returns (the current row, through the same loader), so a
-    // client cache that normalises Alert by id is never overwritten with other values. The
-    // operation's loaders live as long as the subscription: each event reads afresh.
+    // The same Alert objects a query returns (the current state, through the same loaders and
+    // access checks), so a client cache that normalises Alert by id is never overwritten with
+    // other values. The stream read the states once for all of the DNO's subscribers
+    // (CurrentAlerts); the operation's loaders live as long as the subscription, so each event
+    // forgets the last one's and starts from these.
+    const { message } = event;
     forgetLoaded(ctx.loaders);
-    const pairedId =
-      message.kind === 'OTA_INDUCED' ? message.payload.alert.id : message.payload.pairedAlertId;
-    try {
-      const [alert, pairedWith] = await Promise.all([
-        visibleAlert(ctx, message.payload.alert.id),
-        pairedId ? visibleAlert(ctx, pairedId) : null,
-      ]);
-      return toDnoAlert(message, alert ?? alertAsSent(message.payload), pairedWith);
-    } catch {
-      // The database is out of reach: the message itself still says everything the DNO must know,
-      // so it goes out as it was written rather than as an error the consumer cannot acknowledge.
+    if (!event.now) {
+      // The database was out of reach: the message itself still says everything the DNO must
+      // know, so it goes out as it was written rather than as an error it cannot acknowledge.
       const sent = alertAsSent(message.payload);
       return toDnoAlert(message, sent, message.kind === 'OTA_INDUCED' ? sent : null);
     }
+    primeAlerts(ctx.loaders, event.now);
+    const pairedId = pairedIdOf(message);
+    const [alert, pairedWith] = await Promise.all([
+      ctx.loaders.alert.load(message.payload.alert.id),
+      pairedId ? ctx.loaders.alert.load(pairedId) : undefined,
+    ]);
+    return toDnoAlert(message, alert ?? alertAsSent(message.payload), pairedWith ?? null);
   }
 
   @Mutation(() => DnoDeliveryStatus, {

@@ -6,6 +6,7 @@ import { InvalidInputError } from '../domain/errors';
 import { parseEui64 } from '../domain/identifiers';
 import { explainAlertDecision, explainRestoreDecision } from '../domain/engine';
 import { AlertDecisionEntity, AlertEntity, FirmwareActivationEntity } from '../entities';
+import type { AlertNow } from './current-alerts';
 import { decodeAlertDecision, decodeRestoreDecision } from './decision-codec';
 import { mayReadAlert, requireRole } from './access';
 import type { User } from './access';
@@ -134,6 +135,44 @@ export class AlertService {
       .orderBy('d.revision', 'ASC')
       .getMany();
     return alertIds.map((id) => rows.filter((r) => r.alertId === id));
+  }
+
+  /**
+   * The current state of alerts (row and current ledger entry), unscoped: for readers that check
+   * access themselves (the DNO streams, through the loaders). Alerts not on record are left out.
+   */
+  async now(ids: readonly string[]): Promise<Map<string, AlertNow>> {
+    const alerts = await this.dataSource
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .where('a.id = ANY(:ids::bigint[])', { ids: [...ids] })
+      .getMany();
+    const decided = alerts.filter((a) => a.revision > 0);
+    const decisions = await this.decisionsAt(decided.map((a) => [a.id, a.revision]));
+    return new Map(alerts.map((a) => [a.id, { alert: a, decision: decisions.get(a.id) ?? null }]));
+  }
+
+  /** The ledger entry of each alert's current revision (for loaders under a checked parent). */
+  async currentDecisions(alerts: readonly AlertEntity[]): Promise<(AlertDecisionEntity | null)[]> {
+    const decisions = await this.decisionsAt(
+      alerts.filter((a) => a.revision > 0).map((a) => [a.id, a.revision]),
+    );
+    return alerts.map((a) => decisions.get(a.id) ?? null);
+  }
+
+  private async decisionsAt(
+    revisions: readonly (readonly [string, number])[],
+  ): Promise<Map<string, AlertDecisionEntity>> {
+    if (revisions.length === 0) return new Map();
+    const rows = await this.dataSource
+      .getRepository(AlertDecisionEntity)
+      .createQueryBuilder('d')
+      .where('(d.alert_id, d.revision) IN (SELECT * FROM unnest(:ids::bigint[], :revisions::int[]))', {
+        ids: revisions.map(([id]) => id),
+        revisions: revisions.map(([, revision]) => revision),
+      })
+      .getMany();
+    return new Map(rows.map((r) => [r.alertId, r]));
   }
 
   async byIds(ids: readonly string[]): Promise<(AlertEntity | undefined)[]> {

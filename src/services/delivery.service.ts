@@ -13,6 +13,8 @@ import { SCRAPE_STATEMENT } from '../db/data-source';
 import { returnedRows } from '../db/rows';
 import type { AppPubSub } from '../realtime/pubsub';
 import { requireRole } from './access';
+import { CurrentAlerts, alertIdsOf } from './current-alerts';
+import type { AlertNow, ReadAlertsNow } from './current-alerts';
 import { DnoOutboxFeed } from './outbox-feed';
 import { recordSafetyBudget } from './safety-budget';
 import type { User } from './access';
@@ -75,6 +77,17 @@ export interface DnoMessage {
   readonly payload: DnoMessagePayload;
 }
 
+/** What a DNO's stream hands to each subscriber: a message and its alerts as they are now. */
+export interface DnoEvent {
+  readonly message: DnoMessage;
+  /**
+   * The message's alert and the one it pairs with, as the `alert(id)` query returns them now
+   * (null: no longer on record); undefined when the database could not be read, and the message
+   * goes out as it was written.
+   */
+  readonly now?: ReadonlyMap<string, AlertNow | null>;
+}
+
 /** What a transaction enqueued: handed to `published` once it has committed. */
 export interface Enqueued {
   /** The newest sequence each DNO got: what to wake subscribers with. */
@@ -98,6 +111,8 @@ const REPLAY_PAGE = 500;
 const FEED_WINDOW = 2_000;
 /** Feeds re-read the outbox at least this often, so a lost wake-up delays, never loses. */
 const SAFETY_POLL_MS = 5_000;
+/** How old an alert's state read for a stream may be when its event goes out (CurrentAlerts). */
+const ALERT_STATE_FRESH_MS = 1_000;
 
 /**
  * Delivery to network operators through a durable per-DNO outbox. Messages are written in the
@@ -112,10 +127,13 @@ export class DeliveryService {
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly pubSub: AppPubSub,
+    readAlertsNow: ReadAlertsNow,
     private readonly observer: ServiceObserver = silentObserver,
   ) {
-    this.feeds = new OutboxFeeds(pubSub, (distributorId, after, limit) =>
-      this.read(distributorId, after, limit),
+    this.feeds = new OutboxFeeds(
+      pubSub,
+      (distributorId, after, limit) => this.read(distributorId, after, limit),
+      readAlertsNow,
     );
   }
 
@@ -209,8 +227,14 @@ export class DeliveryService {
     return { sequences: new Map(rows.map((r) => [r.distributor_id, r.last])), changes };
   }
 
-  /** After commit: wakes the subscribers of each DNO that got messages. */
+  /**
+   * After commit: wakes the subscribers of each DNO that got messages, and makes this instance's
+   * streams read the changed alerts afresh (a change that sends no message, such as HELD to
+   * SUPPRESSED in FILTER, must not leave an older state to be shown; other instances' streams
+   * read it again within ALERT_STATE_FRESH_MS).
+   */
   published(enqueued: Enqueued): void {
+    this.feeds.forget(enqueued.changes.map((c) => c.alert));
     for (const [distributorId, sequence] of enqueued.sequences) {
       void this.pubSub.publish('DNO_OUTBOX', distributorId, { distributorId, sequence });
     }
@@ -228,7 +252,7 @@ export class DeliveryService {
     principal: Principal,
     distributorIdArg: string | null | undefined,
     after: string | null | undefined,
-  ): Promise<AsyncIterable<DnoMessage>> {
+  ): Promise<AsyncIterable<DnoEvent>> {
     const distributorId = this.streamFor(requireRole(principal, 'ED', 'OPERATOR'), distributorIdArg);
     let cursor =
       after === null || after === undefined
@@ -236,7 +260,7 @@ export class DeliveryService {
         : parseSequence(after, 'after');
     // The feed listens before its first read: a message committed between a read and the wait
     // still wakes it.
-    const feed = this.feeds.acquire(distributorId);
+    const { feed, current } = this.feeds.acquire(distributorId);
     this.observer.subscribers(distributorId, 1);
     let buffer: readonly DnoMessage[] = [];
     let next = 0;
@@ -251,10 +275,10 @@ export class DeliveryService {
     };
     // An explicit iterator rather than a generator: return() must end a wait at once (a
     // generator cannot be interrupted while it awaits), so closed sockets free everything now.
-    const iterator: AsyncIterableIterator<DnoMessage> = {
+    const iterator: AsyncIterableIterator<DnoEvent> = {
       next: async () => {
         while (!closed) {
-          if (next < buffer.length) return { value: buffer[next++], done: false };
+          if (next < buffer.length) return { value: await eventOf(current, buffer, next++), done: false };
           let page;
           try {
             page = await feed.next(cursor);
@@ -503,27 +527,71 @@ function payloadOf(change: DecisionChange, kind: DnoMessageKind): DnoMessagePayl
 }
 
 /**
+ * The event for `buffer[index]`: its alerts' states from the DNO's shared cache. When one is too
+ * old, the states of the rest of the buffer are read again at once, in one batch: a subscriber
+ * working through a backlog costs one read per page, not one per message.
+ */
+async function eventOf(
+  current: CurrentAlerts,
+  buffer: readonly DnoMessage[],
+  index: number,
+): Promise<DnoEvent> {
+  const message = buffer[index];
+  const ids = alertIdsOf(message);
+  const now = new Map<string, AlertNow | null>();
+  for (const id of ids) {
+    const state = current.peek(id);
+    if (state !== undefined) now.set(id, state);
+  }
+  if (now.size === ids.length) return { message, now };
+  try {
+    const states = await current.get(buffer.slice(index).flatMap(alertIdsOf));
+    return { message, now: new Map(ids.map((id) => [id, states.get(id) ?? null])) };
+  } catch {
+    // The database is out of reach: the message itself still says everything the DNO must know,
+    // so it goes out as it was written rather than as an error the consumer cannot acknowledge.
+    return { message };
+  }
+}
+
+/**
  * The DNO feeds of this instance: one per DNO with subscribers here, woken by the DNO's topic and
  * at least every SAFETY_POLL_MS, dropped with its last subscriber.
  */
 class OutboxFeeds {
-  private readonly feeds = new Map<string, { feed: DnoOutboxFeed; users: number; stop: () => void }>();
+  private readonly feeds = new Map<
+    string,
+    { feed: DnoOutboxFeed; current: CurrentAlerts; users: number; stop: () => void }
+  >();
 
   constructor(
     private readonly pubSub: AppPubSub,
     private readonly read: (distributorId: string, after: string, limit: number) => Promise<DnoMessage[]>,
+    private readonly readAlertsNow: ReadAlertsNow,
   ) {}
 
-  acquire(distributorId: string): DnoOutboxFeed {
+  acquire(distributorId: string): { feed: DnoOutboxFeed; current: CurrentAlerts } {
     const entry = this.feeds.get(distributorId);
     if (entry) {
       entry.users++;
-      return entry.feed;
+      return entry;
     }
-    const feed = new DnoOutboxFeed((after, limit) => this.read(distributorId, after, limit), {
-      page: REPLAY_PAGE,
-      windowSize: FEED_WINDOW,
+    const current = new CurrentAlerts(this.readAlertsNow, {
+      freshMs: ALERT_STATE_FRESH_MS,
+      capacity: 2 * FEED_WINDOW,
+      now: () => performance.now(),
     });
+    // Each page read from the outbox (shared or a subscriber's own) brings its alerts' states
+    // with it: one more read per page for the DNO, none per subscriber.
+    const feed = new DnoOutboxFeed(
+      async (after, limit) => {
+        const messages = await this.read(distributorId, after, limit);
+        // Best effort: a state that could not be read is read again, or sent as written, per event.
+        await current.refresh(messages.flatMap(alertIdsOf)).catch(() => undefined);
+        return messages;
+      },
+      { page: REPLAY_PAGE, windowSize: FEED_WINDOW },
+    );
     const wakeups = this.pubSub.subscribe('DNO_OUTBOX', distributorId)[Symbol.asyncIterator]();
     void (async () => {
       for (;;) {
@@ -534,16 +602,25 @@ class OutboxFeeds {
     })();
     const poll = setInterval(() => feed.wake(), SAFETY_POLL_MS);
     poll.unref();
-    this.feeds.set(distributorId, {
+    const created = {
       feed,
+      current,
       users: 1,
       stop: () => {
         clearInterval(poll);
         feed.close();
         void wakeups.return?.();
       },
-    });
-    return feed;
+    };
+    this.feeds.set(distributorId, created);
+    return created;
+  }
+
+  /** Drops the states these alerts had in their DNO's cache. */
+  forget(alerts: readonly { readonly id: string; readonly distributorId: string | null }[]): void {
+    for (const alert of alerts) {
+      if (alert.distributorId) this.feeds.get(alert.distributorId)?.current.forget(alert.id);
+    }
   }
 
   release(distributorId: string): void {

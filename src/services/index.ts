@@ -50,7 +50,14 @@ export function createServices(deps: ServiceDeps): Services {
     config.engine,
     new VerificationOutbox(config.engine, config.verification),
   );
-  const delivery = new DeliveryService(dataSource, clock, deps.pubSub, deps.observer);
+  const alerts = new AlertService(dataSource);
+  const delivery = new DeliveryService(
+    dataSource,
+    clock,
+    deps.pubSub,
+    (ids) => alerts.now(ids),
+    deps.observer,
+  );
   const activations = new ActivationService(
     dataSource,
     clock,
@@ -75,7 +82,7 @@ export function createServices(deps: ServiceDeps): Services {
     }),
     activations,
     decisions,
-    alerts: new AlertService(dataSource),
+    alerts,
     operations: new OperationsService(dataSource, clock, config.engine),
     retention: new RetentionService(dataSource, clock, deps.log, {
       ...config.retention,
