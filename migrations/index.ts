@@ -9,6 +9,7 @@ import { AlertRouting1763700800000 } from './1763700800000-AlertRouting';
 import { ActivationCancelRequests1763700810000 } from './1763700810000-ActivationCancelRequests';
 import { RateLimits1763700820000 } from './1763700820000-RateLimits';
 import { RegisteredSuppliers1763700830000 } from './1763700830000-RegisteredSuppliers';
+import { ShardedBudgetCounters1763700840000 } from './1763700840000-ShardedBudgetCounters';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   ActivationCancelRequests1763700810000,
   RateLimits1763700820000,
   RegisteredSuppliers1763700830000,
+  ShardedBudgetCounters1763700840000,
 ];

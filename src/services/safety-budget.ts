@@ -98,11 +98,14 @@ function byScopeKeyMinute(a: BudgetDelta, b: BudgetDelta): number {
 export async function recordSafetyBudget(tx: EntityManager, changes: readonly BudgetChange[]): Promise<void> {
   const deltas = budgetDeltas(changes);
   if (deltas.length === 0) return;
+  // Into this connection's shard (migration ShardedBudgetCounters): concurrent transactions on
+  // other connections add to other rows instead of waiting for this one to commit.
   await tx.query(
-    `INSERT INTO safety_budget_minute AS b (scope, key, minute, alerts, suppressions)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::int[])
+    `INSERT INTO safety_budget_minute AS b (scope, key, minute, shard, alerts, suppressions)
+     SELECT s, k, m, pg_backend_pid() % 16, a, n
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::int[]) AS u(s, k, m, a, n)
       ORDER BY 1, 2, 3
-     ON CONFLICT (scope, key, minute) DO UPDATE
+     ON CONFLICT (scope, key, minute, shard) DO UPDATE
         SET alerts = b.alerts + EXCLUDED.alerts, suppressions = b.suppressions + EXCLUDED.suppressions`,
     [
       deltas.map((d) => d.scope),

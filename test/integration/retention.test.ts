@@ -108,7 +108,7 @@ describe('monthly partitions and retention', () => {
     const budgetMinutes = async () =>
       (
         (await t.app.dataSource.query(
-          `SELECT to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*)::int AS n
+          `SELECT to_char(minute AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(DISTINCT (scope, key, minute))::int AS n
              FROM safety_budget_minute GROUP BY 1 ORDER BY 1`,
         )) as { month: string; n: number }[]
       ).map((r) => `${r.month}:${r.n}`);

@@ -1,6 +1,7 @@
 /**
  * Safety-budget counter rows (safety_budget_minute) that differ from a count of the AD1s as they
- * stand: by DNO and by area, per minute of receipt, received and withheld (SUPPRESSED or PAIRED).
+ * stand: by DNO and by area, per minute of receipt (all shards summed), received and withheld
+ * (SUPPRESSED or PAIRED).
  * No rows when the counters are right. Counted independently of the service's code on purpose.
  */
 export const BUDGET_COUNTER_MISMATCHES = `
@@ -15,7 +16,9 @@ export const BUDGET_COUNTER_MISMATCHES = `
   )
   SELECT scope, key, minute, c.alerts AS counted_alerts, b.alerts AS stored_alerts,
          c.suppressions AS counted_suppressions, b.suppressions AS stored_suppressions
-    FROM counted c FULL JOIN safety_budget_minute b USING (scope, key, minute)
+    FROM counted c
+    FULL JOIN (SELECT scope, key, minute, sum(alerts)::int AS alerts, sum(suppressions)::int AS suppressions
+                 FROM safety_budget_minute GROUP BY 1, 2, 3) b USING (scope, key, minute)
    WHERE coalesce(c.alerts, 0) <> coalesce(b.alerts, 0)
       OR coalesce(c.suppressions, 0) <> coalesce(b.suppressions, 0)
    ORDER BY 1, 2, 3`;
