@@ -11,7 +11,17 @@ import type { Pair } from '../lib/fixtures';
 import { check, withServer } from '../lib/harness';
 import type { BenchResult, Check, Figure } from '../lib/report';
 import type { CommonOptions } from '../lib/harness';
-import { loadAverage, median, nowMs, percentile, progress, round, sleep } from '../lib/util';
+import {
+  loadAverage,
+  median,
+  nowMs,
+  percentile,
+  postgresCpuSeconds,
+  processCpuSeconds,
+  progress,
+  round,
+  sleep,
+} from '../lib/util';
 
 export interface E2eOptions extends CommonOptions {
   readonly pairs: number;
@@ -275,10 +285,13 @@ export async function e2eLatency(options: E2eOptions): Promise<BenchResult> {
     const real = options.backend === 'postgres' && !options.smoke;
     // Steady: service and raw ws interleaved, A-B-A-B.
     const steady = { fromAck: [] as number[], fromSend: [] as number[], beforeAck: 0, rates: [] as number[] };
+    /** CPU milliseconds per accepted alert, of the server and of PostgreSQL, per repetition. */
+    const cpu = { server: [] as number[], postgres: [] as number[] };
     const steadyWs: number[] = [];
     let steadyDrained = true;
     for (let rep = 0; rep < options.steadyRepetitions; rep++) {
       const phase = `steady-${rep}`;
+      const cpuBefore = { server: processCpuSeconds(server.child.pid!), postgres: postgresCpuSeconds() };
       const run = await drive(
         server.url,
         operator,
@@ -289,6 +302,9 @@ export async function e2eLatency(options: E2eOptions): Promise<BenchResult> {
         phase,
       );
       steadyDrained = (await drain(subscribers, accepted, 60_000)) && steadyDrained;
+      const alerts = [...accepted.values()].filter((a) => a.phase === phase).length;
+      cpu.server.push(((processCpuSeconds(server.child.pid!) - cpuBefore.server) * 1000) / alerts);
+      cpu.postgres.push(((postgresCpuSeconds() - cpuBefore.postgres) * 1000) / alerts);
       const l = latencies(subscribers, accepted, phase);
       steady.fromAck.push(...l.fromAck);
       steady.fromSend.push(...l.fromSend);
@@ -336,7 +352,9 @@ export async function e2eLatency(options: E2eOptions): Promise<BenchResult> {
     notes.push(
       `steady: achieved ${steady.rates.map((r) => round(r)).join(', ')} alerts/s; send -> message p50/p99 ` +
         `${round(percentile(steady.fromSend, 50))}/${round(percentile(steady.fromSend, 99))} ms; ` +
-        `${steady.beforeAck} of ${steady.fromAck.length} deliveries arrived before the HTTP acknowledgement (counted as 0 ms)`,
+        `${steady.beforeAck} of ${steady.fromAck.length} deliveries arrived before the HTTP acknowledgement (counted as 0 ms); ` +
+        `CPU per alert (ingested and delivered to ${options.subscribers / options.distributors.length} subscribers): ` +
+        `server ${cpu.server.map((v) => round(v, 2)).join(', ')} ms, PostgreSQL ${cpu.postgres.map((v) => round(v, 2)).join(', ')} ms`,
     );
 
     // Storm: service, then raw ws at the same rate.

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 
 /** Monotonic milliseconds (CLOCK_MONOTONIC, shared by every process on the machine). */
@@ -66,3 +67,41 @@ export function prng(seed: number): () => number {
 export function progress(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
+
+/**
+ * CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. The
+ * benchmarks report CPU per alert beside latency: on a 2-core machine shared by the server,
+ * PostgreSQL and the load generator, latency follows the CPU each alert costs.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces), 1-based: 14 utime, 15 stime.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds used by every PostgreSQL process on the machine (Linux); NaN elsewhere. */
+export function postgresCpuSeconds(): number {
+  try {
+    let total = 0;
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(entry)) continue;
+      try {
+        if (fs.readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+          total += processCpuSeconds(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return total;
+  } catch {
+    return NaN;
+  }
+}
+
+/** USER_HZ: the unit of /proc CPU times, 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;

@@ -11,7 +11,6 @@ import express from 'express';
 import { Kind, execute, getOperationAST } from 'graphql';
 import type { GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { withStatementBudget } from '../db/statement-budget';
 import { WebSocketServer } from 'ws';
 import { ANONYMOUS } from '../auth/principal';
@@ -37,6 +36,9 @@ import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
 import { NoFederationSdlRule } from '../schema/schema-privacy';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
+import { subscribeSharingEvents } from '../realtime/shared-events';
+import { serveGraphqlWs } from '../realtime/ws-transport';
+import { readScopeKey } from '../services/access';
 import { createRateLimiter, operationPoints, rateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
 import type { DataSource } from 'typeorm';
 
@@ -121,7 +123,7 @@ export async function startHttpServer(
   );
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const recheckTimers = new Map<object, NodeJS.Timeout>();
-  const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
+  const wsServer = serveGraphqlWs<Record<string, unknown>, { principal?: Principal }>(
     {
       schema: deps.schema,
       onConnect: async (ctx) => {
@@ -182,6 +184,8 @@ export async function startHttpServer(
         }
         return { ...prepared, schema: deps.schema };
       },
+      // The subscribers of one DNO asking for the same fields share each event's execution.
+      subscribe: subscribeSharingEvents((context) => readScopeKey((context as GraphQLContext).principal)),
       // Queries run under a statement budget of their own (src/db/statement-budget.ts).
       execute: (args) => {
         const query = getOperationAST(args.document, args.operationName)?.operation === 'query';
@@ -213,6 +217,7 @@ export async function startHttpServer(
     },
     wss,
     deps.keepAliveSeconds * 1000,
+    (message, error) => log.warn({ err: error }, message),
   );
 
   const metricsPlugin: ApolloServerPlugin<GraphQLContext> = {

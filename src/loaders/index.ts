@@ -47,35 +47,45 @@ export interface Loaders {
 
 /** Rows as stored, before any access check: only the loaders above may hand them out. */
 interface RowLoaders {
-  readonly deviceRows: DataLoader<string, DeviceEntity | undefined>;
   readonly alertRows: DataLoader<string, AlertEntity | undefined>;
-  readonly decisionRows: DataLoader<AlertEntity, AlertDecisionEntity | null, string>;
+  /** The cache of every loader, these and the ones above. */
+  readonly caches: readonly Map<unknown, unknown>[];
 }
 
 const ROWS = new WeakMap<Loaders, RowLoaders>();
 
 export function createLoaders(services: Services, principal: Principal): Loaders {
+  // Every loader's cache, so that forgetLoaded can empty them (a subscription's events forget
+  // the last event's rows) and skip the ones nothing used.
+  const caches: Map<unknown, unknown>[] = [];
+  const loader = <K, V, C = K>(
+    batch: DataLoader.BatchLoadFn<K, V>,
+    options: Omit<DataLoader.Options<K, V, C>, 'cacheMap'> = {},
+  ): DataLoader<K, V, C> => {
+    const cacheMap = new Map<C, Promise<V>>();
+    caches.push(cacheMap as Map<unknown, unknown>);
+    return new DataLoader<K, V, C>(batch, { ...options, cacheMap });
+  };
   // Rows as stored, for this request only; every loader below hands out only what the caller may
   // read (src/services/access.ts), whatever field asks: root, nested, reference or stream event.
-  const deviceRows = new DataLoader((guids: readonly string[]) => services.devices.byGuids(guids));
-  const alertRows = new DataLoader((ids: readonly string[]) => services.alerts.byIds(ids));
+  const deviceRows = loader((guids: readonly string[]) => services.devices.byGuids(guids));
+  const alertRows = loader((ids: readonly string[]) => services.alerts.byIds(ids));
   // Keyed by alert (its ID): the entry of the revision the caller's row has.
-  const decisionRows = new DataLoader(
-    (alerts: readonly AlertEntity[]) => services.alerts.currentDecisions(alerts),
-    { cacheKeyFn: (a) => a.id },
-  );
+  const decisionRows = loader((alerts: readonly AlertEntity[]) => services.alerts.currentDecisions(alerts), {
+    cacheKeyFn: (a) => a.id,
+  });
   const supplierId = principal.kind === 'user' ? principal.supplierId : undefined;
   const targeted = supplierId
-    ? new DataLoader((guids: readonly string[]) => services.activations.targetedBy(supplierId, guids))
+    ? loader((guids: readonly string[]) => services.activations.targetedBy(supplierId, guids))
     : undefined;
-  const device = new DataLoader(async (guids: readonly string[]) => {
+  const device = loader(async (guids: readonly string[]) => {
     const [rows, targets] = await Promise.all([deviceRows.loadMany(guids), targeted?.loadMany(guids)]);
     return rows.map((row, i) => {
       if (row instanceof Error) return row;
       return row && mayReadDevice(principal, row, targets?.[i] === true) ? row : undefined;
     });
   });
-  const alert = new DataLoader(async (ids: readonly string[]) =>
+  const alert = loader(async (ids: readonly string[]) =>
     (await alertRows.loadMany(ids)).map((row) =>
       row instanceof Error || !row || mayReadAlert(principal, row) ? row : undefined,
     ),
@@ -91,9 +101,9 @@ export function createLoaders(services: Services, principal: Principal): Loaders
       return guids.map((g) => byGuid.get(g) ?? []);
     };
   const loaders: Loaders = {
-    networkOperator: new DataLoader((ids) => services.networkOperators.currentByDistributorIds(ids)),
+    networkOperator: loader((ids) => services.networkOperators.currentByDistributorIds(ids)),
     device,
-    scopedDevice: new DataLoader(async (refs: readonly string[]) => {
+    scopedDevice: loader(async (refs: readonly string[]) => {
       // The roles of the device(guid) query (UNAUTHENTICATED, FORBIDDEN), then its scope.
       deviceReadScope(principal);
       // A malformed key fails its own reference only, not the whole batch.
@@ -112,8 +122,8 @@ export function createLoaders(services: Services, principal: Principal): Loaders
         return row instanceof Error ? row : (row ?? null);
       });
     }),
-    firmwareHistory: new DataLoader(ofReadableDevices((guids) => services.devices.firmwareHistories(guids))),
-    registeredSupplier: new DataLoader(async (guids: readonly string[]) => {
+    firmwareHistory: loader(ofReadableDevices((guids) => services.devices.firmwareHistories(guids))),
+    registeredSupplier: loader(async (guids: readonly string[]) => {
       const [devices, registrations] = await Promise.all([
         device.loadMany(guids),
         services.devices.registeredSuppliers(guids),
@@ -122,31 +132,31 @@ export function createLoaders(services: Services, principal: Principal): Loaders
         devices[i] && !(devices[i] instanceof Error) ? registrations[i] : undefined,
       );
     }),
-    commsHubLinks: new DataLoader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
-    activationsOfDevice: new DataLoader(
+    commsHubLinks: loader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
+    activationsOfDevice: loader(
       ofReadableDevices(async (guids) =>
         (await services.activations.ofDevices(guids)).map((rows) =>
           rows.filter((a) => mayReadActivation(principal, a, true)),
         ),
       ),
     ),
-    firmwareImage: new DataLoader((ids) => services.firmware.imagesByIds(ids)),
-    rule: new DataLoader((ids) => services.activations.rulesByIds(ids)),
-    ruleChanges: new DataLoader((ids) => services.firmware.ruleChanges(ids)),
+    firmwareImage: loader((ids) => services.firmware.imagesByIds(ids)),
+    rule: loader((ids) => services.activations.rulesByIds(ids)),
+    ruleChanges: loader((ids) => services.firmware.ruleChanges(ids)),
     alert,
-    alertLedger: new DataLoader(async (ids: readonly string[]) => {
+    alertLedger: loader(async (ids: readonly string[]) => {
       const alerts = await alert.loadMany(ids);
       const readable = ids.filter((_, i) => alerts[i] && !(alerts[i] instanceof Error));
       const ledgers = readable.length ? await services.alerts.ledgers(readable) : [];
       const byId = new Map(readable.map((id, i) => [id, ledgers[i]]));
       return ids.map((id) => byId.get(id) ?? []);
     }),
-    currentDecision: new DataLoader(async (ids: readonly string[]) => {
+    currentDecision: loader(async (ids: readonly string[]) => {
       const alerts = await alert.loadMany(ids);
       return Promise.all(alerts.map((row) => (row instanceof Error || !row ? null : decisionRows.load(row))));
     }),
   };
-  ROWS.set(loaders, { deviceRows, alertRows, decisionRows });
+  ROWS.set(loaders, { alertRows, caches });
   return loaders;
 }
 
@@ -160,7 +170,6 @@ export function primeAlerts(loaders: Loaders, states: ReadonlyMap<string, AlertN
   if (!rows) return;
   for (const [id, state] of states) {
     rows.alertRows.clear(id).prime(id, state?.alert);
-    if (state) rows.decisionRows.clear(state.alert).prime(state.alert, state.decision);
   }
 }
 
@@ -170,7 +179,5 @@ export function primeAlerts(loaders: Loaders, states: ReadonlyMap<string, AlertN
  * they are now, as a query would, not as they were at an earlier event.
  */
 export function forgetLoaded(loaders: Loaders): void {
-  const rows = ROWS.get(loaders) ?? {};
-  for (const loader of [...Object.values(loaders), ...Object.values(rows)] as DataLoader<unknown, unknown>[])
-    loader.clearAll();
+  for (const cache of ROWS.get(loaders)?.caches ?? []) if (cache.size) cache.clear();
 }

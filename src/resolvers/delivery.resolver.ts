@@ -7,46 +7,38 @@ import { DnoAlert, DnoDeliveryStatus } from '../schema/delivery.type';
 import { DeliveryPreferenceEnum } from '../schema/enums';
 import type { DeliveryPreference } from '../domain/model';
 import { pairedIdOf } from '../services/current-alerts';
-import type { DnoEvent, DnoMessage, DnoMessagePayload } from '../services/delivery.service';
+import { alertOfPayload } from '../services/delivery.service';
+import type { DnoEvent, DnoMessage } from '../services/delivery.service';
 
 const date = (iso: string | null): Date | null => (iso ? new Date(iso) : null);
 
 /**
- * The alert as it was when the message was written: used only when the alert can no longer be
- * read as it is now (removed by retention, or no longer the subscriber's to see). Its outcome is
- * the one the message was sent on.
+ * What a message says whoever receives it, shaped once per message: a DNO's subscribers on this
+ * instance are handed the same message objects (DnoOutboxFeed). The entry goes with the message.
  */
-function alertAsSent(p: DnoMessagePayload): AlertEntity {
-  return {
-    ...p.alert,
-    naturalKey: '',
-    eventAt: new Date(p.alert.eventAt),
-    restoredAt: date(p.alert.restoredAt),
-    receivedAt: new Date(p.alert.receivedAt),
-    throttledSequenceId: null,
-    ingestedBy: '',
-    inActivationWindow: false,
-    outcome: p.decision.outcome,
-    reason: p.decision.reasonCode,
-    revision: p.decision.revision,
-    dueAt: null,
-  } as AlertEntity;
-}
+const SHAPED = new WeakMap<DnoMessage, Omit<DnoAlert, 'alert' | 'pairedWith'>>();
 
 export function toDnoAlert(m: DnoMessage, alert: AlertEntity, pairedWith: AlertEntity | null): DnoAlert {
+  let shaped = SHAPED.get(m);
+  if (!shaped) {
+    shaped = shapeMessage(m);
+    SHAPED.set(m, shaped);
+  }
+  return { ...shaped, alert, pairedWith };
+}
+
+function shapeMessage(m: DnoMessage): Omit<DnoAlert, 'alert' | 'pairedWith'> {
   const p = m.payload;
   return {
     sequence: m.sequence,
     distributorId: m.distributorId,
     kind: m.kind,
-    alert,
     decision: {
       ...p.decision,
       ledgerRevision: p.decision.revision,
       reasonText: REASON_TEXT[p.decision.reasonCode as keyof typeof REASON_TEXT] ?? p.decision.reasonCode,
       decidedAt: new Date(p.decision.decidedAt),
     },
-    pairedWith,
     otaInduced: p.otaInduced
       ? {
           ...p.otaInduced,
@@ -91,7 +83,7 @@ export class DeliveryResolver {
     if (!event.now) {
       // The database was out of reach: the message itself still says everything the DNO must
       // know, so it goes out as it was written rather than as an error it cannot acknowledge.
-      const sent = alertAsSent(message.payload);
+      const sent = alertOfPayload(message.payload);
       return toDnoAlert(message, sent, message.kind === 'OTA_INDUCED' ? sent : null);
     }
     primeAlerts(ctx.loaders, event.now);
@@ -100,7 +92,7 @@ export class DeliveryResolver {
       ctx.loaders.alert.load(message.payload.alert.id),
       pairedId ? ctx.loaders.alert.load(pairedId) : undefined,
     ]);
-    return toDnoAlert(message, alert ?? alertAsSent(message.payload), pairedWith ?? null);
+    return toDnoAlert(message, alert ?? alertOfPayload(message.payload), pairedWith ?? null);
   }
 
   @Mutation(() => DnoDeliveryStatus, {

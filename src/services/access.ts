@@ -24,6 +24,18 @@ export function requireRole(principal: Principal, ...roles: Role[]): User {
 }
 
 /**
+ * A key for everything a principal may read: two principals with the same key pass every read
+ * rule in this module alike (the rules depend on the role, the distributor IDs and the supplier
+ * ID, never on who the subject is). Subscribers that share one event's result are keyed so.
+ */
+export function readScopeKey(principal: Principal): string {
+  if (principal.kind !== 'user') return 'anonymous';
+  return [principal.role, [...principal.distributorIds].sort().join(','), principal.supplierId ?? ''].join(
+    '|',
+  );
+}
+
+/**
  * Which devices a principal may read: operators all, distributors those whose MPAN carries one
  * of their distributor IDs. Suppliers read devices only through their own activations.
  */

@@ -138,18 +138,16 @@ export class AlertService {
   }
 
   /**
-   * The current state of alerts (row and current ledger entry), unscoped: for readers that check
-   * access themselves (the DNO streams, through the loaders). Alerts not on record are left out.
+   * The current rows of alerts, unscoped: for readers that check access themselves (the DNO
+   * streams, through the loaders). Alerts not on record are left out.
    */
   async now(ids: readonly string[]): Promise<Map<string, AlertNow>> {
-    const alerts = await this.dataSource
+    const rows = await this.dataSource
       .getRepository(AlertEntity)
       .createQueryBuilder('a')
       .where('a.id = ANY(:ids::bigint[])', { ids: [...ids] })
       .getMany();
-    const decided = alerts.filter((a) => a.revision > 0);
-    const decisions = await this.decisionsAt(decided.map((a) => [a.id, a.revision]));
-    return new Map(alerts.map((a) => [a.id, { alert: a, decision: decisions.get(a.id) ?? null }]));
+    return new Map(rows.map((alert) => [alert.id, { alert }]));
   }
 
   /** The ledger entry of each alert's current revision (for loaders under a checked parent). */

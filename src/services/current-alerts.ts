@@ -1,18 +1,23 @@
 import DataLoader from 'dataloader';
-import type { AlertDecisionEntity, AlertEntity } from '../entities';
+import type { AlertEntity } from '../entities';
 
-/** An alert as the `alert(id)` query returns it now: its row and its current ledger entry. */
+/**
+ * An alert as the `alert(id)` query returns it now: its row. (Not its ledger: the decision's
+ * evidence is most of a ledger entry's bytes, and reading it with every page cost more than the
+ * rare subscriber that asks for `alert { decision }` does reading it for itself.)
+ */
 export interface AlertNow {
   readonly alert: AlertEntity;
-  /** The ledger entry of the alert's current revision; null before its first decision. */
-  readonly decision: AlertDecisionEntity | null;
 }
 
 /** Reads the current state of alerts by ID; a missing key is an alert no longer on record. */
 export type ReadAlertsNow = (ids: readonly string[]) => Promise<Map<string, AlertNow>>;
 
 export interface CurrentAlertsOptions {
-  /** How long a state read stays good enough to hand out (milliseconds). */
+  /**
+   * How long a state read stays good enough to hand out (milliseconds) when nothing on this
+   * instance changed the alert since: the bound on showing a change made on another instance.
+   */
   readonly freshMs: number;
   /** Most states kept (the oldest read go first). */
   readonly capacity: number;
@@ -25,20 +30,34 @@ export interface CurrentAlertsOptions {
  * subscribers on this instance. Each event shows its alert as a query would now (so a client cache
  * that normalises Alert by id never gets an older outcome from the stream than from a query), but
  * reading it per event per subscriber made delivery cost grow with subscribers times backlog
- * (docs/BENCHMARKS.md, 2026-12-06). Here a state is read once, with the outbox page that carries
- * its message, and handed to every subscriber while it is younger than `freshMs`; older ones are
- * read again in one batch for the rest of a subscriber's page, and reads asked for in the same
- * tick by several subscribers are one query.
+ * (docs/BENCHMARKS.md, 2026-12-06).
+ *
+ * States come from the outbox pages the stream reads: a live page's messages carry their alert as
+ * it was written, which is its state until its next decision; a replayed page is read with its
+ * alerts' rows. A state is handed to every subscriber until a newer revision of the alert is known
+ * (this instance's decisions say so at once: `forget`) or it is older than `freshMs` (the bound on
+ * a change made on another instance); then it is read again, in one batch for the rest of the
+ * subscriber's page, and the reads several subscribers ask for in one tick are one query.
  */
 export class CurrentAlerts {
-  /** By alert ID: its state and when the read of it started; `forgotten` once it changed since. */
+  /**
+   * By alert ID: its state (undefined when only a newer revision than any state read is known),
+   * its revision, when the read of it started, and a serial number for the state.
+   */
   private readonly states = new Map<
     string,
-    { readonly state: AlertNow | null; readonly readAt: number; readonly forgotten?: true }
+    {
+      readonly state: AlertNow | null | undefined;
+      readonly revision: number;
+      readonly readAt: number;
+      readonly serial: number;
+    }
   >();
   private readonly loader: DataLoader<string, AlertNow | null>;
   /** Batched state reads made (for tests and profiles). */
   reads = 0;
+  /** Numbers each state remembered: two events showing the same numbers show the same rows. */
+  private serial = 0;
 
   constructor(
     read: ReadAlertsNow,
@@ -58,15 +77,20 @@ export class CurrentAlerts {
     );
   }
 
-  /** A state young enough to hand out, or undefined (never read, or too old). */
+  /** The serial of the state `peek` would hand out now (undefined when it would hand out none). */
+  serialOf(id: string): number | undefined {
+    return this.peek(id) === undefined ? undefined : this.states.get(id)!.serial;
+  }
+
+  /** A state good enough to hand out, or undefined (never read, superseded, or too old). */
   peek(id: string): AlertNow | null | undefined {
     const entry = this.states.get(id);
-    if (!entry || entry.forgotten || this.options.now() - entry.readAt > this.options.freshMs)
+    if (!entry || entry.state === undefined || this.options.now() - entry.readAt > this.options.freshMs)
       return undefined;
     return entry.state;
   }
 
-  /** The states of `ids`, reading (in one batch) those not young enough. */
+  /** The states of `ids`, reading (in one batch) those not good enough. */
   async get(ids: readonly string[]): Promise<Map<string, AlertNow | null>> {
     const result = new Map<string, AlertNow | null>();
     const stale: string[] = [];
@@ -86,28 +110,40 @@ export class CurrentAlerts {
     return result;
   }
 
-  /** Forgets an alert's state: it changed, and the next ask reads it again. */
-  forget(id: string): void {
-    // Remembered as forgotten now, so that a read which started before the change cannot put
-    // the older state back when it finishes.
-    this.remember(id, null, this.options.now(), true);
-  }
-
-  /** Reads the states of `ids` now, whatever their age (an outbox page was just read). */
-  async refresh(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    const loaded = await this.loader.loadMany(ids);
-    const failed = loaded.find((s): s is Error => s instanceof Error);
-    if (failed) throw failed;
-  }
-
-  private remember(id: string, state: AlertNow | null, readAt: number, forgotten?: true): void {
+  /**
+   * A decision on this instance gave the alert `revision`: a state older than it is no longer
+   * handed out, and a read that started before the decision cannot put one back.
+   */
+  forget(id: string, revision: number): void {
     const entry = this.states.get(id);
-    // A read that started earlier never replaces a later one (two batches in flight at once), nor
-    // a change made since it started.
-    if (entry && entry.readAt > readAt) return;
+    if (entry && entry.revision >= revision) return;
+    this.set(id, { state: undefined, revision, readAt: this.options.now(), serial: ++this.serial });
+  }
+
+  /** States read elsewhere (an outbox page, or its messages as written) by a read that started at `readAt`. */
+  put(states: ReadonlyMap<string, AlertNow | null>, readAt: number): void {
+    for (const [id, state] of states) this.remember(id, state, readAt);
+  }
+
+  private remember(id: string, state: AlertNow | null, readAt: number): void {
+    // An alert no longer on record (retention) does not come back: it outranks every revision.
+    const revision = state ? state.alert.revision : Number.POSITIVE_INFINITY;
+    const entry = this.states.get(id);
+    if (entry && revision < entry.revision) return;
+    if (entry && revision === entry.revision && entry.state !== undefined) {
+      // The same revision again: the same row, seen more recently.
+      if (readAt > entry.readAt) this.set(id, { ...entry, readAt });
+      return;
+    }
+    this.set(id, { state, revision, readAt, serial: ++this.serial });
+  }
+
+  private set(
+    id: string,
+    entry: { state: AlertNow | null | undefined; revision: number; readAt: number; serial: number },
+  ): void {
     this.states.delete(id);
-    this.states.set(id, forgotten ? { state, readAt, forgotten } : { state, readAt });
+    this.states.set(id, entry);
     if (this.states.size > this.options.capacity) {
       const oldest = this.states.keys().next().value;
       if (oldest !== undefined) this.states.delete(oldest);

@@ -8,12 +8,14 @@ import { ForbiddenError, InvalidInputError } from '../domain/errors';
 import { parseSequence } from './pagination';
 import { DELIVERY_PREFERENCES } from '../domain/model';
 import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
-import type { AlertEntity } from '../entities';
+import { AlertEntity } from '../entities';
 import { SCRAPE_STATEMENT } from '../db/data-source';
+import { preparedQuery } from '../db/prepared';
 import { returnedRows } from '../db/rows';
 import type { AppPubSub } from '../realtime/pubsub';
+import type { SharedEvent } from '../realtime/shared-events';
 import { requireRole } from './access';
-import { CurrentAlerts, alertIdsOf } from './current-alerts';
+import { CurrentAlerts, alertIdsOf, pairedIdOf } from './current-alerts';
 import type { AlertNow, ReadAlertsNow } from './current-alerts';
 import { DnoOutboxFeed } from './outbox-feed';
 import { recordSafetyBudget } from './safety-budget';
@@ -40,6 +42,8 @@ export interface DnoMessagePayload {
     duisResponseId: string | null;
     receivedAt: string;
     pairedAlertId: string | null;
+    /** How it was routed (absent from messages written before 2026-12-07). */
+    routedBy?: string | null;
   };
   readonly decision: {
     revision: number;
@@ -77,8 +81,12 @@ export interface DnoMessage {
   readonly payload: DnoMessagePayload;
 }
 
-/** What a DNO's stream hands to each subscriber: a message and its alerts as they are now. */
-export interface DnoEvent {
+/**
+ * What a DNO's stream hands to each subscriber: a message and its alerts as they are now. Events
+ * of one message showing the same reads of its alerts share their execution (SharedEvent):
+ * every subscriber of the DNO with the same selection and rights gets one result.
+ */
+export interface DnoEvent extends SharedEvent {
   readonly message: DnoMessage;
   /**
    * The message's alert and the one it pairs with, as the `alert(id)` query returns them now
@@ -111,8 +119,15 @@ const REPLAY_PAGE = 500;
 const FEED_WINDOW = 2_000;
 /** Feeds re-read the outbox at least this often, so a lost wake-up delays, never loses. */
 const SAFETY_POLL_MS = 5_000;
-/** How old an alert's state read for a stream may be when its event goes out (CurrentAlerts). */
-const ALERT_STATE_FRESH_MS = 1_000;
+/** Events a subscriber is handed in one turn of the event loop before it lets others run. */
+const EVENTS_PER_TURN = 32;
+/**
+ * How old an alert's state read for a stream may be when its event goes out, unless this instance
+ * changed the alert since (CurrentAlerts): how long a change made on another instance may go
+ * unseen by a replay here. Shorter made subscribers working through a storm's backlog read their
+ * pages' states again and again, and fall further behind for it.
+ */
+const ALERT_STATE_FRESH_MS = 10_000;
 
 /**
  * Delivery to network operators through a durable per-DNO outbox. Messages are written in the
@@ -122,6 +137,7 @@ const ALERT_STATE_FRESH_MS = 1_000;
  */
 export class DeliveryService {
   private readonly feeds: OutboxFeeds;
+  private columns?: readonly { databaseName: string; propertyName: string }[];
 
   constructor(
     private readonly dataSource: DataSource,
@@ -132,6 +148,7 @@ export class DeliveryService {
   ) {
     this.feeds = new OutboxFeeds(
       pubSub,
+      (distributorId, after, limit) => this.readWithAlerts(distributorId, after, limit),
       (distributorId, after, limit) => this.read(distributorId, after, limit),
       readAlertsNow,
     );
@@ -234,8 +251,11 @@ export class DeliveryService {
    * read it again within ALERT_STATE_FRESH_MS).
    */
   published(enqueued: Enqueued): void {
-    this.feeds.forget(enqueued.changes.map((c) => c.alert));
+    this.feeds.forget(enqueued.changes);
     for (const [distributorId, sequence] of enqueued.sequences) {
+      // This instance's feed at once; the others (and this one again, a no-op) through pub/sub,
+      // whose round trip through PostgreSQL took 35 ms at the median on a busy event loop.
+      this.feeds.wake(distributorId, sequence);
       void this.pubSub.publish('DNO_OUTBOX', distributorId, { distributorId, sequence });
     }
     const key = (c: DecisionChange) => `${c.alert.kind}/${c.outcome}/${c.reason}`;
@@ -265,6 +285,7 @@ export class DeliveryService {
     let buffer: readonly DnoMessage[] = [];
     let next = 0;
     let sleeping: { cancel(): void } | null = null;
+    let served = 0;
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -278,7 +299,13 @@ export class DeliveryService {
     const iterator: AsyncIterableIterator<DnoEvent> = {
       next: async () => {
         while (!closed) {
-          if (next < buffer.length) return { value: await eventOf(current, buffer, next++), done: false };
+          if (next < buffer.length) {
+            // Sends no longer wait for their write (src/realtime/ws-transport.ts): a subscriber with
+            // a backlog would otherwise hold the event loop until it had sent all of it.
+            if (++served % EVENTS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+            if (closed) break;
+            return { value: await eventOf(current, buffer, next++), done: false };
+          }
           let page;
           try {
             page = await feed.next(cursor);
@@ -316,6 +343,79 @@ export class DeliveryService {
       },
     };
     return iterator;
+  }
+
+  /**
+   * Outbox messages of a DNO after a sequence, in order, with the alerts they show as they are
+   * now (null: no longer on record), in one statement: a stream reads this for every page, and a
+   * second round trip for the alerts doubled the time a page took while the pool was busy.
+   */
+  async readWithAlerts(
+    distributorId: string,
+    after: string,
+    limit: number,
+  ): Promise<{ messages: DnoMessage[]; alerts: Map<string, AlertNow | null> }> {
+    const columns = this.alertColumns();
+    const select = (alias: string) =>
+      columns.map((c) => `${alias}.${c.databaseName} AS "${alias}.${c.propertyName}"`).join(', ');
+    // Each alert by its key, one index probe per message: LATERAL ... LIMIT 1 keeps the planner
+    // from hashing the whole alert table, which it preferred for a page of up to 500 (costed on
+    // the LIMIT, not on the handful a tail read finds), at 25-40 ms a read. Prepared: planning
+    // a join over the partitions cost as much again.
+    const runner = this.dataSource.createQueryRunner();
+    let rows: ({
+      sequence: string;
+      kind: DnoMessageKind;
+      payload: DnoMessagePayload;
+      created_at: Date;
+    } & Record<string, unknown>)[];
+    try {
+      rows = await preparedQuery(
+        runner.manager,
+        'dno_outbox_page_with_alerts',
+        `SELECT o.sequence::text AS sequence, o.kind, o.payload, o.created_at, ${select('a')}, ${select('p')}
+           FROM (SELECT * FROM dno_outbox WHERE distributor_id = $1 AND sequence > $2
+                  ORDER BY sequence LIMIT $3) o
+           LEFT JOIN LATERAL (SELECT * FROM alert a WHERE a.id = o.alert_id AND a.event_at = o.alert_event_at
+                               LIMIT 1) a ON true
+           LEFT JOIN LATERAL (SELECT * FROM alert p
+                               WHERE o.kind <> 'OTA_INDUCED' AND p.id = (o.payload->>'pairedAlertId')::bigint
+                               LIMIT 1) p ON true
+          ORDER BY o.sequence`,
+        [distributorId, after, limit],
+      );
+    } finally {
+      await runner.release();
+    }
+    const alerts = new Map<string, AlertNow | null>();
+    const stateOf = (row: Record<string, unknown>, alias: string): AlertNow | null => {
+      if (row[`${alias}.id`] === null) return null;
+      const alert: Record<string, unknown> = {};
+      for (const c of columns) alert[c.propertyName] = row[`${alias}.${c.propertyName}`];
+      return { alert: alert as unknown as AlertEntity };
+    };
+    const messages = rows.map((r) => {
+      const message: DnoMessage = {
+        distributorId,
+        sequence: r.sequence,
+        kind: r.kind,
+        createdAt: r.created_at,
+        payload: r.payload,
+      };
+      alerts.set(r.payload.alert.id, stateOf(r, 'a'));
+      const paired = pairedIdOf(message);
+      if (paired && paired !== r.payload.alert.id) alerts.set(paired, stateOf(r, 'p'));
+      return message;
+    });
+    return { messages, alerts };
+  }
+
+  /** The alert table's columns and the entity's property names (as TypeORM maps them). */
+  private alertColumns(): readonly { databaseName: string; propertyName: string }[] {
+    this.columns ??= this.dataSource
+      .getMetadata(AlertEntity)
+      .columns.map((c) => ({ databaseName: c.databaseName, propertyName: c.propertyName }));
+    return this.columns;
   }
 
   /** Outbox messages of a DNO after a sequence, in order. */
@@ -470,6 +570,45 @@ export class DeliveryService {
   }
 }
 
+/**
+ * The alert as it was when the message was written: its row's fields that the API shows, and the
+ * decision the message was sent on. Null for messages written before they carried `routedBy`.
+ */
+export function alertAsWritten(p: DnoMessagePayload): AlertEntity | null {
+  if (p.alert.routedBy === undefined) return null;
+  return alertOfPayload(p);
+}
+
+/** The alert of a message's payload, with whatever fields it carries (`routedBy` may be missing). */
+export function alertOfPayload(p: DnoMessagePayload): AlertEntity {
+  return {
+    ...p.alert,
+    routedBy: p.alert.routedBy ?? null,
+    naturalKey: '',
+    eventAt: new Date(p.alert.eventAt),
+    restoredAt: p.alert.restoredAt ? new Date(p.alert.restoredAt) : null,
+    receivedAt: new Date(p.alert.receivedAt),
+    throttledSequenceId: null,
+    ingestedBy: '',
+    inActivationWindow: false,
+    outcome: p.decision.outcome,
+    reason: p.decision.reasonCode,
+    revision: p.decision.revision,
+    dueAt: null,
+  } as AlertEntity;
+}
+
+/** The states a live page's messages carry: each alert as its message was written. */
+function statesAsWritten(messages: readonly DnoMessage[]): Map<string, AlertNow> {
+  const states = new Map<string, AlertNow>();
+  for (const message of messages) {
+    const alert = alertAsWritten(message.payload);
+    const known = states.get(message.payload.alert.id);
+    if (alert && (!known || known.alert.revision < alert.revision)) states.set(alert.id, { alert });
+  }
+  return states;
+}
+
 function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
 }
@@ -513,6 +652,7 @@ function payloadOf(change: DecisionChange, kind: DnoMessageKind): DnoMessagePayl
       duisResponseId: a.duisResponseId,
       receivedAt: a.receivedAt.toISOString(),
       pairedAlertId: restore?.pairedAlertId ?? a.pairedAlertId,
+      routedBy: a.routedBy,
     },
     decision: {
       revision: change.revision,
@@ -538,21 +678,32 @@ async function eventOf(
 ): Promise<DnoEvent> {
   const message = buffer[index];
   const ids = alertIdsOf(message);
+  if (ids.some((id) => current.peek(id) === undefined)) {
+    try {
+      await current.get(buffer.slice(index).flatMap(alertIdsOf));
+    } catch {
+      // The database is out of reach: the message itself still says everything the DNO must
+      // know, so it goes out as it was written rather than as an error it cannot acknowledge.
+      return { message, sharedBy: message, sharedKey: 'as-written' };
+    }
+  }
   const now = new Map<string, AlertNow | null>();
+  const serials: number[] = [];
   for (const id of ids) {
     const state = current.peek(id);
-    if (state !== undefined) now.set(id, state);
+    const serial = current.serialOf(id);
+    // Read, but already changed again on this instance: shown as read, shared with nobody.
+    if (state === undefined || serial === undefined)
+      return { message, now: await current.get(ids), ...UNSHARED() };
+    now.set(id, state);
+    serials.push(serial);
   }
-  if (now.size === ids.length) return { message, now };
-  try {
-    const states = await current.get(buffer.slice(index).flatMap(alertIdsOf));
-    return { message, now: new Map(ids.map((id) => [id, states.get(id) ?? null])) };
-  } catch {
-    // The database is out of reach: the message itself still says everything the DNO must know,
-    // so it goes out as it was written rather than as an error the consumer cannot acknowledge.
-    return { message };
-  }
+  return { message, now, sharedBy: message, sharedKey: serials.join(',') };
 }
+
+let unshared = 0;
+/** An event nobody else gets: its own key. */
+const UNSHARED = () => ({ sharedBy: {}, sharedKey: `unshared-${++unshared}` });
 
 /**
  * The DNO feeds of this instance: one per DNO with subscribers here, woken by the DNO's topic and
@@ -566,7 +717,16 @@ class OutboxFeeds {
 
   constructor(
     private readonly pubSub: AppPubSub,
-    private readonly read: (distributorId: string, after: string, limit: number) => Promise<DnoMessage[]>,
+    private readonly read: (
+      distributorId: string,
+      after: string,
+      limit: number,
+    ) => Promise<{ messages: DnoMessage[]; alerts: Map<string, AlertNow | null> }>,
+    private readonly readMessages: (
+      distributorId: string,
+      after: string,
+      limit: number,
+    ) => Promise<DnoMessage[]>,
     private readonly readAlertsNow: ReadAlertsNow,
   ) {}
 
@@ -581,13 +741,19 @@ class OutboxFeeds {
       capacity: 2 * FEED_WINDOW,
       now: () => performance.now(),
     });
-    // Each page read from the outbox (shared or a subscriber's own) brings its alerts' states
-    // with it: one more read per page for the DNO, none per subscriber.
+    // Each page read from the outbox brings its alerts' states: a live page as its messages were
+    // written (each is its alert's latest decision, unless a newer one is known), a replayed page
+    // read with the rows in the same statement. None are read per subscriber.
     const feed = new DnoOutboxFeed(
-      async (after, limit) => {
-        const messages = await this.read(distributorId, after, limit);
-        // Best effort: a state that could not be read is read again, or sent as written, per event.
-        await current.refresh(messages.flatMap(alertIdsOf)).catch(() => undefined);
+      async (after, limit, kind) => {
+        const readAt = performance.now();
+        if (kind === 'tail') {
+          const messages = await this.readMessages(distributorId, after, limit);
+          current.put(statesAsWritten(messages), readAt);
+          return messages;
+        }
+        const { messages, alerts } = await this.read(distributorId, after, limit);
+        current.put(alerts, readAt);
         return messages;
       },
       { page: REPLAY_PAGE, windowSize: FEED_WINDOW },
@@ -616,10 +782,20 @@ class OutboxFeeds {
     return created;
   }
 
-  /** Drops the states these alerts had in their DNO's cache. */
-  forget(alerts: readonly { readonly id: string; readonly distributorId: string | null }[]): void {
-    for (const alert of alerts) {
-      if (alert.distributorId) this.feeds.get(alert.distributorId)?.current.forget(alert.id);
+  /** Wakes this instance's feed of a DNO, if it has one: its outbox has grown up to `sequence`. */
+  wake(distributorId: string, sequence: string): void {
+    this.feeds.get(distributorId)?.feed.wake(sequence);
+  }
+
+  /** These alerts have new revisions: their DNOs' caches no longer hand out older states. */
+  forget(
+    changes: readonly {
+      readonly alert: { readonly id: string; readonly distributorId: string | null };
+      readonly revision: number;
+    }[],
+  ): void {
+    for (const { alert, revision } of changes) {
+      if (alert.distributorId) this.feeds.get(alert.distributorId)?.current.forget(alert.id, revision);
     }
   }
 

@@ -1,7 +1,11 @@
 import type { DnoMessage } from './delivery.service';
 
-/** Reads a DNO's outbox: the messages after a sequence, in order, at most `limit`. */
-export type OutboxRead = (after: string, limit: number) => Promise<DnoMessage[]>;
+/**
+ * Reads a DNO's outbox: the messages after a sequence, in order, at most `limit`. `tail`: a read
+ * after the newest message the feed has (live traffic); `own`: a subscriber's read from further
+ * back (a replay).
+ */
+export type OutboxRead = (after: string, limit: number, kind: 'tail' | 'own') => Promise<DnoMessage[]>;
 
 /** What a subscriber gets from the feed: messages after its cursor, or none as of `generation`. */
 export interface OutboxPage {
@@ -136,7 +140,7 @@ export class DnoOutboxFeed {
       const started = this.generation;
       const from = this.head!;
       this.reads.tail++;
-      this.tail = this.read(from.toString(), this.options.page)
+      this.tail = this.read(from.toString(), this.options.page, 'tail')
         .then((rows) => {
           // Only tail reads move the head forward, one at a time; a re-seed may have moved it.
           if (!this.closed && this.head === from) {
@@ -159,7 +163,7 @@ export class DnoOutboxFeed {
       const started = this.generation;
       const at = BigInt(cursor);
       this.reads.own++;
-      pending = this.read(cursor, this.options.page)
+      pending = this.read(cursor, this.options.page, 'own')
         .then((rows) => {
           // The window follows the front: a read from beyond the head (or the first read of all)
           // becomes the window, so subscribers there share the next tail read.

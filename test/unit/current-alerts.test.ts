@@ -17,7 +17,7 @@ class FakeAlerts {
     const found = new Map<string, AlertNow>();
     for (const id of ids) {
       const revision = this.revisions.get(id);
-      if (revision !== undefined) found.set(id, { alert: { id, revision } as AlertEntity, decision: null });
+      if (revision !== undefined) found.set(id, { alert: { id, revision } as AlertEntity });
     }
     return found;
   };
@@ -30,19 +30,20 @@ function setup(freshMs = 1_000) {
   return { db, current, advance: (ms: number) => (clock += ms) };
 }
 
+const state = (id: string, revision: number): AlertNow => ({ alert: { id, revision } as AlertEntity });
+
 describe('CurrentAlerts', () => {
-  test('a refresh serves every later ask while fresh; a stale state is read again', async () => {
+  test('a state put with its page serves every later ask while fresh; a stale one is read again', async () => {
     const { db, current, advance } = setup();
-    db.revisions.set('1', 1);
-    await current.refresh(['1']);
+    current.put(new Map([['1', state('1', 1)]]), 0);
     db.revisions.set('1', 2);
     advance(999);
     expect((await current.get(['1'])).get('1')?.alert.revision).toBe(1);
-    expect(db.batches).toHaveLength(1);
+    expect(db.batches).toHaveLength(0);
     advance(2);
     expect(current.peek('1')).toBeUndefined();
     expect((await current.get(['1'])).get('1')?.alert.revision).toBe(2);
-    expect(db.batches).toHaveLength(2);
+    expect(db.batches).toEqual([['1']]);
   });
 
   test('asks of several subscribers in one tick are one read, each ID once', async () => {
@@ -61,15 +62,15 @@ describe('CurrentAlerts', () => {
     ]);
   });
 
-  test('an alert no longer on record is null, and remembered as such', async () => {
+  test('an alert no longer on record is null, and no older state replaces that', async () => {
     const { db, current } = setup();
     expect((await current.get(['9'])).get('9')).toBeNull();
+    current.put(new Map([['9', state('9', 3)]]), 1);
     expect(current.peek('9')).toBeNull();
     expect(db.batches).toHaveLength(1);
   });
 
   test('a failed read rejects the ask and remembers nothing', async () => {
-    const { current } = setup();
     const failing = new CurrentAlerts(
       async () => {
         throw new Error('database away');
@@ -78,14 +79,12 @@ describe('CurrentAlerts', () => {
     );
     await expect(failing.get(['1'])).rejects.toThrow('database away');
     expect(failing.peek('1')).toBeUndefined();
-    expect(current.reads).toBe(0);
   });
 
-  test('memory stays within capacity, the oldest reads going first', async () => {
-    const { db, current, advance } = setup();
+  test('memory stays within capacity, the oldest states going first', () => {
+    const { current, advance } = setup();
     for (let i = 1; i <= 8; i++) {
-      db.revisions.set(String(i), 1);
-      await current.refresh([String(i)]);
+      current.put(new Map([[String(i), state(String(i), 1)]]), i);
       advance(1);
     }
     expect(current.peek('1')).toBeUndefined();
@@ -94,32 +93,23 @@ describe('CurrentAlerts', () => {
     expect(current.peek('8')?.alert.id).toBe('8');
   });
 
-  test('an older read finishing last never replaces a newer one', async () => {
-    const db = new FakeAlerts();
-    let clock = 0;
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((r) => (release = r));
-    let first = true;
-    const current = new CurrentAlerts(
-      async (ids) => {
-        const snapshot = await db.read(ids);
-        if (first) {
-          first = false;
-          await gate;
-        }
-        return snapshot;
-      },
-      { freshMs: 1_000, capacity: 10, now: () => clock },
-    );
-    db.revisions.set('1', 1);
-    const slow = current.refresh(['1']);
-    await new Promise((r) => setImmediate(r));
-    db.revisions.set('1', 2);
-    clock = 10;
-    await current.refresh(['1']);
-    release();
-    await slow;
+  test('an older revision never replaces a newer one, whenever its read finishes', () => {
+    const { current } = setup();
+    current.put(new Map([['1', state('1', 2)]]), 0);
+    current.put(new Map([['1', state('1', 1)]]), 5);
     expect(current.peek('1')?.alert.revision).toBe(2);
+  });
+
+  test('the same revision read again keeps its serial: events that show it share', () => {
+    const { current, advance } = setup();
+    current.put(new Map([['1', state('1', 1)]]), 0);
+    const serial = current.serialOf('1');
+    advance(900);
+    current.put(new Map([['1', state('1', 1)]]), 900);
+    advance(900);
+    expect(current.serialOf('1')).toBe(serial);
+    current.put(new Map([['1', state('1', 2)]]), 1800);
+    expect(current.serialOf('1')).not.toBe(serial);
   });
 
   test('the alerts a message shows: its own, and the one it pairs with', () => {
@@ -135,9 +125,8 @@ describe('CurrentAlerts', () => {
 });
 
 describe('CurrentAlerts.forget', () => {
-  test('a changed alert is read again at the next ask, and a read begun before the change cannot restore it', async () => {
+  test('a decision here hides older states at once; a read begun before it cannot bring one back', async () => {
     const db = new FakeAlerts();
-    let clock = 0;
     let release: () => void = () => undefined;
     let gate: Promise<void> | null = null;
     const current = new CurrentAlerts(
@@ -146,21 +135,23 @@ describe('CurrentAlerts.forget', () => {
         if (gate) await gate;
         return snapshot;
       },
-      { freshMs: 1_000, capacity: 10, now: () => clock },
+      { freshMs: 1_000, capacity: 10, now: () => 0 },
     );
+    current.put(new Map([['1', state('1', 1)]]), 0);
     db.revisions.set('1', 1);
-    await current.refresh(['1']);
+    // A read that saw revision 1 is in flight when revision 2 is decided here.
+    current.forget('1', 1);
+    expect(current.peek('1')?.alert.revision).toBe(1);
     gate = new Promise<void>((r) => (release = r));
-    const before = current.refresh(['1']);
+    const before = current.get(['2']).then(() => current.put(new Map([['1', state('1', 1)]]), 0));
     await new Promise((r) => setImmediate(r));
-    clock = 5;
     db.revisions.set('1', 2);
-    current.forget('1');
+    current.forget('1', 2);
+    expect(current.peek('1')).toBeUndefined();
     release();
     await before;
     expect(current.peek('1')).toBeUndefined();
     gate = null;
-    clock = 6;
     expect((await current.get(['1'])).get('1')?.alert.revision).toBe(2);
   });
 });
