@@ -10,6 +10,7 @@ import { ActivationCancelRequests1763700810000 } from './1763700810000-Activatio
 import { RateLimits1763700820000 } from './1763700820000-RateLimits';
 import { RegisteredSuppliers1763700830000 } from './1763700830000-RegisteredSuppliers';
 import { ShardedBudgetCounters1763700840000 } from './1763700840000-ShardedBudgetCounters';
+import { WithheldAlertsByArea1763700850000 } from './1763700850000-WithheldAlertsByArea';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   RateLimits1763700820000,
   RegisteredSuppliers1763700830000,
   ShardedBudgetCounters1763700840000,
+  WithheldAlertsByArea1763700850000,
 ];

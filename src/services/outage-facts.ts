@@ -101,6 +101,15 @@ const FACTS_STATEMENT = `
            target_firmware_version, firmware_version_before
       FROM firmware_activation
      WHERE device_guid = ANY((SELECT guids FROM related)::bpchar[]) AND requested_at BETWEEN $2 AND $3
+  ), candidate_areas AS MATERIALIZED (
+    -- Areas of the alerts that can be candidates: only an alert with an activation of its hub or
+    -- of an ESME linked to it can be, and only a candidate's decision looks at its neighbours.
+    SELECT ARRAY(
+      SELECT DISTINCT t.area FROM unnest($11::bpchar[], $12::text[]) AS t(ch, area)
+       WHERE t.area IS NOT NULL
+         AND (t.ch IN (SELECT device_guid FROM activations)
+              OR t.ch IN (SELECT comms_hub_guid FROM links
+                           WHERE esme_guid IN (SELECT device_guid FROM activations)))) AS areas
   )
   SELECT
     (SELECT json_agg(json_build_array(comms_hub_guid, esme_guid, ${ms('effective_from')}, ${ms('effective_to')}))
@@ -123,9 +132,18 @@ const FACTS_STATEMENT = `
        FROM alert
       WHERE kind = 'SUPPLY_RESTORED' AND device_guid = ANY((SELECT esmes FROM related)::bpchar[])
         AND event_at BETWEEN $4 AND $5) AS restores,
+    -- Every AD1 near a possible candidate (its cluster), and the withheld ones near the others
+    -- (a new AD1 may complete a cluster around them: withheldNeighbours). Reading every neighbour
+    -- of every alert was half of a 500-alert batch's time in a storm, for alerts that never use it.
     (SELECT json_agg(json_build_array(id::text, device_guid, area_key, ${ms('event_at')}, throttled_count,
                                       in_activation_window, outcome))
-       FROM alert WHERE kind = 'AD1' AND area_key = ANY($6::text[]) AND event_at BETWEEN $7 AND $8) AS neighbours,
+       FROM (SELECT id, device_guid, area_key, event_at, throttled_count, in_activation_window, outcome
+               FROM alert WHERE kind = 'AD1' AND area_key = ANY((SELECT areas FROM candidate_areas)::text[])
+                AND event_at BETWEEN $7 AND $8
+             UNION
+             SELECT id, device_guid, area_key, event_at, throttled_count, in_activation_window, outcome
+               FROM alert WHERE kind = 'AD1' AND outcome IN ('HELD', 'SUPPRESSED', 'PAIRED')
+                AND area_key = ANY($6::text[]) AND event_at BETWEEN $7 AND $8) n) AS neighbours,
     -- The safety-budget counters (per minute, see safety-budget.ts). The engine reads a budget
     -- only for an alert with a candidate, and there is none without an activation of one of the
     -- batch's devices in range: then they are not read at all.
@@ -133,7 +151,7 @@ const FACTS_STATEMENT = `
     CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(key, suppressions, alerts))
        FROM (${budgetCountsSql('DNO', '$9::bpchar[]', '$10')}) c) END AS dno_budgets,
     CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(key, suppressions, alerts))
-       FROM (${budgetCountsSql('AREA', '$6::text[]', '$10')}) c) END AS area_budgets,
+       FROM (${budgetCountsSql('AREA', '(SELECT areas FROM candidate_areas)', '$10')}) c) END AS area_budgets,
     -- Verification requests to the batch's devices since the outages started (none without a
     -- candidate, so not read without an activation in range, like the budgets).
     CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(id::text, device_guid,
@@ -234,6 +252,11 @@ export async function loadOutageFacts(
   settings: EngineSettings,
   /** Decision changes this transaction made before (not yet in the stored budget counters). */
   earlier: readonly BudgetChange[] = [],
+  /**
+   * True when `alerts` are not stored yet (a new batch, decided before it is written): the
+   * statement cannot see them, so they join the area neighbours here.
+   */
+  unstored = false,
 ): Promise<OutageFactsBundle> {
   const chs = [...new Set(alerts.map((a) => a.deviceGuid))];
   const minStart = Math.min(...alerts.map((a) => a.eventAt.getTime()));
@@ -256,6 +279,8 @@ export async function loadOutageFacts(
     new Date(maxStart + clusterMs),
     distributorIds,
     budgetSince,
+    alerts.map((a) => a.deviceGuid),
+    alerts.map((a) => a.areaKey),
   ]);
 
   const links = (row.links ?? []).map(([ch, esme, from, to]): CommsHubAssociationFact => ({
@@ -319,6 +344,20 @@ export async function loadOutageFacts(
     inActivationWindow: inWindow,
     outcome,
   }));
+  if (unstored) {
+    for (const a of alerts) {
+      if (a.areaKey === null) continue;
+      neighbours.push({
+        id: a.id,
+        commsHubGuid: a.deviceGuid,
+        areaKey: a.areaKey,
+        startAt: a.eventAt,
+        throttledCount: a.throttledCount,
+        inActivationWindow: false,
+        outcome: null,
+      });
+    }
+  }
   const neighboursByArea = groupBy(neighbours, (n) => n.areaKey);
   const counts = (list: FactsRow['dno_budgets']) =>
     new Map((list ?? []).map(([key, suppressions, total]) => [key, { suppressions, alerts: total }]));
