@@ -63,50 +63,90 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
   } else {
     throw new Error('A token verifier needs a secret or a JWKS URL');
   }
+  // Tokens verified lately: a signature check (HMAC through WebCrypto, or a JWKS key) was 7% of
+  // the server's time for single-alert ingest, for the same few tokens again and again. A hit is
+  // still refused once the token expires (or before its nbf); entries last at most a minute, so a
+  // key withdrawn from the JWKS stops working within it.
+  const verified = new Map<string, { principal: Principal; expMs: number; nbfMs: number; until: number }>();
+  const nowMs = () => (settings.now?.() ?? new Date()).getTime();
   return {
     async verify(token) {
-      let payload: JWTPayload;
-      try {
-        const options = {
-          algorithms,
-          issuer: settings.issuer,
-          audience: settings.audience,
-          currentDate: settings.now?.(),
-          requiredClaims: ['exp'],
-        };
-        // jwtVerify has separate overloads for a key and a key resolver.
-        payload =
-          key instanceof Uint8Array
-            ? (await jwtVerify(token, key, options)).payload
-            : (await jwtVerify(token, key, options)).payload;
-      } catch (error) {
-        throw new UnauthenticatedError(describeJoseError(error));
+      const hit = verified.get(token);
+      if (hit && performance.now() < hit.until) {
+        const now = nowMs();
+        if (now < hit.expMs && now >= hit.nbfMs) return hit.principal;
       }
-      const max = settings.maxLifetimeSeconds ?? 0;
-      if (max > 0 && typeof payload.exp === 'number') {
-        const issuedAt =
-          typeof payload.iat === 'number'
-            ? payload.iat
-            : Math.floor((settings.now?.() ?? new Date()).getTime() / 1000);
-        if (payload.exp - issuedAt > max) {
-          throw new UnauthenticatedError(`token lifetime exceeds the maximum of ${max} seconds`);
-        }
+      verified.delete(token);
+      const principal = await verifyNow(token);
+      const exp = principal.kind === 'user' ? principal.expiresAt?.getTime() : undefined;
+      if (exp !== undefined) {
+        if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+        verified.set(token, {
+          principal,
+          expMs: exp,
+          nbfMs: notBefore(token),
+          until: performance.now() + 60_000,
+        });
       }
-      const claims = claimsSchema.safeParse(payload);
-      if (!claims.success) {
-        throw new UnauthenticatedError(`token claims are invalid: ${claims.error.issues[0]?.message ?? ''}`);
-      }
-      const c = claims.data;
-      return {
-        kind: 'user',
-        subject: c.sub,
-        role: c.role,
-        distributorIds: c.role === 'ED' ? [...new Set(c.distributor_ids)].sort() : [],
-        supplierId: c.role === 'IS' || c.role === 'GS' ? c.supplier_id?.toUpperCase() : undefined,
-        expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined,
-      };
+      return principal;
     },
   };
+
+  async function verifyNow(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      const options = {
+        algorithms,
+        issuer: settings.issuer,
+        audience: settings.audience,
+        currentDate: settings.now?.(),
+        requiredClaims: ['exp'],
+      };
+      // jwtVerify has separate overloads for a key and a key resolver.
+      payload =
+        key instanceof Uint8Array
+          ? (await jwtVerify(token, key, options)).payload
+          : (await jwtVerify(token, key, options)).payload;
+    } catch (error) {
+      throw new UnauthenticatedError(describeJoseError(error));
+    }
+    const max = settings.maxLifetimeSeconds ?? 0;
+    if (max > 0 && typeof payload.exp === 'number') {
+      const issuedAt =
+        typeof payload.iat === 'number'
+          ? payload.iat
+          : Math.floor((settings.now?.() ?? new Date()).getTime() / 1000);
+      if (payload.exp - issuedAt > max) {
+        throw new UnauthenticatedError(`token lifetime exceeds the maximum of ${max} seconds`);
+      }
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) {
+      throw new UnauthenticatedError(`token claims are invalid: ${claims.error.issues[0]?.message ?? ''}`);
+    }
+    const c = claims.data;
+    return {
+      kind: 'user',
+      subject: c.sub,
+      role: c.role,
+      distributorIds: c.role === 'ED' ? [...new Set(c.distributor_ids)].sort() : [],
+      supplierId: c.role === 'IS' || c.role === 'GS' ? c.supplier_id?.toUpperCase() : undefined,
+      expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined,
+    };
+  }
+}
+
+/** Verified tokens kept (the oldest go first). */
+const VERIFIED_TOKENS = 1_000;
+
+/** A verified token's nbf in epoch ms (0 without one): the payload is read again, not trusted anew. */
+function notBefore(token: string): number {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as JWTPayload;
+    return typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 function describeJoseError(error: unknown): string {

@@ -37,3 +37,27 @@ describe('token verifier clock', () => {
     });
   });
 });
+
+describe('verified tokens kept', () => {
+  const issuedAt = new Date('2026-03-02T10:00:00Z');
+
+  test('a token verified before is still refused once it expires', async () => {
+    const token = await mintToken(SECRET, { subject: 's', role: 'OPERATOR', ttlSeconds: 3600 }, issuedAt);
+    let now = new Date(issuedAt.getTime() + 1000);
+    const verifier = createTokenVerifier({ secret: SECRET, now: () => now });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ role: 'OPERATOR' });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ role: 'OPERATOR' });
+    now = new Date(issuedAt.getTime() + HOUR_MS + 1000);
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  test('a forged token is refused even when a genuine one with the same claims was verified', async () => {
+    const token = await mintToken(SECRET, { subject: 's', role: 'OPERATOR', ttlSeconds: 3600 }, issuedAt);
+    const verifier = createTokenVerifier({ secret: SECRET, now: () => new Date(issuedAt.getTime() + 1000) });
+    await verifier.verify(token);
+    const [header, payload] = token.split('.');
+    await expect(verifier.verify(`${header}.${payload}.AAAA`)).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    });
+  });
+});
