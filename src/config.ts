@@ -96,6 +96,11 @@ const schema = z.object({
   MAX_INGEST_IN_FLIGHT: positiveInt.default(4),
   MAX_INGEST_QUEUED: nonNegativeInt.default(16),
   MAX_INGEST_WAIT_MS: nonNegativeInt.default(500),
+  /**
+   * Ingest transactions run at once; batches admitted meanwhile share the next one (group
+   * commit: src/services/batch-coalescer.ts).
+   */
+  INGEST_TRANSACTIONS: positiveInt.default(2),
 
   /** Decision-engine and activation settings (see README, "Settings"). */
   WINDOW_MINUTES: positiveInt.default(30),
@@ -216,7 +221,12 @@ export interface Config {
   readonly activation: { readonly horizonDays: number; readonly outcomeBoundMinutes: number };
   /** Every bound of the decision engine, validated. */
   readonly engine: EngineSettings;
-  readonly ingest: { readonly maxBatchSize: number; readonly schedulerPollMs: number };
+  readonly ingest: {
+    readonly maxBatchSize: number;
+    readonly schedulerPollMs: number;
+    /** Ingest transactions at once (batches arriving meanwhile are run together). */
+    readonly transactions: number;
+  };
   /** POST /duis: the XSD folder (absolute; validation is off when unset) and the body size limit. */
   readonly duis: { readonly schemaDir?: string; readonly maxBytes: number };
   /** Whole months kept before the current one (0: keep everything); see RetentionService. */
@@ -334,6 +344,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }),
     ingest: {
       maxBatchSize: e.MAX_INGEST_BATCH,
+      transactions: e.INGEST_TRANSACTIONS,
       schedulerPollMs: e.SCHEDULER_POLL_MS ?? Math.max(10, Math.round(1000 / clockSpeed)),
     },
     duis: {

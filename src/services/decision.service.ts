@@ -32,7 +32,14 @@ export interface DecisionChange {
   readonly preference?: DeliveryPreference;
 }
 
-interface LedgerRow {
+/** A new AD1 and its first decision, to be stored together (DecisionService.decideNewOutageAlerts). */
+export interface NewAlertDecision {
+  readonly alert: AlertEntity;
+  readonly ledger: LedgerRow;
+}
+
+/** One ledger entry, with the alert state it moves the alert to. */
+export interface LedgerRow {
   alertId: string;
   /** The alert's event time: the ledger is partitioned with its alert. */
   alertEventAt: Date;
@@ -97,10 +104,80 @@ export class DecisionService {
     earlier: readonly DecisionChange[] = [],
   ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
     if (alerts.length === 0) return { changes: [], withheldNeighbours: [] };
+    const plan = await this.plan(tx, alerts, now, trigger, earlier, false);
+    await this.append(tx, plan.rows);
+    if (plan.awaitingVerification.length && this.verifications)
+      await this.verifications.requestFor(tx, plan.awaitingVerification, now);
+    if (plan.flagOnly.length) {
+      await tx.query(
+        `UPDATE alert SET in_activation_window = f.flag
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[]) AS f(id, event_at, flag)
+          WHERE alert.id = f.id AND alert.event_at >= f.event_at AND alert.event_at < f.event_at + interval '1 ms'`,
+        [
+          plan.flagOnly.map((f) => f.alert.id),
+          plan.flagOnly.map((f) => f.alert.eventAt),
+          plan.flagOnly.map((f) => f.inWindow),
+        ],
+      );
+    }
+    // Restores are paired only with AD1s already decided (ingest pairs after deciding), so an
+    // alert decided for the first time has none to take along.
+    const restoreChanges = await this.followPairedRestores(
+      tx,
+      plan.changes
+        .filter((c) => c.alert.revision > 0)
+        .map((c) => ({ alert: c.alert, decision: c.decision as AlertDecision })),
+      now,
+      trigger,
+    );
+    return { changes: [...plan.changes, ...restoreChanges], withheldNeighbours: plan.withheldNeighbours };
+  }
+
+  /**
+   * Decides AD1s that are not stored yet (a new batch, their IDs allocated) and has `store`
+   * write each with its first decision: the alert row already in its decided state, and its
+   * ledger entry, in one statement. Writing the row undecided and then updating it cost every
+   * new alert a second version of its row and of each of its nine index entries: 15% of a
+   * 500-alert batch's time. `store` returns the IDs it wrote; an alert it did not (a concurrent
+   * batch stored the same one first) keeps no decision from here.
+   */
+  async decideNewOutageAlerts(
+    tx: EntityManager,
+    alerts: readonly AlertEntity[],
+    now: Date,
+    store: (decided: readonly NewAlertDecision[]) => Promise<ReadonlySet<string>>,
+  ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
+    if (alerts.length === 0) return { changes: [], withheldNeighbours: [] };
+    const plan = await this.plan(tx, alerts, now, 'INGEST', [], true);
+    const byId = new Map(alerts.map((a) => [a.id, a]));
+    const stored = await store(plan.rows.map((row) => ({ alert: byId.get(row.alertId)!, ledger: row })));
+    const awaiting = plan.awaitingVerification.filter((a) => stored.has(a.alert.id));
+    if (awaiting.length && this.verifications) await this.verifications.requestFor(tx, awaiting, now);
+    return {
+      changes: plan.changes.filter((c) => stored.has(c.alert.id)),
+      withheldNeighbours: plan.withheldNeighbours,
+    };
+  }
+
+  /** Loads the facts and runs the engine: what would change, nothing written. */
+  private async plan(
+    tx: EntityManager,
+    alerts: readonly AlertEntity[],
+    now: Date,
+    trigger: DecisionTrigger,
+    earlier: readonly DecisionChange[],
+    unstored: boolean,
+  ): Promise<{
+    rows: LedgerRow[];
+    changes: DecisionChange[];
+    flagOnly: { alert: AlertEntity; inWindow: boolean }[];
+    awaitingVerification: { alert: AlertEntity; decision: AlertDecision }[];
+    withheldNeighbours: string[];
+  }> {
     // An alert never decided (revision 0) has no ledger: nothing to read for it.
     const decided = alerts.filter((a) => a.revision > 0).map((a) => a.id);
     const previous = decided.length ? await this.latestDecisions(tx, decided) : new Map<string, unknown>();
-    const bundle = await loadOutageFacts(tx, alerts, now, this.settings, earlier);
+    const bundle = await loadOutageFacts(tx, alerts, now, this.settings, earlier, unstored);
 
     // First pass: which of these alerts lie in an activation window, so that alerts of one batch
     // see each other correctly as cluster neighbours.
@@ -159,33 +236,11 @@ export class DecisionService {
         preference: facts.deliveryPreference,
       });
     }
-    await this.append(tx, rows);
-    if (awaitingVerification.length && this.verifications)
-      await this.verifications.requestFor(tx, awaitingVerification, now);
-    if (flagOnly.length) {
-      await tx.query(
-        `UPDATE alert SET in_activation_window = f.flag
-           FROM unnest($1::bigint[], $2::timestamptz[], $3::boolean[]) AS f(id, event_at, flag)
-          WHERE alert.id = f.id AND alert.event_at >= f.event_at AND alert.event_at < f.event_at + interval '1 ms'`,
-        [
-          flagOnly.map((f) => f.alert.id),
-          flagOnly.map((f) => f.alert.eventAt),
-          flagOnly.map((f) => f.inWindow),
-        ],
-      );
-    }
-    // Restores are paired only with AD1s already decided (ingest pairs after deciding), so an
-    // alert decided for the first time has none to take along.
-    const restoreChanges = await this.followPairedRestores(
-      tx,
-      changes
-        .filter((c) => c.alert.revision > 0)
-        .map((c) => ({ alert: c.alert, decision: c.decision as AlertDecision })),
-      now,
-      trigger,
-    );
     return {
-      changes: [...changes, ...restoreChanges],
+      rows,
+      changes,
+      flagOnly,
+      awaitingVerification,
       withheldNeighbours: bundle.withheldNeighbours(alerts),
     };
   }
@@ -346,9 +401,11 @@ export class DecisionService {
       `WITH ledger AS (
          INSERT INTO alert_decision (alert_id, revision, outcome, reason, late, rule_id, rule_version, activation_id,
                                      window_from, window_to, due_at, decided_at, trigger, decision, alert_event_at)
-         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::uuid[], $7::int[],
-                              $8::uuid[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
-                              $13::text[], $14::jsonb[], $15::timestamptz[])
+         SELECT a, r, o, re, l, ru, rv, ac, wf, wt, du, de, tr, $14::jsonb -> (n - 1)::int, ev
+           FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::boolean[], $6::uuid[], $7::int[],
+                       $8::uuid[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[],
+                       $13::text[], $15::timestamptz[])
+                WITH ORDINALITY AS d(a, r, o, re, l, ru, rv, ac, wf, wt, du, de, tr, ev, n)
        )
        UPDATE alert SET outcome = u.outcome, reason = u.reason, revision = u.revision, due_at = u.due_at,
                         in_activation_window = u.in_window
@@ -369,7 +426,10 @@ export class DecisionService {
         col('dueAt'),
         col('decidedAt'),
         col('trigger'),
-        rows.map((r) => JSON.stringify(r.decision)),
+        // One JSON array rather than a jsonb[]: an array parameter escapes every quote of every
+        // decision into an array literal (in JS, 4% of a batch's server time), and PostgreSQL
+        // undoes it; `-> i` takes each element back out.
+        JSON.stringify(rows.map((r) => r.decision)),
         col('alertEventAt'),
         col('inActivationWindow'),
       ],

@@ -103,6 +103,7 @@ export function createServices(deps: ServiceDeps): Services {
       config.engine,
       {
         maxBatchSize: config.ingest.maxBatchSize,
+        transactions: config.ingest.transactions,
       },
       deps.observer,
     ),
