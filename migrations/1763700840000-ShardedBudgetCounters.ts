@@ -7,14 +7,17 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * lock until it committed: every ingest transaction of a DNO waited for the one before it to
  * commit, whatever else they shared (in the end-to-end benchmark, 1.2 backends on average were
  * waiting for it, and ingest topped out near 2,800 alerts/s). A transaction now adds to the
- * shard of its own connection (`pg_backend_pid() % 16`), so concurrent transactions rarely touch
- * the same row; readers already summed rows per key, and now sum the shards too.
+ * shard of its own connection (its backend's process ID), so concurrent transactions never touch
+ * the same row (a backend runs one transaction at a time), and these rows no longer take part in
+ * lock ordering at all. Readers already summed rows per key, and now sum the shards too; the
+ * shards of a minute are as many as the backends that wrote in it, and retention drops them with
+ * their minute.
  */
 export class ShardedBudgetCounters1763700840000 implements MigrationInterface {
   name = 'ShardedBudgetCounters1763700840000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE safety_budget_minute ADD COLUMN shard smallint NOT NULL DEFAULT 0');
+    await q.query('ALTER TABLE safety_budget_minute ADD COLUMN shard integer NOT NULL DEFAULT 0');
     await q.query('ALTER TABLE safety_budget_minute DROP CONSTRAINT safety_budget_minute_pkey');
     await q.query('ALTER TABLE safety_budget_minute ADD PRIMARY KEY (scope, key, minute, shard)');
   }

@@ -18,7 +18,7 @@ import { requireRole } from './access';
 import { CurrentAlerts, alertIdsOf, pairedIdOf } from './current-alerts';
 import type { AlertNow, ReadAlertsNow } from './current-alerts';
 import { DnoOutboxFeed } from './outbox-feed';
-import { recordSafetyBudget } from './safety-budget';
+import { budgetRecordParams, budgetRecordSql, recordSafetyBudget } from './safety-budget';
 import type { User } from './access';
 import type { DecisionChange } from './decision.service';
 import { countBy, silentObserver } from './observer';
@@ -155,15 +155,18 @@ export class DeliveryService {
   }
 
   /**
-   * Ends a decision transaction: adds its changes to the safety-budget counters, then writes the
-   * messages they produce. Call once per transaction, last, with every change it made. Both take
-   * row locks held until commit, each in one sorted statement and always in this order (budget
-   * rows, then the DNOs' sequence rows), so concurrent transactions cannot deadlock.
+   * Ends a decision transaction: adds its changes to the safety-budget counters and writes the
+   * messages they produce, in one statement. Call once per transaction, last, with every change
+   * it made. The DNOs' sequence rows are locked until commit, in one sorted statement, so
+   * concurrent transactions cannot deadlock on them; the budget rows are this connection's own
+   * (budgetRecordSql) and lock nobody out.
    */
   async enqueue(tx: EntityManager, changes: readonly DecisionChange[]): Promise<Enqueued> {
-    await recordSafetyBudget(tx, changes);
     const routed = changes.filter((c) => c.alert.distributorId !== null);
-    if (routed.length === 0) return { sequences: new Map(), changes };
+    if (routed.length === 0) {
+      await recordSafetyBudget(tx, changes);
+      return { sequences: new Map(), changes };
+    }
     // A decision made on facts already carries the DNO's preference it was made under; only the
     // others (restores) need it read.
     const unknown = [
@@ -203,15 +206,22 @@ export class DeliveryService {
         });
       }
     }
-    if (messages.length === 0) return { sequences: new Map(), changes };
+    if (messages.length === 0) {
+      await recordSafetyBudget(tx, changes);
+      return { sequences: new Map(), changes };
+    }
     const distributors = [...counts.keys()].sort();
     // One statement, one round trip while the locks are held: the DNOs' sequence rows are taken
     // in distributor order (ORDER BY feeds ON CONFLICT in that order) and each message is
     // numbered from its DNO's new last sequence. Before, this took three statements per DNO, and
     // every other transaction of those DNOs waited on the lock through all of them.
     const rows = returnedRows<{ distributor_id: string; last: string }>(
-      await tx.query(
-        `WITH counts AS (
+      await preparedQuery(
+        tx,
+        'poa_sieve_outbox_enqueue',
+        `WITH budget AS (
+           ${budgetRecordSql(11)}
+         ), counts AS (
            SELECT d, n FROM unnest($1::text[], $2::bigint[]) AS c(d, n)
          ), taken AS (
            INSERT INTO dno_sequence AS s (distributor_id, last_sequence)
@@ -220,9 +230,9 @@ export class DeliveryService {
            RETURNING s.distributor_id, s.last_sequence
          ), written AS (
            INSERT INTO dno_outbox (distributor_id, sequence, kind, alert_id, alert_event_at, decision_revision, payload, created_at)
-           SELECT m.d, t.last_sequence - c.n + m.i, m.k, m.a, m.e, m.r, m.p, $10
-             FROM unnest($3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $8::jsonb[], $9::timestamptz[])
-                    AS m(d, i, k, a, r, p, e)
+           SELECT m.d, t.last_sequence - c.n + m.i, m.k, m.a, m.e, m.r, $8::jsonb -> (m.o - 1)::int, $10
+             FROM unnest($3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::int[], $9::timestamptz[])
+                    WITH ORDINALITY AS m(d, i, k, a, r, e, o)
              JOIN taken t ON t.distributor_id = m.d
              JOIN counts c ON c.d = m.d
          )
@@ -235,9 +245,11 @@ export class DeliveryService {
           messages.map((m) => m.kind),
           messages.map((m) => m.alertId),
           messages.map((m) => m.revision),
-          messages.map((m) => m.payload),
+          // One JSON array, not a jsonb[] (see DecisionService.append).
+          `[${messages.map((m) => m.payload).join(',')}]`,
           messages.map((m) => m.alertEventAt),
           this.clock.now(),
+          ...budgetRecordParams(changes),
         ],
       ),
     );

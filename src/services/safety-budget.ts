@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { preparedQuery } from '../db/prepared';
 import type { DecisionOutcome } from '../domain/model';
 import type { AlertEntity } from '../entities';
 
@@ -82,7 +83,7 @@ export function budgetDeltas(changes: readonly BudgetChange[]): BudgetDelta[] {
   return [...sums.values()].filter((d) => d.alerts !== 0 || d.suppressions !== 0).sort(byScopeKeyMinute);
 }
 
-/** Scope, then key, then minute (recordSafetyBudget sorts the same way in SQL: that fixes the lock order). */
+/** Scope, then key, then minute: a stable order for the rows a transaction adds to. */
 function byScopeKeyMinute(a: BudgetDelta, b: BudgetDelta): number {
   if (a.scope !== b.scope) return a.scope < b.scope ? -1 : 1;
   if (a.key !== b.key) return a.key < b.key ? -1 : 1;
@@ -90,31 +91,38 @@ function byScopeKeyMinute(a: BudgetDelta, b: BudgetDelta): number {
 }
 
 /**
- * Adds a transaction's decision changes to the counters, in one statement. Call it once per
- * decision transaction, after every decision and before the DNO sequence locks: its row locks
- * (held to commit) are then always taken in one sorted statement and always before the
- * sequence rows, so concurrent transactions cannot deadlock on them.
+ * SQL adding a transaction's decision changes to the counters, with its five parameters from
+ * `$first` on (budgetRecordParams). Each transaction adds to its own connection's shard (the
+ * backend's process ID; migration ShardedBudgetCounters): no other transaction holds those rows,
+ * so this takes part in no lock order and may run anywhere in the transaction, even inside
+ * another statement (DeliveryService.enqueue runs it with the outbox's).
  */
-export async function recordSafetyBudget(tx: EntityManager, changes: readonly BudgetChange[]): Promise<void> {
-  const deltas = budgetDeltas(changes);
-  if (deltas.length === 0) return;
-  // Into this connection's shard (migration ShardedBudgetCounters): concurrent transactions on
-  // other connections add to other rows instead of waiting for this one to commit.
-  await tx.query(
-    `INSERT INTO safety_budget_minute AS b (scope, key, minute, shard, alerts, suppressions)
-     SELECT s, k, m, pg_backend_pid() % 16, a, n
-       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[], $5::int[]) AS u(s, k, m, a, n)
-      ORDER BY 1, 2, 3
+export const budgetRecordSql = (first: number): string =>
+  `INSERT INTO safety_budget_minute AS b (scope, key, minute, shard, alerts, suppressions)
+     SELECT s, k, m, pg_backend_pid(), a, n
+       FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::timestamptz[], $${first + 3}::int[],
+                   $${first + 4}::int[]) AS u(s, k, m, a, n)
      ON CONFLICT (scope, key, minute, shard) DO UPDATE
-        SET alerts = b.alerts + EXCLUDED.alerts, suppressions = b.suppressions + EXCLUDED.suppressions`,
-    [
-      deltas.map((d) => d.scope),
-      deltas.map((d) => d.key),
-      deltas.map((d) => new Date(d.minute)),
-      deltas.map((d) => d.alerts),
-      deltas.map((d) => d.suppressions),
-    ],
-  );
+        SET alerts = b.alerts + EXCLUDED.alerts, suppressions = b.suppressions + EXCLUDED.suppressions`;
+
+/** The parameters of budgetRecordSql for these changes (empty arrays: nothing to add). */
+export function budgetRecordParams(changes: readonly BudgetChange[]): unknown[] {
+  const deltas = budgetDeltas(changes);
+  return [
+    deltas.map((d) => d.scope),
+    deltas.map((d) => d.key),
+    deltas.map((d) => new Date(d.minute)),
+    deltas.map((d) => d.alerts),
+    deltas.map((d) => d.suppressions),
+  ];
+}
+
+const RECORD_ALONE = budgetRecordSql(1);
+
+/** Adds a transaction's decision changes to the counters, in one statement of its own. */
+export async function recordSafetyBudget(tx: EntityManager, changes: readonly BudgetChange[]): Promise<void> {
+  if (budgetDeltas(changes).length === 0) return;
+  await preparedQuery(tx, 'poa_sieve_budget_record', RECORD_ALONE, budgetRecordParams(changes));
 }
 
 /**
