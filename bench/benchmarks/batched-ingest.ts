@@ -11,7 +11,16 @@ import type { CommonOptions } from '../lib/harness';
 import type { ActivitySampler } from '../lib/pg-activity';
 import type { BenchResult } from '../lib/report';
 import { statementsSent } from '../lib/metrics';
-import { loadAverage, median, nowMs, pool, progress, round } from '../lib/util';
+import {
+  loadAverage,
+  median,
+  nowMs,
+  pool,
+  postgresCpuSeconds,
+  processCpuSeconds,
+  progress,
+  round,
+} from '../lib/util';
 
 export interface BatchedIngestOptions extends CommonOptions {
   /** ESME + CH pairs in the inventory; every pair sends one AD1 per repetition. */
@@ -196,6 +205,12 @@ export async function copyBaseline(
           const perDno = new Map<string, number>();
           for (const a of batch) for (const o of a.outbox) perDno.set(o[0]!, (perDno.get(o[0]!) ?? 0) + 1);
           const dnos = [...perDno.keys()].sort();
+          // Rows locked in distributor order first, as the service does: an UPDATE ... FROM joins
+          // in whatever order its plan takes, and two such transactions deadlocked (seen here).
+          await c.query(
+            'SELECT 1 FROM dno_sequence WHERE distributor_id = ANY($1::text[]) ORDER BY distributor_id FOR UPDATE',
+            [dnos],
+          );
           const last = new Map(
             (
               await c.query<{ d: string; last: string }>(
@@ -266,6 +281,8 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
     const copyRates: number[] = [];
     const acked: string[] = [];
     const statementsPerBatch: number[] = [];
+    /** CPU milliseconds per alert of the server and of PostgreSQL, service phases only. */
+    const cpu = { server: [] as number[], postgres: [] as number[] };
     let sent = 0;
     for (let rep = 0; rep < options.repetitions; rep++) {
       // A: the service, over HTTP, `clients` concurrent clients, batches of `batchSize`.
@@ -276,12 +293,15 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
       const repAcks: string[] = [];
       const statementsBefore = await statementsSent(server.url);
       await options.sampler?.resume();
+      const cpuBefore = { server: processCpuSeconds(server.child.pid!), postgres: postgresCpuSeconds() };
       const t0 = nowMs();
       await pool(batches.length, options.clients, async (b) => {
         const res = await gql<{ ingestAlerts: Ack[] }>(server.url, INGEST, { a: batches[b] }, operator);
         for (const r of res.ingestAlerts) if (!r.duplicate) repAcks.push(r.alertId);
       });
       const seconds = (nowMs() - t0) / 1000;
+      cpu.server.push(((processCpuSeconds(server.child.pid!) - cpuBefore.server) * 1000) / alerts.length);
+      cpu.postgres.push(((postgresCpuSeconds() - cpuBefore.postgres) * 1000) / alerts.length);
       options.sampler?.pause();
       statementsPerBatch.push(((await statementsSent(server.url)) - statementsBefore) / batches.length);
       sent += alerts.length;
@@ -322,8 +342,8 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
           unit: 'alerts/s',
           baseline: { name: BASELINE_NAME[write], value: copy, unit: 'alerts/s' },
           ratio,
-          target: '>= 10,000 alerts/s and ratio >= 0.3',
-          met: onPostgres ? service >= 10_000 && ratio >= 0.3 : null,
+          target: 'ratio >= 0.5',
+          met: onPostgres ? ratio >= 0.5 : null,
         },
       ],
       checks,
@@ -333,6 +353,7 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
         `per repetition: service ${serviceRates.map((r) => round(r)).join(', ')} alerts/s; ${write === 'copy' ? 'COPY' : 'unnest INSERT'} ${copyRates.map((r) => round(r)).join(', ')} alerts/s`,
         `outcomes of the ingested alerts: ${JSON.stringify(mix)}`,
         `SQL statements per batch (poa_sieve_db_queries_total, timer poll included): ${statementsPerBatch.map((n) => round(n, 1)).join(', ')}`,
+        `CPU per alert: server ${cpu.server.map((v) => round(v, 3)).join(', ')} ms, PostgreSQL ${cpu.postgres.map((v) => round(v, 3)).join(', ')} ms`,
       ],
       load: { before: loadBefore, after: loadAverage() },
       seconds: (Date.now() - started) / 1000,

@@ -7,7 +7,17 @@ import type { CommonOptions } from '../lib/harness';
 import type { ActivitySampler } from '../lib/pg-activity';
 import type { BenchResult } from '../lib/report';
 import { statementsSent } from '../lib/metrics';
-import { loadAverage, median, nowMs, percentile, pool, progress, round } from '../lib/util';
+import {
+  loadAverage,
+  median,
+  nowMs,
+  percentile,
+  pool,
+  postgresCpuSeconds,
+  processCpuSeconds,
+  progress,
+  round,
+} from '../lib/util';
 import { readStoredRows } from './batched-ingest';
 
 export interface SingleIngestOptions extends CommonOptions {
@@ -50,6 +60,8 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
     const insertLatencies: number[] = [];
     const acked: string[] = [];
     const statementsPerAlert: number[] = [];
+    /** CPU milliseconds per alert of the server and of PostgreSQL, service phases only. */
+    const cpu = { server: [] as number[], postgres: [] as number[] };
     let sent = 0;
     try {
       for (let rep = 0; rep < options.repetitions; rep++) {
@@ -61,6 +73,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         const repAcks: string[] = [];
         const statementsBefore = await statementsSent(server.url);
         await options.sampler?.resume();
+        const cpuBefore = { server: processCpuSeconds(server.child.pid!), postgres: postgresCpuSeconds() };
         const t0 = nowMs();
         await pool(alerts.length, options.concurrency, async (i) => {
           const s = nowMs();
@@ -69,6 +82,8 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
           if (!res.ingestAlerts[0].duplicate) repAcks.push(res.ingestAlerts[0].alertId);
         });
         const seconds = (nowMs() - t0) / 1000;
+        cpu.server.push(((processCpuSeconds(server.child.pid!) - cpuBefore.server) * 1000) / alerts.length);
+        cpu.postgres.push(((postgresCpuSeconds() - cpuBefore.postgres) * 1000) / alerts.length);
         options.sampler?.pause();
         statementsPerAlert.push(((await statementsSent(server.url)) - statementsBefore) / alerts.length);
         serviceRates.push(alerts.length / seconds);
@@ -153,6 +168,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         `per repetition: service ${serviceRates.map((r) => round(r)).join(', ')} alerts/s; INSERT ${insertRates.map((r) => round(r)).join(', ')} rows/s`,
         `outcomes: ${JSON.stringify(mix)}`,
         `SQL statements per alert (poa_sieve_db_queries_total, timer poll included): ${statementsPerAlert.map((n) => round(n, 1)).join(', ')}`,
+        `CPU per alert: server ${cpu.server.map((v) => round(v, 2)).join(', ')} ms, PostgreSQL ${cpu.postgres.map((v) => round(v, 2)).join(', ')} ms`,
       ],
       load: { before: loadBefore, after: loadAverage() },
       seconds: (Date.now() - started) / 1000,

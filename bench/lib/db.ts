@@ -59,6 +59,11 @@ export async function createBenchDatabase(backend: Backend, poolSize = 8): Promi
     pool,
     async drop() {
       await pool.end();
+      // BENCH_KEEP_DATABASE=1 leaves it for a look afterwards (EXPLAIN on real data); its name is printed.
+      if (process.env.BENCH_KEEP_DATABASE === '1') {
+        process.stderr.write(`benchmark database kept: ${name}\n`);
+        return;
+      }
       const c = new Client({ connectionString: ADMIN_URL });
       await c.connect();
       try {
