@@ -35,7 +35,7 @@ export function subscribeSharingEvents(readScope: (contextValue: unknown) => str
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
   return async (
     args: ExecutionArgs,
-  ): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> => {
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) return stream;
     const scope = readScope(args.contextValue);
@@ -74,9 +74,9 @@ export function subscribeSharingEvents(readScope: (contextValue: unknown) => str
 function mapEvents(
   source: AsyncIterable<unknown>,
   map: (payload: unknown) => Promise<ExecutionResult>,
-): AsyncGenerator<ExecutionResult, void, void> {
+): AsyncIterableIterator<ExecutionResult> {
   const iterator = source[Symbol.asyncIterator]();
-  const mapped: AsyncGenerator<ExecutionResult, void, void> = {
+  const mapped: AsyncIterableIterator<ExecutionResult> = {
     async next() {
       const event = await iterator.next();
       if (event.done) return { value: undefined, done: true };
@@ -93,9 +93,6 @@ function mapEvents(
     },
     [Symbol.asyncIterator]() {
       return mapped;
-    },
-    async [Symbol.asyncDispose]() {
-      await iterator.return?.();
     },
   };
   return mapped;
