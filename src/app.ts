@@ -1,6 +1,8 @@
+import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { resolveJwtSecret } from './auth/secret';
 import { createTokenVerifier } from './auth/tokens';
+import type { TokenVerifier } from './auth/tokens';
 import { clockFromSettings } from './clock';
 import type { Clock } from './clock';
 import type { Config } from './config';
@@ -20,11 +22,12 @@ import type { RunningServer } from './http/server';
 import { createLogger } from './logger';
 import type { Logger } from './logger';
 import { createMetrics } from './metrics';
+import type { Metrics } from './metrics';
 import { createInProcessPubSub, createPostgresPubSub } from './realtime/pubsub';
 import type { PubSubHandle } from './realtime/pubsub';
 import { buildAppSchema } from './schema/build';
 import { createServices } from './services';
-import { DecisionScheduler } from './services/decision-scheduler';
+import { DecisionScheduler } from './services/alerts/decision-scheduler';
 import type { Services } from './services';
 
 export interface App {
@@ -49,7 +52,22 @@ export interface AppOptions {
   readonly clock?: Clock;
 }
 
-/** Starts the whole service from a validated Config. Used by main.ts and by end-to-end tests. */
+/**
+ * What every start step needs: the settings, the log and the service clock, and the stop steps
+ * taken so far. startApp runs the stop steps in reverse, on stop() or when a later step fails, so
+ * each step pushes its own as soon as it holds something to release.
+ */
+interface StartContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly cleanups: (() => Promise<void>)[];
+}
+
+/**
+ * Starts the whole service from a validated Config. Used by main.ts and by end-to-end tests.
+ * The steps run in dependency order: database, pub/sub, tokens, services, HTTP, background jobs.
+ */
 export async function startApp(config: Config, options: AppOptions = {}): Promise<App> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? clockFromSettings(config.clock);
@@ -58,80 +76,24 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       { clockSpeed: config.clock.speed, clockStart: clock.now() },
       'simulation clock (CLOCK_SPEED/CLOCK_START)',
     );
-  const cleanups: (() => Promise<void>)[] = [];
+  const ctx: StartContext = { config, log, clock, cleanups: [] };
   let draining = false;
   const cleanup = async () => {
-    for (const fn of cleanups.reverse())
+    for (const fn of ctx.cleanups.reverse())
       await fn().catch((error: unknown) => log.error({ err: error }, 'stop step failed'));
   };
 
   try {
-    let url: string;
-    let embedded: EmbeddedPostgres | undefined;
-    if (config.database.kind === 'embedded') {
-      embedded = await startEmbeddedPostgres({
-        dataDir: config.database.dataDir,
-        maxConnections: config.database.poolSize,
-      });
-      cleanups.push(() => embedded!.stop());
-      url = embedded.url;
-      log.info({ dataDir: config.database.dataDir }, 'embedded PostgreSQL (PGlite) started');
-    } else {
-      url = config.database.url;
-    }
-
+    const url = await startEmbeddedDatabase(ctx);
     const metrics = createMetrics();
-    const dataSource = createDataSource(url, config.database.poolSize, {
-      query: () => metrics.dbQueries.inc({ outcome: 'ok' }),
-      error: () => metrics.dbQueries.inc({ outcome: 'error' }),
-    });
-    await dataSource.initialize();
-    cleanups.push(() => dataSource.destroy());
-    const readers = budgetConnections(
-      dataSource,
-      config.database.kind === 'postgres' ? config.database.readerConnections : undefined,
-    );
-    await enablePreparedStatements(dataSource);
-    const applied = await runMigrations(dataSource);
-    if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+    const { dataSource, readers } = await openDatabase(ctx, url, metrics);
 
     const pubSubHandle: PubSubHandle =
       config.pubSub === 'memory' ? createInProcessPubSub() : await createPostgresPubSub(url, log);
-    cleanups.push(() => pubSubHandle.close());
+    ctx.cleanups.push(() => pubSubHandle.close());
 
-    const { secret, generatedAt } = resolveJwtSecret(config);
-    if (generatedAt) {
-      log.warn(
-        { file: generatedAt },
-        'no AUTH_JWT_SECRET set: generated one for the embedded database; mint tokens with `npm run token`',
-      );
-    }
-    const verifier = createTokenVerifier({
-      secret,
-      jwksUrl: config.auth.jwksUrl,
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      // The bound is in real seconds; exp and iat are on the service clock, which CLOCK_SPEED accelerates.
-      maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds * config.clock.speed,
-      now: () => clock.now(),
-    });
-
-    const services = createServices({
-      dataSource,
-      config,
-      clock,
-      pubSub: pubSubHandle.pubSub,
-      log,
-      observer: metrics.observer,
-    });
-    metrics.setScrapeSources({
-      lags: () => services.delivery.lags(),
-      holdQueue: () => services.operations.holdQueue(),
-      budgets: () => services.operations.budgets(),
-      verifications: () => services.operations.verifications(),
-      pool: () => poolState(dataSource, readers),
-      now: () => clock.now(),
-    });
+    const verifier = createVerifier(ctx);
+    const services = createObservedServices(ctx, { dataSource, readers }, pubSubHandle, metrics);
 
     if (config.seedDemo && config.database.kind === 'embedded') {
       if (await seedDemoData(dataSource, services, clock)) {
@@ -141,85 +103,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const ready = async () => !draining && pubSubHandle.healthy() && (await isDatabaseReady(dataSource));
     const schema = await buildAppSchema(pubSubHandle.pubSub);
-    const server = await startHttpServer(
-      {
-        schema,
-        services,
-        verifier,
-        clock,
-        log,
-        metrics,
-        introspection: config.graphql.introspection,
-        exposeInternalErrors: config.exposeInternalErrors,
-        keepAliveSeconds: config.ws.keepAliveSeconds,
-        authRecheckSeconds: config.auth.recheckSeconds,
-        duis: config.duis,
-        corsOrigins: config.cors.origins,
-        metricsEndpoint: config.metrics,
-        rateLimitStore: config.database.kind === 'postgres' ? dataSource : undefined,
-        ingestAdmission: config.ingestAdmission,
-        limits: {
-          maxDepth: config.graphql.maxDepth,
-          maxComplexity: config.graphql.maxComplexity,
-          maxStatements: config.graphql.maxStatements,
-          maxBodyBytes: config.http.maxBodyBytes,
-          mutationsPerMinute: config.http.mutationsPerMinute,
-          queriesPerMinute: config.http.queriesPerMinute,
-        },
-        ready,
-      },
-      config.port,
-      config.host,
-    );
-    cleanups.push(() => server.close());
-
-    // Durable timers: held alerts are decided on time, by whichever instance claims them.
-    const scheduler = new DecisionScheduler(dataSource, services.decisions, services.delivery, clock, log, {
-      pollMs: config.ingest.schedulerPollMs,
-      batchSize: 200,
-    });
-    scheduler.start();
-    cleanups.push(() => scheduler.stop());
-
-    // Monthly partitions: this month and the next ones exist before the first alert arrives;
-    // months past RETENTION_MONTHS go, hourly. A failed run is retried on the next tick (alerts
-    // in a month without a partition land in the default one, never refused).
-    const maintain = () =>
-      services.retention.run().then(
-        () => metrics.backgroundJobs.inc({ job: 'retention', outcome: 'ok' }),
-        (error: unknown) => {
-          metrics.backgroundJobs.inc({ job: 'retention', outcome: 'error' });
-          log.warn({ err: error }, 'retention run failed');
-        },
-      );
-    await maintain();
-    const retentionTimer = setInterval(() => void maintain(), 3_600_000);
-    retentionTimer.unref();
-    cleanups.push(async () => clearInterval(retentionTimer));
-
-    // Pending activations whose outcome is overdue become OUTCOME_UNKNOWN (set-based, safe on every
-    // instance), once a minute of the service clock: more often in real time under CLOCK_SPEED.
-    const expiryEveryMs = Math.max(100, 60_000 / (clock.speed ?? 1));
-    const expiry = setInterval(() => {
-      services.activations.expireOverdueOutcomes().then(
-        () => metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'ok' }),
-        (error: unknown) => {
-          metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'error' });
-          log.warn({ err: error }, 'outcome expiry failed');
-        },
-      );
-    }, expiryEveryMs);
-    expiry.unref();
-    cleanups.push(async () => clearInterval(expiry));
-    log.info(
-      {
-        url: `${server.url}/graphql`,
-        graphiql: `${server.url}/graphiql`,
-        database: config.database.kind,
-        ...(config.cors.origins.length ? { corsOrigins: config.cors.origins } : {}),
-      },
-      'poa-sieve listening',
-    );
+    const server = await startServer(ctx, { schema, services, verifier, metrics, dataSource, ready });
+    startScheduler(ctx, dataSource, services);
+    await startRetention(ctx, services, metrics);
+    startOutcomeExpiry(ctx, services, metrics);
+    logListening(ctx, server);
 
     let stopping: Promise<void> | undefined;
     return {
@@ -238,4 +126,204 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await cleanup();
     throw error;
   }
+}
+
+/** Starts the embedded PostgreSQL (PGlite) when the config asks for it; returns the URL to connect to. */
+async function startEmbeddedDatabase({ config, log, cleanups }: StartContext): Promise<string> {
+  if (config.database.kind !== 'embedded') return config.database.url;
+  const embedded: EmbeddedPostgres = await startEmbeddedPostgres({
+    dataDir: config.database.dataDir,
+    maxConnections: config.database.poolSize,
+  });
+  cleanups.push(() => embedded.stop());
+  log.info({ dataDir: config.database.dataDir }, 'embedded PostgreSQL (PGlite) started');
+  return embedded.url;
+}
+
+/** The connected pool, and the cap on its connections for GraphQL reads (PostgreSQL only). */
+interface OpenDatabase {
+  readonly dataSource: DataSource;
+  readonly readers: ReturnType<typeof budgetConnections>;
+}
+
+/** Connects the pool (counting statements in the metrics), caps its readers and migrates the schema. */
+async function openDatabase(
+  { config, log, cleanups }: StartContext,
+  url: string,
+  metrics: Metrics,
+): Promise<OpenDatabase> {
+  const dataSource = createDataSource(url, config.database.poolSize, {
+    query: () => metrics.dbQueries.inc({ outcome: 'ok' }),
+    error: () => metrics.dbQueries.inc({ outcome: 'error' }),
+  });
+  await dataSource.initialize();
+  cleanups.push(() => dataSource.destroy());
+  const readers = budgetConnections(
+    dataSource,
+    config.database.kind === 'postgres' ? config.database.readerConnections : undefined,
+  );
+  await enablePreparedStatements(dataSource);
+  const applied = await runMigrations(dataSource);
+  if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+  return { dataSource, readers };
+}
+
+/** The bearer-token verifier, with a secret of the config's or one generated for the embedded database. */
+function createVerifier({ config, log, clock }: StartContext): TokenVerifier {
+  const { secret, generatedAt } = resolveJwtSecret(config);
+  if (generatedAt) {
+    log.warn(
+      { file: generatedAt },
+      'no AUTH_JWT_SECRET set: generated one for the embedded database; mint tokens with `npm run token`',
+    );
+  }
+  return createTokenVerifier({
+    secret,
+    jwksUrl: config.auth.jwksUrl,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    // The bound is in real seconds; exp and iat are on the service clock, which CLOCK_SPEED accelerates.
+    maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds * config.clock.speed,
+    now: () => clock.now(),
+  });
+}
+
+/** The services, reporting to the metrics, and the scrape-time gauges that read through them. */
+function createObservedServices(
+  { config, log, clock }: StartContext,
+  { dataSource, readers }: OpenDatabase,
+  pubSubHandle: PubSubHandle,
+  metrics: Metrics,
+): Services {
+  const services = createServices({
+    dataSource,
+    config,
+    clock,
+    pubSub: pubSubHandle.pubSub,
+    log,
+    observer: metrics.observer,
+  });
+  metrics.setScrapeSources({
+    lags: () => services.delivery.lags(),
+    holdQueue: () => services.operations.holdQueue(),
+    budgets: () => services.operations.budgets(),
+    verifications: () => services.operations.verifications(),
+    pool: () => poolState(dataSource, readers),
+    now: () => clock.now(),
+  });
+  return services;
+}
+
+/** What the HTTP server serves, made by the steps before it. */
+interface ServerParts {
+  readonly schema: GraphQLSchema;
+  readonly services: Services;
+  readonly verifier: TokenVerifier;
+  readonly metrics: Metrics;
+  readonly dataSource: DataSource;
+  readonly ready: () => Promise<boolean>;
+}
+
+/** Starts GraphQL over HTTP and WebSocket, DUIS, GraphiQL and the operational endpoints. */
+async function startServer(
+  { config, log, clock, cleanups }: StartContext,
+  { schema, services, verifier, metrics, dataSource, ready }: ServerParts,
+): Promise<RunningServer> {
+  const server = await startHttpServer(
+    {
+      schema,
+      services,
+      verifier,
+      clock,
+      log,
+      metrics,
+      introspection: config.graphql.introspection,
+      exposeInternalErrors: config.exposeInternalErrors,
+      keepAliveSeconds: config.ws.keepAliveSeconds,
+      authRecheckSeconds: config.auth.recheckSeconds,
+      duis: config.duis,
+      corsOrigins: config.cors.origins,
+      metricsEndpoint: config.metrics,
+      rateLimitStore: config.database.kind === 'postgres' ? dataSource : undefined,
+      ingestAdmission: config.ingestAdmission,
+      limits: {
+        maxDepth: config.graphql.maxDepth,
+        maxComplexity: config.graphql.maxComplexity,
+        maxStatements: config.graphql.maxStatements,
+        maxBodyBytes: config.http.maxBodyBytes,
+        mutationsPerMinute: config.http.mutationsPerMinute,
+        queriesPerMinute: config.http.queriesPerMinute,
+      },
+      ready,
+    },
+    config.port,
+    config.host,
+  );
+  cleanups.push(() => server.close());
+  return server;
+}
+
+/** Durable timers: held alerts are decided on time, by whichever instance claims them. */
+function startScheduler(
+  { config, log, clock, cleanups }: StartContext,
+  dataSource: DataSource,
+  services: Services,
+) {
+  const scheduler = new DecisionScheduler(dataSource, services.decisions, services.delivery, clock, log, {
+    pollMs: config.ingest.schedulerPollMs,
+    batchSize: 200,
+  });
+  scheduler.start();
+  cleanups.push(() => scheduler.stop());
+}
+
+/**
+ * Monthly partitions: this month and the next ones exist before the first alert arrives; months
+ * past RETENTION_MONTHS go, hourly. A failed run is retried on the next tick (alerts in a month
+ * without a partition land in the default one, never refused). The first run is awaited.
+ */
+async function startRetention({ log, cleanups }: StartContext, services: Services, metrics: Metrics) {
+  const maintain = () =>
+    services.retention.run().then(
+      () => metrics.backgroundJobs.inc({ job: 'retention', outcome: 'ok' }),
+      (error: unknown) => {
+        metrics.backgroundJobs.inc({ job: 'retention', outcome: 'error' });
+        log.warn({ err: error }, 'retention run failed');
+      },
+    );
+  await maintain();
+  const retentionTimer = setInterval(() => void maintain(), 3_600_000);
+  retentionTimer.unref();
+  cleanups.push(async () => clearInterval(retentionTimer));
+}
+
+/**
+ * Pending activations whose outcome is overdue become OUTCOME_UNKNOWN (set-based, safe on every
+ * instance), once a minute of the service clock: more often in real time under CLOCK_SPEED.
+ */
+function startOutcomeExpiry({ log, clock, cleanups }: StartContext, services: Services, metrics: Metrics) {
+  const expiryEveryMs = Math.max(100, 60_000 / (clock.speed ?? 1));
+  const expiry = setInterval(() => {
+    services.activations.expireOverdueOutcomes().then(
+      () => metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'ok' }),
+      (error: unknown) => {
+        metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'error' });
+        log.warn({ err: error }, 'outcome expiry failed');
+      },
+    );
+  }, expiryEveryMs);
+  expiry.unref();
+  cleanups.push(async () => clearInterval(expiry));
+}
+
+function logListening({ config, log }: StartContext, server: RunningServer): void {
+  log.info(
+    {
+      url: `${server.url}/graphql`,
+      graphiql: `${server.url}/graphiql`,
+      database: config.database.kind,
+      ...(config.cors.origins.length ? { corsOrigins: config.cors.origins } : {}),
+    },
+    'poa-sieve listening',
+  );
 }

@@ -98,7 +98,7 @@ const schema = z.object({
   MAX_INGEST_WAIT_MS: nonNegativeInt.default(500),
   /**
    * Ingest transactions run at once; batches admitted meanwhile share the next one (group
-   * commit: src/services/batch-coalescer.ts).
+   * commit: src/services/ingest/batch-coalescer.ts).
    */
   INGEST_TRANSACTIONS: positiveInt.default(2),
 

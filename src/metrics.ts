@@ -1,8 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolState } from './db/data-source';
 import { classify } from './schema/errors';
-import type { ServiceObserver } from './services/observer';
-import type { DnoBudgetState, HoldQueueState, VerificationQueueState } from './services/operations.service';
+import type { ServiceObserver } from './services/shared/observer';
+import type {
+  DnoBudgetState,
+  HoldQueueState,
+  VerificationQueueState,
+} from './services/operations/operations.service';
 
 /** What the scrape-time gauges read. Set once the services exist. */
 export interface ScrapeSources {
@@ -52,22 +56,68 @@ function perScrape<T>(read: () => Promise<T>, failed: () => void): () => Promise
       }));
 }
 
+/**
+ * What the scrape-time gauges read: the sources, set once the services exist (after createMetrics
+ * returns, so always read through this object), and the pool as it stood when the scrape began
+ * (undefined outside a scrape).
+ */
+interface ScrapeState {
+  sources: ScrapeSources | null;
+  poolBeforeScrape: ReturnType<ScrapeSources['pool']> | undefined;
+}
+
+type ScrapeReads = ReturnType<typeof registerScrapeReads>;
+
+/**
+ * The metrics of one process, registered step by step. The steps run in this order so that the
+ * exposition lists the metrics in the order it always has.
+ */
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'poa_sieve_' });
-  let sources: ScrapeSources | null = null;
-  let poolBeforeScrape: ReturnType<ScrapeSources['pool']> | undefined;
+  const state: ScrapeState = { sources: null, poolBeforeScrape: undefined };
+  const reads = registerScrapeReads(registry, state);
+  registerQueueGauges(registry, state, reads);
+  registerBudgetGauges(registry, reads);
+  registerPoolGauges(registry, state);
+  const { observer, dnoSubscribers } = registerServiceCounters(registry);
+  return {
+    setScrapeSources(next) {
+      state.sources = next;
+    },
+    async scrape() {
+      state.poolBeforeScrape = state.sources?.pool() ?? null;
+      try {
+        return await registry.metrics();
+      } finally {
+        state.poolBeforeScrape = undefined;
+      }
+    },
+    observer,
+    dnoSubscribers,
+    registry,
+    ...registerRequestMetrics(registry),
+  };
+}
+
+/** The scrape-time database reads, each once per scrape, and the counter of the ones that failed. */
+function registerScrapeReads(registry: Registry, state: ScrapeState) {
   const scrapeErrors = new Counter({
     name: 'poa_sieve_scrape_read_errors_total',
     help: 'Scrape-time database reads that failed (the gauges they feed are left out of that scrape).',
     registers: [registry],
   });
   const failed = () => scrapeErrors.inc();
-  const lags = perScrape(async () => (sources ? sources.lags() : []), failed);
-  const holdQueue = perScrape(async () => (sources ? sources.holdQueue() : undefined), failed);
-  const budgets = perScrape(async () => (sources ? sources.budgets() : []), failed);
-  const verifications = perScrape(async () => (sources ? sources.verifications() : []), failed);
+  return {
+    lags: perScrape(async () => (state.sources ? state.sources.lags() : []), failed),
+    holdQueue: perScrape(async () => (state.sources ? state.sources.holdQueue() : undefined), failed),
+    budgets: perScrape(async () => (state.sources ? state.sources.budgets() : []), failed),
+    verifications: perScrape(async () => (state.sources ? state.sources.verifications() : []), failed),
+  };
+}
 
+/** The outbox lag, the verification requests and the hold queue, read from the database at scrape time. */
+function registerQueueGauges(registry: Registry, state: ScrapeState, reads: ScrapeReads): void {
   new Gauge({
     name: 'poa_sieve_dno_outbox_lag',
     help: 'Per DNO: newest outbox sequence minus the acknowledged position.',
@@ -75,7 +125,7 @@ export function createMetrics(): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const { distributorId, lag } of (await lags()) ?? [])
+      for (const { distributorId, lag } of (await reads.lags()) ?? [])
         this.set({ distributor_id: distributorId }, lag);
     },
   });
@@ -86,7 +136,7 @@ export function createMetrics(): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const { status, count } of (await verifications()) ?? []) this.set({ status }, count);
+      for (const { status, count } of (await reads.verifications()) ?? []) this.set({ status }, count);
     },
   });
   new Gauge({
@@ -95,7 +145,7 @@ export function createMetrics(): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      const queue = await holdQueue();
+      const queue = await reads.holdQueue();
       if (queue) this.set(queue.depth);
     },
   });
@@ -105,12 +155,16 @@ export function createMetrics(): Metrics {
     registers: [registry],
     async collect() {
       this.reset();
-      const queue = await holdQueue();
-      if (!queue || !sources) return;
-      const overdue = queue.oldestDueAt ? sources.now().getTime() - queue.oldestDueAt.getTime() : 0;
+      const queue = await reads.holdQueue();
+      if (!queue || !state.sources) return;
+      const overdue = queue.oldestDueAt ? state.sources.now().getTime() - queue.oldestDueAt.getTime() : 0;
       this.set(Math.max(0, overdue) / 1000);
     },
   });
+}
+
+/** Per DNO, the safety budget's window: AD1s received, AD1s withheld, and whether it is spent. */
+function registerBudgetGauges(registry: Registry, reads: ScrapeReads): void {
   const budgetGauge = (name: string, help: string, value: (b: DnoBudgetState) => number) =>
     new Gauge({
       name,
@@ -119,7 +173,8 @@ export function createMetrics(): Metrics {
       registers: [registry],
       async collect() {
         this.reset();
-        for (const b of (await budgets()) ?? []) this.set({ distributor_id: b.distributorId }, value(b));
+        for (const b of (await reads.budgets()) ?? [])
+          this.set({ distributor_id: b.distributorId }, value(b));
       },
     });
   budgetGauge(
@@ -137,6 +192,13 @@ export function createMetrics(): Metrics {
     "Per DNO: 1 when the safety budget is spent (the DNO's next OTA-induced AD1 is delivered), else 0.",
     (b) => (b.exhausted ? 1 : 0),
   );
+}
+
+/**
+ * The connection pool, read in memory: during a scrape, as it stood when the scrape began (before
+ * the scrape's own reads took connections); outside one, as it is now.
+ */
+function registerPoolGauges(registry: Registry, state: ScrapeState): void {
   const poolGauge = (
     name: string,
     help: string,
@@ -148,7 +210,7 @@ export function createMetrics(): Metrics {
       registers: [registry],
       collect() {
         this.reset();
-        const pool = poolBeforeScrape === undefined ? sources?.pool() : poolBeforeScrape;
+        const pool = state.poolBeforeScrape === undefined ? state.sources?.pool() : state.poolBeforeScrape;
         const v = pool ? value(pool) : undefined;
         if (v !== undefined) this.set(v);
       },
@@ -167,7 +229,13 @@ export function createMetrics(): Metrics {
     "GraphQL reads waiting for a place in the readers' share of the pool.",
     (p) => p.readers?.waiting,
   );
+}
 
+/** What the services report through the observer: ingest, decisions and DNO subscribers. */
+function registerServiceCounters(registry: Registry): {
+  observer: ServiceObserver;
+  dnoSubscribers: Metrics['dnoSubscribers'];
+} {
   const alertsIngested = new Counter({
     name: 'poa_sieve_ingested_total',
     help: 'Alerts in committed ingest batches, by kind and result (stored, duplicate).',
@@ -193,17 +261,6 @@ export function createMetrics(): Metrics {
     registers: [registry],
   });
   return {
-    setScrapeSources(next) {
-      sources = next;
-    },
-    async scrape() {
-      poolBeforeScrape = sources?.pool() ?? null;
-      try {
-        return await registry.metrics();
-      } finally {
-        poolBeforeScrape = undefined;
-      }
-    },
     observer: {
       subscribers: (distributorId, delta) => dnoSubscribers.inc({ distributor_id: distributorId }, delta),
       decided: (kind, outcome, reason, count) => decisions.inc({ kind, outcome, reason }, count),
@@ -211,7 +268,14 @@ export function createMetrics(): Metrics {
       ingestFailed: (error) => ingestFailures.inc({ code: classify(error)?.code ?? 'INTERNAL' }),
     },
     dnoSubscribers,
-    registry,
+  };
+}
+
+/** What the HTTP and WebSocket layers and app.ts's background jobs count. */
+function registerRequestMetrics(
+  registry: Registry,
+): Pick<Metrics, 'graphqlOperations' | 'graphqlDuration' | 'wsConnections' | 'dbQueries' | 'backgroundJobs'> {
+  return {
     graphqlOperations: new Counter({
       name: 'poa_sieve_graphql_operations_total',
       help: 'GraphQL operations executed, by operation name, type and outcome (ok or the error code).',

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal';
 import type { Clock } from '../clock';
 import { mpanCheckDigit } from '../domain/identifiers';
 import type { Services } from '../services';
-import type { DeviceInput } from '../services/device.service';
+import type { DeviceInput } from '../services/inventory/device.service';
 
 /** The principal the demo loader acts as: an operator, so it goes through the same checks as anyone. */
 const DEMO_OPERATOR: Principal = { kind: 'user', subject: 'demo-seed', role: 'OPERATOR', distributorIds: [] };

@@ -18,7 +18,7 @@ import { decodeUtf8, parseXml, XmlDocumentError } from '../ingest/xml';
 import type { Logger } from '../logger';
 import { classify, publicMessage } from '../schema/errors';
 import type { Services } from '../services';
-import { validateAlert } from '../services/ingest.service';
+import { validateAlert } from '../services/ingest/alert-input';
 import type { FirmwareActivationEntity } from '../entities';
 
 /**

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { OverloadedError } from '../domain/errors';
 import type { Services } from '../services';
-import type { IngestService } from '../services/ingest.service';
+import type { IngestService } from '../services/ingest/ingest.service';
 import { Semaphore } from '../semaphore';
 
 /**

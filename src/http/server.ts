@@ -38,7 +38,7 @@ import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
 import { subscribeSharingEvents } from '../realtime/shared-events';
 import { serveGraphqlWs } from '../realtime/ws-transport';
-import { readScopeKey } from '../services/access';
+import { readScopeKey } from '../services/shared/access';
 import { createRateLimiter, operationPoints, rateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
 import type { DataSource } from 'typeorm';
 

@@ -1,8 +1,8 @@
 import { InvalidInputError } from '../domain/errors';
 import { parseEui64, parseRequestId, parseUtcDateTime } from '../domain/identifiers';
-import type { ScheduleActivationInput } from '../services/activation.service';
-import type { AlertInput } from '../services/ingest.service';
-import type { VerificationAnswerInput } from '../services/verification.service';
+import type { ScheduleActivationInput } from '../services/activations/activation.service';
+import type { AlertInput } from '../services/ingest/alert-input';
+import type { VerificationAnswerInput } from '../services/evidence/verification-requests';
 import { GbcsPayloadError, readFirmwareVersionPayload } from './gbcs';
 import { path, textAt } from './xml';
 import type { XmlElement } from './xml';

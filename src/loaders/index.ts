@@ -13,10 +13,10 @@ import type {
   FirmwareImageEntity,
   NetworkOperatorEntity,
 } from '../entities';
-import { deviceReadScope, mayReadActivation, mayReadAlert, mayReadDevice } from '../services/access';
+import { deviceReadScope, mayReadActivation, mayReadAlert, mayReadDevice } from '../services/shared/access';
 import type { Services } from '../services';
-import type { AlertNow } from '../services/current-alerts';
-import type { SupplierRegistration } from '../services/device.service';
+import type { AlertNow } from '../services/delivery/current-alerts';
+import type { SupplierRegistration } from '../services/inventory/device.service';
 
 /**
  * Per-request (and per-subscription-operation) DataLoaders: one batched query per relation per
@@ -67,7 +67,7 @@ export function createLoaders(services: Services, principal: Principal): Loaders
     return new DataLoader<K, V, C>(batch, { ...options, cacheMap });
   };
   // Rows as stored, for this request only; every loader below hands out only what the caller may
-  // read (src/services/access.ts), whatever field asks: root, nested, reference or stream event.
+  // read (src/services/shared/access.ts), whatever field asks: root, nested, reference or stream event.
   const deviceRows = loader((guids: readonly string[]) => services.devices.byGuids(guids));
   const alertRows = loader((ids: readonly string[]) => services.alerts.byIds(ids));
   // Keyed by alert (its ID): the entry of the revision the caller's row has.

@@ -33,9 +33,7 @@ function isSharedEvent(value: unknown): value is SharedEvent {
  */
 export function subscribeSharingEvents(readScope: (contextValue: unknown) => string | null) {
   const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
-  return async (
-    args: ExecutionArgs,
-  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
+  return async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) return stream;
     const scope = readScope(args.contextValue);

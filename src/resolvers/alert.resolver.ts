@@ -15,7 +15,7 @@ import {
 import type { GraphQLContext } from '../schema/context';
 import { NetworkOperator } from '../schema/network-operator.type';
 import { DateTimeScalar, EUI64Scalar } from '../schema/scalars';
-import type { AlertInput as ServiceAlertInput } from '../services/ingest.service';
+import type { AlertInput as ServiceAlertInput } from '../services/ingest/alert-input';
 import { toNetworkOperator } from './network-operator.resolver';
 
 /** Exactly one field of AlertInput, as the service's tagged union. */

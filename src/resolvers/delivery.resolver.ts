@@ -6,9 +6,9 @@ import type { GraphQLContext } from '../schema/context';
 import { DnoAlert, DnoDeliveryStatus } from '../schema/delivery.type';
 import { DeliveryPreferenceEnum } from '../schema/enums';
 import type { DeliveryPreference } from '../domain/model';
-import { pairedIdOf } from '../services/current-alerts';
-import { alertOfPayload } from '../services/delivery.service';
-import type { DnoEvent, DnoMessage } from '../services/delivery.service';
+import { pairedIdOf } from '../services/delivery/current-alerts';
+import { alertOfPayload } from '../services/delivery/delivery.service';
+import type { DnoEvent, DnoMessage } from '../services/delivery/delivery.service';
 
 const date = (iso: string | null): Date | null => (iso ? new Date(iso) : null);
 

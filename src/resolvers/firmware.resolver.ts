@@ -1,8 +1,8 @@
 import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { AffectedFirmwareRuleEntity, FirmwareImageEntity } from '../entities';
 import type { GraphQLContext } from '../schema/context';
-import { requireUser } from '../services/access';
-import { parseUuid } from '../services/firmware.service';
+import { requireUser } from '../services/shared/access';
+import { parseUuid } from '../services/inventory/firmware.service';
 import {
   AffectedFirmwareRule,
   AffectedFirmwareRuleChange,

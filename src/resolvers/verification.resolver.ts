@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root, Subscrip
 import { renderReadFirmwareVersionRequest } from '../ingest/duis-requests';
 import type { GraphQLContext } from '../schema/context';
 import { VerificationAnswerInput, VerificationRequest } from '../schema/verification.type';
-import type { VerificationRequestRow } from '../services/verification.service';
+import type { VerificationRequestRow } from '../services/evidence/verification-requests';
 
 /** The stored row as the GraphQL object; `duisRequest` is rendered only when asked for. */
 type VerificationRequestSource = Omit<VerificationRequest, 'duisRequest'>;

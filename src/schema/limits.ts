@@ -18,7 +18,7 @@ import type {
   ValidationRule,
 } from 'graphql';
 import { QueryTooComplexError } from '../domain/errors';
-import { MAX_PAGE_SIZE } from '../services/pagination';
+import { MAX_PAGE_SIZE } from '../services/shared/pagination';
 import type { GraphQLContext } from './context';
 import { NoFederationSdlRule, withoutSuggestions } from './schema-privacy';
 import { toGraphQLError } from './errors';

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { VerificationRequestStatus } from '../services/verification.service';
+import type { VerificationRequestStatus } from '../services/evidence/verification-requests';
 import { DateTimeScalar, EUI64Scalar } from './scalars';
 
 export const VerificationStatusEnum = {

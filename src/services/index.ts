@@ -3,19 +3,20 @@ import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { AppPubSub } from '../realtime/pubsub';
-import { ActivationService } from './activation.service';
-import { AlertService } from './alert.service';
-import { DecisionService } from './decision.service';
-import { DeliveryService } from './delivery.service';
-import { DeviceService } from './device.service';
-import { FirmwareService } from './firmware.service';
-import { IngestService } from './ingest.service';
-import { NetworkOperatorService } from './network-operator.service';
-import type { ServiceObserver } from './observer';
-import { OperationsService } from './operations.service';
-import { RetentionService } from './retention.service';
-import { VerificationFeed } from './verification-feed';
-import { VerificationOutbox, VerificationService } from './verification.service';
+import { ActivationService } from './activations/activation.service';
+import { AlertService } from './alerts/alert.service';
+import { DecisionService } from './alerts/decision.service';
+import { DeliveryService } from './delivery/delivery.service';
+import { DeviceService } from './inventory/device.service';
+import { FirmwareService } from './inventory/firmware.service';
+import { IngestService } from './ingest/ingest.service';
+import { NetworkOperatorService } from './inventory/network-operator.service';
+import type { ServiceObserver } from './shared/observer';
+import { OperationsService } from './operations/operations.service';
+import { RetentionService } from './operations/retention.service';
+import { VerificationFeed } from './verification/verification-feed';
+import { VerificationOutbox } from './evidence/verification-requests';
+import { VerificationService } from './verification/verification.service';
 
 /** Everything a use case may need, built once per process and shared by HTTP, WebSocket and scripts. */
 export interface ServiceDeps {

@@ -12,7 +12,7 @@ import { guid, mpan, ok } from '../support/integration';
  * entity is asked with every object field below it, three entity hops deep (device { commsHub {
  * activations { device ... } } }, alert { pairedAlert ... }), over HTTP, through `_entities` and
  * in `dnoAlerts` events. Every Device, Alert and FirmwareActivation anywhere in an answer must be
- * one the caller may read (src/services/access.ts). The fixtures cross every boundary: hubs and
+ * one the caller may read (src/services/shared/access.ts). The fixtures cross every boundary: hubs and
  * the meters powering them carry MPANs of different DNOs (an IDNO network inside a host DNO's
  * area), and two suppliers have activations on the same meter. A new field that returns an
  * entity is walked without anyone listing it; the last test fails if one could not be reached.

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { BatchCoalescer } from '../../src/services/batch-coalescer';
+import { BatchCoalescer } from '../../src/services/ingest/batch-coalescer';
 
 /**
  * Group commit for ingest batches: requests that arrive while the runs are busy share the next

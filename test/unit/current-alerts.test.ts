@@ -1,6 +1,6 @@
 import type { AlertEntity } from '../../src/entities';
-import { CurrentAlerts, alertIdsOf, pairedIdOf } from '../../src/services/current-alerts';
-import type { AlertNow } from '../../src/services/current-alerts';
+import { CurrentAlerts, alertIdsOf, pairedIdOf } from '../../src/services/delivery/current-alerts';
+import type { AlertNow } from '../../src/services/delivery/current-alerts';
 
 /**
  * The per-DNO cache of alert states that a stream's subscribers share: one read serves every

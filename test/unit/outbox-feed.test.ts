@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import type { DnoMessage } from '../../src/services/delivery.service';
-import { DnoOutboxFeed } from '../../src/services/outbox-feed';
+import type { DnoMessage } from '../../src/services/delivery/delivery.service';
+import { DnoOutboxFeed } from '../../src/services/delivery/outbox-feed';
 
 /**
  * The shared per-DNO outbox reader against an in-memory outbox: every subscriber gets exactly

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { DecisionOutcome } from '../../src/domain/model';
-import { BUDGET_MINUTE_MS, budgetDeltas, inBudgetWindow } from '../../src/services/safety-budget';
-import type { BudgetChange, BudgetDelta } from '../../src/services/safety-budget';
+import { BUDGET_MINUTE_MS, budgetDeltas, inBudgetWindow } from '../../src/services/evidence/safety-budget';
+import type { BudgetChange, BudgetDelta } from '../../src/services/evidence/safety-budget';
 
 /**
  * The per-minute safety-budget counters: what a transaction's decision changes add to them, and

@@ -1,0 +1,109 @@
+import type { DataSource } from 'typeorm';
+import type { Principal } from '../../auth/principal';
+import { InvalidInputError } from '../../domain/errors';
+import { parseEui64 } from '../../domain/identifiers';
+import { ACTIVATION_STATUSES } from '../../domain/model';
+import { AffectedFirmwareRuleEntity, DeviceEntity, FirmwareActivationEntity } from '../../entities';
+import { parseUuid } from '../inventory/firmware.service';
+import { mayReadActivation, mayReadDevice, requireUser } from '../shared/access';
+import type { User } from '../shared/access';
+import { CURSOR_PART, decodeCursor, pageSize, toPage } from '../shared/pagination';
+import type { Page } from '../shared/pagination';
+import type { ActivationFilter } from './activation-inputs';
+
+/** Reading activations: pages, one by ID, and the batches the loaders ask for. */
+export class ActivationReads {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(
+    principal: Principal,
+    filter: ActivationFilter,
+    first?: number | null,
+    after?: string | null,
+  ): Promise<Page<FirmwareActivationEntity>> {
+    const user = requireUser(principal);
+    const limit = pageSize(first);
+    const cursor = decodeCursor(after, 2, [CURSOR_PART.instant, CURSOR_PART.uuid]);
+    const qb = this.dataSource
+      .getRepository(FirmwareActivationEntity)
+      .createQueryBuilder('a')
+      .orderBy('a.submitted_at', 'DESC')
+      .addOrderBy('a.id', 'DESC')
+      .take(limit + 1);
+    if (user.role === 'IS' || user.role === 'GS')
+      qb.andWhere('a.supplier_id = :own', { own: user.supplierId });
+    if (user.role === 'ED') {
+      qb.andWhere('a.device_guid IN (SELECT guid FROM device WHERE distributor_id = ANY(:dists))', {
+        dists: [...user.distributorIds],
+      });
+    }
+    if (cursor)
+      qb.andWhere('(a.submitted_at, a.id) < (:at::timestamptz, :id::uuid)', { at: cursor[0], id: cursor[1] });
+    if (filter.status) {
+      if (!(ACTIVATION_STATUSES as readonly string[]).includes(filter.status)) {
+        throw new InvalidInputError('INVALID_STATUS', 'unknown activation status', 'filter.status');
+      }
+      qb.andWhere('a.status = :status', { status: filter.status });
+    }
+    if (filter.deviceGuid)
+      qb.andWhere('a.device_guid = :device', { device: parseEui64(filter.deviceGuid, 'filter.deviceGuid') });
+    if (filter.supplierId)
+      qb.andWhere('a.supplier_id = :supplier', {
+        supplier: parseEui64(filter.supplierId, 'filter.supplierId'),
+      });
+    if (filter.campaignId)
+      qb.andWhere('a.campaign_id = :campaign', {
+        campaign: parseUuid(filter.campaignId, 'campaign', 'filter.campaignId'),
+      });
+    return toPage(await qb.getMany(), limit, (a) => [a.submittedAt.toISOString(), a.id]);
+  }
+
+  /** One activation the caller may see, or null. */
+  async byId(principal: Principal, id: string): Promise<FirmwareActivationEntity | null> {
+    const user = requireUser(principal);
+    const activation = await this.dataSource
+      .getRepository(FirmwareActivationEntity)
+      .findOneBy({ id: parseUuid(id, 'activation', 'id') });
+    if (!activation || !(await this.mayRead(user, activation))) return null;
+    return activation;
+  }
+
+  /** Activations of each device, newest first (for loaders under an already-checked parent). */
+  async ofDevices(guids: readonly string[]): Promise<FirmwareActivationEntity[][]> {
+    const rows = await this.dataSource
+      .getRepository(FirmwareActivationEntity)
+      .createQueryBuilder('a')
+      .where('a.device_guid = ANY(:guids)', { guids: [...guids] })
+      .orderBy('a.requested_at', 'DESC')
+      .getMany();
+    return guids.map((g) => rows.filter((r) => r.deviceGuid === g));
+  }
+
+  /** Whether each device is the target of at least one activation of this supplier. */
+  async targetedBy(supplierId: string, guids: readonly string[]): Promise<boolean[]> {
+    const rows = (await this.dataSource.query(
+      'SELECT DISTINCT device_guid AS guid FROM firmware_activation WHERE supplier_id = $1 AND device_guid = ANY($2)',
+      [supplierId, [...guids]],
+    )) as { guid: string }[];
+    const targeted = new Set(rows.map((r) => r.guid));
+    return guids.map((g) => targeted.has(g));
+  }
+
+  async rulesByIds(ids: readonly string[]): Promise<(AffectedFirmwareRuleEntity | undefined)[]> {
+    const rows = await this.dataSource
+      .getRepository(AffectedFirmwareRuleEntity)
+      .createQueryBuilder('r')
+      .where('r.id = ANY(:ids::uuid[])', { ids: [...ids] })
+      .getMany();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id));
+  }
+
+  private async mayRead(user: User, activation: FirmwareActivationEntity): Promise<boolean> {
+    if (user.role !== 'ED') return mayReadActivation(user, activation, false);
+    const device = await this.dataSource
+      .getRepository(DeviceEntity)
+      .findOneBy({ guid: activation.deviceGuid });
+    return mayReadActivation(user, activation, device !== null && mayReadDevice(user, device));
+  }
+}
