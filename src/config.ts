@@ -114,6 +114,20 @@ const schema = z.object({
   MAX_COMMS_HUB_OFF_MINUTES: positiveInt.default(DEFAULT_ENGINE_SETTINGS.maxCommsHubOffMinutes),
   /** Time a message needs to cross the network once the hub is back (fractional allowed). */
   TRANSIT_MINUTES: z.coerce.number().nonnegative().default(DEFAULT_ENGINE_SETTINGS.transitMinutes),
+  /** How long a hub is dark before it raises AD1 (GBCS: 3 min); bounds each hub's clock. */
+  COMMS_HUB_ALERT_DELAY_MINUTES: z.coerce
+    .number()
+    .nonnegative()
+    .default(DEFAULT_ENGINE_SETTINGS.commsHubAlertDelayMinutes),
+  /** Largest clock offset presumed of a device with no history: beyond the skew, the meter is asked. */
+  MAX_CLOCK_SKEW_MINUTES: z.coerce.number().nonnegative().default(DEFAULT_ENGINE_SETTINGS.maxClockSkewMinutes),
+  /** An activation with no known execution stays a candidate this long (it may run on restoration). */
+  DEFERRED_ACTIVATION_HOURS: z.coerce
+    .number()
+    .nonnegative()
+    .default(DEFAULT_ENGINE_SETTINGS.deferredActivationHours),
+  /** A decision stays open to late evidence this long after receipt; each change is a message. */
+  CORRECTION_HOURS: z.coerce.number().nonnegative().default(DEFAULT_ENGINE_SETTINGS.correctionHours),
   /** Window after a known actual execution time, for rules that do not set their own. */
   EXECUTED_WINDOW_MINUTES: positiveInt.default(DEFAULT_ENGINE_SETTINGS.executedWindowMinutes),
   /** Active verification (SR 11.2 to the meter): on/off, wait per request, requests per outage. */
@@ -323,6 +337,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       holdMinutes: e.HOLD_MINUTES,
       maxCommsHubOffMinutes: e.MAX_COMMS_HUB_OFF_MINUTES,
       transitMinutes: e.TRANSIT_MINUTES,
+      commsHubAlertDelayMinutes: e.COMMS_HUB_ALERT_DELAY_MINUTES,
+      maxClockSkewMinutes: e.MAX_CLOCK_SKEW_MINUTES,
+      deferredActivationHours: e.DEFERRED_ACTIVATION_HOURS,
+      correctionHours: e.CORRECTION_HOURS,
       executedWindowMinutes: e.EXECUTED_WINDOW_MINUTES,
       verification: {
         enabled: e.VERIFICATION_ENABLED,

@@ -1,7 +1,18 @@
 import type { DecisionOutcome, DeliveryPreference } from './model';
 
-/** Kinds of message a DNO receives on its stream. */
-export const DNO_MESSAGE_KINDS = ['AD1', 'OTA_INDUCED', 'RELEASED_AD1', 'SUPPLY_RESTORED'] as const;
+/**
+ * Kinds of message a DNO receives on its stream. WITHDRAWN and RECLASSIFIED are corrections: late
+ * evidence showed an AD1 the DNO already has to be OTA-induced (FILTER: withdraw it; ANNOTATE:
+ * its classification changed). RELEASED_AD1 is the other way round.
+ */
+export const DNO_MESSAGE_KINDS = [
+  'AD1',
+  'OTA_INDUCED',
+  'RELEASED_AD1',
+  'SUPPLY_RESTORED',
+  'WITHDRAWN',
+  'RECLASSIFIED',
+] as const;
 export type DnoMessageKind = (typeof DNO_MESSAGE_KINDS)[number];
 
 /**
@@ -45,11 +56,18 @@ export function messagesFor(t: DecisionTransition): DnoMessageKind[] {
 
   const messages: DnoMessageKind[] = [];
   const lateRelease = (t.previous === 'SUPPRESSED' || t.previous === 'PAIRED') && t.next === 'RELEASED';
+  const delivered = t.previous === 'DELIVERED' || t.previous === 'RELEASED';
+  const withheld = t.next === 'SUPPRESSED' || t.next === 'PAIRED';
   if (lateRelease) {
     // Whether the DNO never saw it (FILTER) or saw it marked OTA-induced, it must learn now.
     messages.push('RELEASED_AD1');
   } else if (!wasSent && isSent) {
     messages.push('AD1');
+  } else if (delivered && withheld && t.preference !== 'RAW') {
+    // Late evidence: an AD1 delivered as genuine turned out OTA-induced. FILTER withdraws it,
+    // ANNOTATE re-labels it, PAIR gets its OTA_INDUCED companion (below); RAW stays raw.
+    if (t.preference === 'FILTER') messages.push('WITHDRAWN');
+    if (t.preference === 'ANNOTATE') messages.push('RECLASSIFIED');
   }
   const otaInduced = t.next === 'PAIRED' || (t.next === 'SUPPRESSED' && t.preference === 'PAIR');
   const wasOtaInduced = t.previous === 'PAIRED' || (t.previous === 'SUPPRESSED' && t.preference === 'PAIR');

@@ -78,8 +78,12 @@ export class OtaInducedDetails {
 @ObjectType({
   description:
     'One message of a DNO’s stream. AD1: a power outage alert to act on. OTA_INDUCED: the companion that pairs with an ' +
-    'AD1 and says it was caused by a firmware activation (PAIR mode). RELEASED_AD1: an alert held back and then judged ' +
-    'genuine or undecidable, sent late. SUPPLY_RESTORED: a restoration alert.',
+    'AD1 and says it was caused by a firmware activation (PAIR mode; late when evidence came after the AD1). ' +
+    'RELEASED_AD1: an alert held back and then judged genuine or undecidable, sent late. SUPPLY_RESTORED: a ' +
+    'restoration alert. WITHDRAWN (FILTER): an AD1 you were sent turned out OTA-induced on late evidence (DCC’s ' +
+    'activation outcome); stand down, otaInduced names the activation. RECLASSIFIED (ANNOTATE): the same, as a new ' +
+    'classification of an AD1 you have. A decision may change for CORRECTION_HOURS (24 h) after receipt; every change ' +
+    'is a message.',
 })
 export class DnoAlert {
   @Field({

@@ -35,6 +35,14 @@ describe('messagesFor: what a DNO receives for an AD1 decision change', () => {
     ['SUPPRESSED', 'RELEASED', 'ANNOTATE', ['RELEASED_AD1']],
     ['PAIRED', 'RELEASED', 'PAIR', ['RELEASED_AD1']],
     ['SUPPRESSED', 'RELEASED', 'RAW', ['RELEASED_AD1']],
+    // Corrected late, after a delivery: late evidence showed it OTA-induced.
+    ['DELIVERED', 'SUPPRESSED', 'FILTER', ['WITHDRAWN']],
+    ['RELEASED', 'SUPPRESSED', 'FILTER', ['WITHDRAWN']],
+    ['DELIVERED', 'PAIRED', 'PAIR', ['OTA_INDUCED']],
+    ['RELEASED', 'PAIRED', 'PAIR', ['OTA_INDUCED']],
+    ['DELIVERED', 'SUPPRESSED', 'ANNOTATE', ['RECLASSIFIED']],
+    ['DELIVERED', 'SUPPRESSED', 'RAW', []],
+    ['DELIVERED', 'PAIRED', 'RAW', ['OTA_INDUCED']],
   ])('%s -> %s under %s sends %j', (previous, next, preference, expected) => {
     expect(messagesFor({ alertKind: 'AD1', previous, next, preference })).toEqual(expected);
   });
@@ -68,6 +76,12 @@ describe('delivery invariants', () => {
     fc.constant<DecisionOutcome[]>(['HELD', 'PAIRED']),
     fc.constant<DecisionOutcome[]>(['HELD', 'PAIRED', 'RELEASED']),
     fc.constant<DecisionOutcome[]>(['HELD', 'HELD', 'RELEASED']),
+    fc.constant<DecisionOutcome[]>(['DELIVERED', 'SUPPRESSED']),
+    fc.constant<DecisionOutcome[]>(['DELIVERED', 'SUPPRESSED', 'RELEASED']),
+    fc.constant<DecisionOutcome[]>(['DELIVERED', 'PAIRED']),
+    fc.constant<DecisionOutcome[]>(['DELIVERED', 'PAIRED', 'RELEASED']),
+    fc.constant<DecisionOutcome[]>(['HELD', 'RELEASED', 'SUPPRESSED']),
+    fc.constant<DecisionOutcome[]>(['HELD', 'RELEASED', 'SUPPRESSED', 'RELEASED']),
   );
   const send = (steps: DecisionOutcome[], pref: DeliveryPreference) => {
     let previous: DecisionOutcome | null = null;
@@ -90,12 +104,47 @@ describe('delivery invariants', () => {
     );
   });
 
-  test('FILTER never sends an OTA-induced alert, RAW always sends the AD1 first', () => {
+  test('FILTER never sends an alert withheld from the start, RAW always sends the AD1 first', () => {
     fc.assert(
       fc.property(path, (steps) => {
         const filter = send(steps, 'FILTER');
-        if (steps.at(-1) === 'SUPPRESSED') expect(filter).toEqual([]);
+        const everSent = steps.some((o) => o === 'DELIVERED' || o === 'RELEASED');
+        if (steps.at(-1) === 'SUPPRESSED' && !everSent) expect(filter).toEqual([]);
         expect(send(steps, 'RAW')[0]).toBe('AD1');
+      }),
+    );
+  });
+
+  test('under FILTER the DNO ends holding the alert exactly when its last decision is genuine', () => {
+    fc.assert(
+      // A FILTER operator's OTA-induced alerts are SUPPRESSED (PAIRED is the PAIR preference's).
+      fc.property(
+        path.filter((steps) => !steps.includes('PAIRED')),
+        (steps) => {
+          let holds = false;
+          for (const kind of send(steps, 'FILTER')) {
+            if (kind === 'AD1' || kind === 'RELEASED_AD1') holds = true;
+            if (kind === 'WITHDRAWN') holds = false;
+          }
+          const final = steps.at(-1)!;
+          expect(holds).toBe(final === 'DELIVERED' || final === 'RELEASED');
+        },
+      ),
+    );
+  });
+
+  test('every change of verdict after the DNO had the alert is a message, whatever the preference', () => {
+    fc.assert(
+      fc.property(path, preference, (steps, pref) => {
+        let previous: DecisionOutcome | null = null;
+        for (const next of steps) {
+          const flips =
+            (previous === 'DELIVERED' || previous === 'RELEASED') &&
+            (next === 'SUPPRESSED' || next === 'PAIRED');
+          const sent = messagesFor({ alertKind: 'AD1', previous, next, preference: pref });
+          if (flips && pref !== 'RAW') expect(sent.length).toBeGreaterThan(0);
+          previous = next;
+        }
       }),
     );
   });

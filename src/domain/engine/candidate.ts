@@ -7,8 +7,10 @@
  */
 import { CANCELLATION_SENTINEL } from '../model';
 import type { ActivationStatus } from '../model';
-import { suppressionWindow, windowContains } from '../suppression-window';
+import { suppressionWindow } from '../suppression-window';
 import type { SuppressionWindow } from '../suppression-window';
+import type { ClockEstimate } from './clocks';
+import { commsHubClockOf, esmeClockOf } from './clocks';
 import type { DecisionReason, FirmwareEvidence, PathOutcome } from './decision';
 import type {
   AffectedFirmwareRuleFact,
@@ -19,6 +21,10 @@ import type {
 } from './facts';
 import type { EngineSettings } from './settings';
 import { addMinutes, compareText, sameCode } from './time';
+import { matchFirmware } from './firmware-match';
+import type { FirmwareMatch } from './firmware-match';
+import { WINDOW_TIMINGS, bestWindow } from './windows';
+import type { PremisesHistory, PathClocks, WindowTiming } from './windows';
 
 /** One (rule, activation) pair whose window contains the outage start and whose firmware matches. */
 export interface Candidate {
@@ -32,6 +38,21 @@ export interface Candidate {
   readonly windowMinutes: number;
   readonly skewMinutes: number;
   readonly firmware: FirmwareEvidence;
+  /** How the window is anchored: on the execution, the request, or where a deferred run would fall. */
+  readonly timing: WindowTiming;
+  /** The fact that placed a deferred window (a restore, an AD1 of the hub, a read), if any. */
+  readonly timingEvidenceId: string | null;
+  /**
+   * True when only an offset the clocks' own messages do not show could put the outage start in
+   * the window: the meter is asked rather than the window trusted.
+   */
+  readonly clockUnsure: boolean;
+  /** The clocks the window was judged with: the hub's, and the anchor's (the meter's or DCC's). */
+  readonly clocks: {
+    readonly commsHub: ClockEstimate;
+    readonly anchor: ClockEstimate;
+    readonly shiftMs: number;
+  };
 }
 
 /** A (rule, activation) pair that came closest without being a candidate, for the evidence only. */
@@ -47,6 +68,10 @@ export interface NearMiss {
 /** The result of identification: the devices found, and the candidates best first, or why none. */
 export interface Identification {
   readonly commsHub: DeviceFact | null;
+  /** The hub's clock, from its AD1s (this one included). */
+  readonly commsHubClock: ClockEstimate;
+  /** The clock of the ESME that powered the hub, from its own messages; `null` without one. */
+  readonly esmeClock: ClockEstimate | null;
   readonly association: CommsHubAssociationFact | null;
   readonly esme: DeviceFact | null;
   readonly paths: { readonly esme: PathOutcome; readonly commsHub: PathOutcome };
@@ -191,50 +216,13 @@ export function activationWindow(
   return suppressionWindow(anchor, anchoredOnActual, ruleWindowSettings(rule, settings));
 }
 
-type FirmwareMatch = 'MATCH' | 'UNKNOWN_FIRMWARE_VERSION' | 'FIRMWARE_NOT_AFFECTED';
-
-/**
- * Whether a rule covers an activation from a known pre-activation firmware version: the same test
- * the engine applies, for callers (scheduling) that want the window an activation implies.
- */
-export function ruleCoversActivation(
-  rule: AffectedFirmwareRuleFact,
-  activation: Pick<FirmwareActivationFact, 'targetFirmwareVersion' | 'imageHash'>,
-  versionBefore: string | null,
-): boolean {
-  if (!rule.enabled || versionBefore === null) return false;
-  const firmware: FirmwareEvidence = { versionBefore, source: 'ACTIVATION' };
-  return matchFirmware(rule, activation as FirmwareActivationFact, firmware) === 'MATCH';
-}
-
-function matchFirmware(
-  rule: AffectedFirmwareRuleFact,
-  activation: FirmwareActivationFact,
-  firmware: FirmwareEvidence | null,
-): FirmwareMatch {
-  if (firmware === null) return 'UNKNOWN_FIRMWARE_VERSION';
-  if (!rule.affectedFirmwareVersions.some((v) => sameCode(v, firmware.versionBefore))) {
-    return 'FIRMWARE_NOT_AFFECTED';
-  }
-  // A rule that names a target can only match an activation known to go to that target.
-  if (rule.targetFirmwareVersion) {
-    if (!activation.targetFirmwareVersion) return 'UNKNOWN_FIRMWARE_VERSION';
-    if (!sameCode(rule.targetFirmwareVersion, activation.targetFirmwareVersion))
-      return 'FIRMWARE_NOT_AFFECTED';
-  }
-  if (rule.targetImageHash) {
-    if (!activation.imageHash) return 'UNKNOWN_FIRMWARE_VERSION';
-    if (!sameCode(rule.targetImageHash, activation.imageHash)) return 'FIRMWARE_NOT_AFFECTED';
-  }
-  return 'MATCH';
-}
-
 function devicePath(
   path: 'ESME' | 'CHF',
   device: DeviceFact,
   rules: readonly AffectedFirmwareRuleFact[],
   facts: PowerOutageAlertFacts,
   settings: EngineSettings,
+  clocks: PathClocks,
 ): PathResult {
   if (!device.manufacturer || !device.model) return { kind: 'none', reason: 'UNKNOWN_MODEL', nearMiss: null };
   const manufacturer = device.manufacturer;
@@ -249,6 +237,12 @@ function devicePath(
     (a) => sameCode(a.deviceGuid, device.guid) && a.requestedAt.getTime() < CANCELLATION_SENTINEL.getTime(),
   );
   const startAt = facts.alert.startAt;
+  const history: PremisesHistory = {
+    alert: facts.alert,
+    restores: facts.supplyRestoredAlerts,
+    commsHubAlerts: facts.commsHubAlerts ?? [],
+    verifications: facts.verifications,
+  };
   const candidates: Candidate[] = [];
   const misses: { miss: NearMiss; why: FirmwareMatch }[] = [];
   let nearestOutside: NearMiss | null = null;
@@ -256,25 +250,33 @@ function devicePath(
   for (const rule of modelRules) {
     const ruleBounds = ruleWindowSettings(rule, settings);
     for (const activation of activations) {
-      const window = activationWindow(activation, rule, settings);
-      const bounds = {
-        windowMinutes: window.anchoredOnActual ? ruleBounds.executedWindowMinutes : ruleBounds.windowMinutes,
-        skewMinutes: ruleBounds.skewMinutes,
-      };
-      if (!windowContains(window, startAt)) {
-        const distance = Math.abs(window.anchor.getTime() - startAt.getTime());
+      const legacy = activationWindow(activation, rule, settings);
+      const versionBefore = firmwareBefore(device, activation, legacy)?.versionBefore ?? null;
+      const found = bestWindow(path, activation, ruleBounds, versionBefore, history, clocks, settings);
+      if (found === null) {
+        const distance = Math.abs(legacy.anchor.getTime() - startAt.getTime());
         if (distance < nearestDistance) {
           nearestDistance = distance;
-          nearestOutside = { rule, activation, window, ...bounds, firmware: null };
+          nearestOutside = {
+            rule,
+            activation,
+            window: legacy,
+            windowMinutes: legacy.anchoredOnActual
+              ? ruleBounds.executedWindowMinutes
+              : ruleBounds.windowMinutes,
+            skewMinutes: ruleBounds.skewMinutes,
+            firmware: null,
+          };
         }
         continue;
       }
-      const firmware = firmwareBefore(device, activation, window);
+      const bounds = { windowMinutes: found.windowMinutes, skewMinutes: ruleBounds.skewMinutes };
+      const firmware = firmwareBefore(device, activation, legacy);
       const match = matchFirmware(rule, activation, firmware);
       if (match === 'MATCH' && firmware !== null) {
-        candidates.push({ path, rule, activation, device, window, ...bounds, firmware });
+        candidates.push({ path, rule, activation, device, ...found, ...bounds, firmware });
       } else {
-        misses.push({ miss: { rule, activation, window, ...bounds, firmware }, why: match });
+        misses.push({ miss: { rule, activation, window: found.window, ...bounds, firmware }, why: match });
       }
     }
   }
@@ -305,13 +307,34 @@ function compareCandidates(
 ): number {
   const t = startAt.getTime();
   return (
+    Number(a.clockUnsure) - Number(b.clockUnsure) ||
     activationRank(a.activation, settings, now) - activationRank(b.activation, settings, now) ||
+    WINDOW_TIMINGS.indexOf(a.timing) - WINDOW_TIMINGS.indexOf(b.timing) ||
     Math.abs(a.window.anchor.getTime() - t) - Math.abs(b.window.anchor.getTime() - t) ||
     (a.path === b.path ? 0 : a.path === 'ESME' ? -1 : 1) ||
     compareText(a.activation.id, b.activation.id) ||
     compareText(a.rule.id, b.rule.id) ||
     b.rule.version - a.rule.version
   );
+}
+
+/** A hub the inventory does not know: nothing can be a candidate (fail open). */
+function unknownHub(commsHubClock: ClockEstimate): Identification {
+  return {
+    commsHub: null,
+    commsHubClock,
+    esmeClock: null,
+    association: null,
+    esme: null,
+    paths: { esme: 'UNKNOWN_DEVICE', commsHub: 'UNKNOWN_DEVICE' },
+    candidates: [],
+    reason: 'UNKNOWN_DEVICE',
+    nearMiss: null,
+  };
+}
+
+function pathOutcome(result: PathResult): PathOutcome {
+  return result.kind === 'candidates' ? 'CANDIDATE' : result.reason;
 }
 
 /**
@@ -326,21 +349,13 @@ export function identify(
 ): Identification {
   const { alert } = facts;
   const commsHub = findDevice(facts.devices, alert.commsHubGuid);
-  if (commsHub === null) {
-    return {
-      commsHub: null,
-      association: null,
-      esme: null,
-      paths: { esme: 'UNKNOWN_DEVICE', commsHub: 'UNKNOWN_DEVICE' },
-      candidates: [],
-      reason: 'UNKNOWN_DEVICE',
-      nearMiss: null,
-    };
-  }
+  const commsHubClock = commsHubClockOf(facts, settings);
+  if (commsHub === null) return unknownHub(commsHubClock);
 
   let association: CommsHubAssociationFact | null = null;
   let esme: DeviceFact | null = null;
   let esmeResult: PathResult;
+  let esmeClock: ClockEstimate | null = null;
   const valid = associationsAt(facts.associations, alert.commsHubGuid, alert.startAt);
   const esmeGuids = new Set(valid.map((a) => a.esmeGuid.toUpperCase()));
   if (esmeGuids.size === 0) {
@@ -350,15 +365,16 @@ export function identify(
   } else {
     association = valid[0];
     esme = findDevice(facts.devices, association.esmeGuid);
+    esmeClock = esmeClockOf(association.esmeGuid, facts, settings);
     esmeResult =
       esme === null || esme.type !== 'ESME'
         ? { kind: 'none', reason: 'UNKNOWN_DEVICE', nearMiss: null }
-        : devicePath('ESME', esme, rules, facts, settings);
+        : devicePath('ESME', esme, rules, facts, settings, { commsHub: commsHubClock, device: esmeClock });
   }
 
   // The CH path only exists where some rule targets CHs; otherwise its "no rule" says nothing.
   const chResult: PathResult | null = rules.some((r) => r.deviceType === 'CHF')
-    ? devicePath('CHF', commsHub, rules, facts, settings)
+    ? devicePath('CHF', commsHub, rules, facts, settings, { commsHub: commsHubClock, device: commsHubClock })
     : null;
 
   const candidates = [
@@ -367,16 +383,21 @@ export function identify(
   ].sort((a, b) => compareCandidates(a, b, alert.startAt, settings, now));
 
   const paths = {
-    esme: esmeResult.kind === 'candidates' ? ('CANDIDATE' as const) : esmeResult.reason,
-    commsHub:
-      chResult === null
-        ? ('NOT_APPLICABLE' as const)
-        : chResult.kind === 'candidates'
-          ? ('CANDIDATE' as const)
-          : chResult.reason,
+    esme: pathOutcome(esmeResult),
+    commsHub: chResult === null ? 'NOT_APPLICABLE' : pathOutcome(chResult),
   };
   if (candidates.length > 0) {
-    return { commsHub, association, esme, paths, candidates, reason: null, nearMiss: null };
+    return {
+      commsHub,
+      commsHubClock,
+      esmeClock,
+      association,
+      esme,
+      paths,
+      candidates,
+      reason: null,
+      nearMiss: null,
+    };
   }
 
   const failures = [esmeResult, chResult].flatMap((r) => (r !== null && r.kind === 'none' ? [r] : []));
@@ -384,6 +405,8 @@ export function identify(
   const chosen = failures[0];
   return {
     commsHub,
+    commsHubClock,
+    esmeClock,
     association,
     esme,
     paths,

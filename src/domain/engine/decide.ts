@@ -5,23 +5,17 @@
  * moves forward: HELD -> SUPPRESSED/PAIRED/RELEASED, SUPPRESSED/PAIRED -> RELEASED (late);
  * DELIVERED and RELEASED are final because the DNO already has the alert.
  */
-import type { DecisionOutcome } from '../model';
-import type { Candidate, Identification, NearMiss } from './candidate';
+import type { Candidate, Identification } from './candidate';
 import { activationExecuted, identify } from './candidate';
-import type {
-  AlertDecision,
-  BudgetEvidence,
-  ClusterEvidence,
-  DecisionEvidence,
-  DecisionReason,
-  DeviceEvidence,
-  TimelineEvidence,
-} from './decision';
+import type { AlertDecision, DecisionReason } from './decision';
+import { buildDecision } from './decision-record';
+import type { Findings, Verdict } from './decision-record';
 import { isWithheld, sameDecision } from './decision';
 import {
   activationReleaseReason,
   budgetEvidence,
   budgetSpent,
+  campaignCluster,
   evidenceDeadline,
   findCluster,
   holdCeiling,
@@ -29,42 +23,11 @@ import {
   timelineEvidence,
   verificationState,
 } from './evidence';
-import type { VerificationState } from './evidence';
-import type { DeviceFact, PowerOutageAlertFacts } from './facts';
+import type { PowerOutageAlertFacts } from './facts';
 import type { EngineSettings } from './settings';
-import { addMinutes, earliest, iso, isoOrNull } from './time';
+import { addMinutes, earliest } from './time';
 
-function deviceEvidence(device: DeviceFact | null): DeviceEvidence | null {
-  if (device === null) return null;
-  return {
-    guid: device.guid,
-    type: device.type,
-    manufacturer: device.manufacturer,
-    model: device.model,
-    smiStatus: device.smiStatus,
-    areaKey: device.areaKey,
-  };
-}
-
-interface Verdict {
-  readonly outcome: DecisionOutcome;
-  readonly reason: DecisionReason;
-  readonly dueAt: Date | null;
-  readonly late: boolean;
-}
-
-interface Findings {
-  readonly identification: Identification;
-  /** The candidate decided on, or the pair that came closest (evidence only). */
-  readonly used: Candidate | NearMiss | null;
-  readonly isCandidate: boolean;
-  readonly restoreIds: readonly string[];
-  readonly cluster: ClusterEvidence | null;
-  readonly budget: BudgetEvidence | null;
-  /** Candidates only: what asking the meter has shown. */
-  readonly verification: VerificationState | null;
-  readonly timeline: TimelineEvidence | null;
-}
+const HOUR_MS = 3600_000;
 
 /**
  * The outcome for "send it": RELEASED when it had been held or withheld (the DNO gets it after
@@ -77,102 +40,31 @@ function notWithheld(previous: AlertDecision | null, reason: DecisionReason): Ve
   return { outcome: wasWithheld ? 'RELEASED' : 'DELIVERED', reason, dueAt: null, late: wasSuppressed };
 }
 
-function buildDecision(
-  facts: PowerOutageAlertFacts,
-  verdict: Verdict,
-  findings: Findings,
-  now: Date,
-  shadow: AlertDecision | null,
-): AlertDecision {
-  const { alert } = facts;
-  const { identification: id, used } = findings;
-  const candidate = findings.isCandidate && used !== null ? used : null;
-  const evidence: DecisionEvidence = {
-    alert: {
-      id: alert.id,
-      commsHubGuid: alert.commsHubGuid,
-      mpan: alert.mpan,
-      distributorId: alert.distributorId,
-      startAt: iso(alert.startAt),
-      receivedAt: iso(alert.receivedAt),
-      throttledCount: alert.throttledCount,
-    },
-    commsHub: deviceEvidence(id.commsHub),
-    association:
-      id.association === null
-        ? null
-        : {
-            esmeGuid: id.association.esmeGuid,
-            effectiveFrom: iso(id.association.effectiveFrom),
-            effectiveTo: isoOrNull(id.association.effectiveTo),
-          },
-    esme: deviceEvidence(id.esme),
-    paths: id.paths,
-    rule:
-      used === null
-        ? null
-        : {
-            id: used.rule.id,
-            version: used.rule.version,
-            deviceType: used.rule.deviceType,
-            shadow: used.rule.shadow,
-          },
-    activation:
-      used === null
-        ? null
-        : {
-            id: used.activation.id,
-            requestId: used.activation.requestId,
-            deviceGuid: used.activation.deviceGuid,
-            status: used.activation.status,
-            outcomeCode: used.activation.outcomeCode,
-            requestedAt: iso(used.activation.requestedAt),
-            actualExecutedAt: isoOrNull(used.activation.actualExecutedAt),
-            imageHash: used.activation.imageHash,
-            targetFirmwareVersion: used.activation.targetFirmwareVersion ?? null,
-          },
-    firmware: used === null ? null : used.firmware,
-    window:
-      used === null
-        ? null
-        : {
-            from: iso(used.window.from),
-            to: iso(used.window.to),
-            anchor: iso(used.window.anchor),
-            anchoredOnActual: used.window.anchoredOnActual,
-            windowMinutes: used.windowMinutes,
-            skewMinutes: used.skewMinutes,
-          },
-    supplyRestoredAlertIds: findings.restoreIds,
-    cluster: findings.cluster,
-    budget: findings.budget,
-    timeline: findings.timeline,
-    deliveryPreference: facts.deliveryPreference,
-  };
-  return {
-    alertId: alert.id,
-    outcome: verdict.outcome,
-    reason: verdict.reason,
-    decidedAt: now,
-    dueAt: verdict.dueAt,
-    late: verdict.late,
-    // Only a decision that used a candidate names its rule and activation; a near miss is in the
-    // evidence but did not decide anything.
-    ruleId: candidate?.rule.id ?? null,
-    ruleVersion: candidate?.rule.version ?? null,
-    activationId: candidate?.activation.id ?? null,
-    window: candidate?.window ?? null,
-    evidence,
-    shadow,
-  };
-}
-
 /** The hold ceiling: the one promised when the alert was held stands, even if the setting grew since. */
 function effectiveCeiling(facts: PowerOutageAlertFacts, settings: EngineSettings): Date {
   const previous = facts.previousDecision;
   const promised = previous?.outcome === 'HELD' ? previous.evidence.timeline?.ceilingAt : undefined;
   const ceiling = holdCeiling(facts.alert, settings);
   return promised ? earliest(ceiling, new Date(promised)) : ceiling;
+}
+
+/** How far the meter's restore times move to compare with the hub's outage start (hub - meter offset). */
+function restoreShiftMs(identification: Identification): number {
+  return identification.esmeClock === null
+    ? 0
+    : identification.commsHubClock.offsetMs - identification.esmeClock.offsetMs;
+}
+
+/**
+ * True when DCC's outcome confirms the candidate: the activation ran, and its execution time,
+ * clocks accounted for, puts the outage start in the narrow window.
+ */
+function confirmedByOutcome(candidate: Candidate, settings: EngineSettings): boolean {
+  return (
+    activationExecuted(candidate.activation, settings) &&
+    candidate.timing === 'EXECUTED' &&
+    !candidate.clockUnsure
+  );
 }
 
 /** Gathers the release evidence around a candidate. */
@@ -201,6 +93,11 @@ function investigate(
       identification.esme?.guid ?? null,
       facts.alert.startAt,
       settings,
+      restoreShiftMs(identification),
+      candidate.timing === 'DEFERRED_RESTORE' ? candidate.timingEvidenceId : null,
+      candidate.timing === 'EXECUTED' && candidate.path === 'ESME'
+        ? candidate.activation.actualExecutedAt
+        : null,
     ),
     cluster: facts.area === null ? null : findCluster(facts.alert, facts.area, settings),
     budget: budgetEvidence(facts.alert, facts.dnoBudget, facts.area, settings),
@@ -222,9 +119,13 @@ function judgeCandidate(
   // Release evidence, strongest proof of a genuine outage first.
   const verification = findings.verification;
   const activationRan = verification?.activationRan ?? null;
+  const byOutcome = confirmedByOutcome(candidate, settings);
   if (findings.restoreIds.length > 0) return notWithheld(previous, 'SUPPLY_RESTORED_OVERLAP');
-  if (findings.cluster?.found) return notWithheld(previous, 'AREA_CLUSTER');
-  const activationReason = activationReleaseReason(candidate.activation, settings, now, activationRan);
+  // A cluster releases, unless DCC's outcome puts this very outage in its meter's narrow window,
+  // or the cluster's span holds as many campaign AD1s as others (then the meter is asked).
+  const cluster = findings.cluster;
+  if (cluster?.found && !byOutcome && !campaignCluster(cluster)) return notWithheld(previous, 'AREA_CLUSTER');
+  const activationReason = activationReleaseReason(candidate.activation, settings, activationRan);
   if (activationReason !== null) return notWithheld(previous, activationReason);
 
   // A suppression, once made, stands until release evidence arrives. The guards below stop
@@ -237,11 +138,13 @@ function judgeCandidate(
     return notWithheld(previous, 'SAFETY_BUDGET_SPENT');
   }
 
-  // The activation ran and explains the outage: the outcome anchors the (narrow) window on the
-  // actual execution time, or the meter itself reported the new firmware.
-  const confirmed =
-    (activationExecuted(candidate.activation, settings) && candidate.window.anchoredOnActual) ||
-    activationRan === true;
+  // The activation ran and explains the outage: DCC's outcome anchors the narrow window on the
+  // actual execution time, or the meter itself reported the new firmware. A meter that reports
+  // it but whose run could have been any time since the request (no outcome, nothing showing
+  // when it could run) does not date this outage.
+  const untimed = candidate.timing === 'OUTCOME_PENDING';
+  const confirmed = byOutcome || (activationRan === true && !untimed);
+  if (activationRan === true && untimed && !byOutcome) return notWithheld(previous, 'OUTCOME_NOT_RECEIVED');
   const withhold: Verdict = {
     outcome: facts.deliveryPreference === 'PAIR' ? 'PAIRED' : 'SUPPRESSED',
     reason: 'OTA_INDUCED',
@@ -304,6 +207,7 @@ function decideEnforced(
         identification.esme?.guid ?? null,
         facts.alert.startAt,
         settings,
+        restoreShiftMs(identification),
       ),
       cluster: null,
       budget: null,
@@ -324,6 +228,45 @@ function decideEnforced(
   const verdict = judgeCandidate(facts, candidate, findings, previous, settings, now);
   if (verdict === null && previous !== null) return previous;
   return buildDecision(facts, verdict ?? notWithheld(previous, 'HOLD_EXPIRED'), findings, now, null);
+}
+
+/**
+ * Late evidence about an AD1 the DNO already has. It is withdrawn (SUPPRESSED, or PAIRED with a
+ * late companion) only when DCC's outcome, arriving after the delivery, puts the outage in its
+ * meter's narrow window, or the meter's answer shows a deferred run that nothing else explains;
+ * and only as a new suppression would be: no restore, no cluster that DCC's outcome does not
+ * override, routed, in budget. Anything less leaves the delivery standing. `null`: no change.
+ */
+function correction(
+  facts: PowerOutageAlertFacts,
+  previous: AlertDecision,
+  identification: Identification,
+  settings: EngineSettings,
+  now: Date,
+): AlertDecision | null {
+  const candidate = identification.candidates.find((c) => !c.rule.shadow);
+  if (candidate === undefined) return null;
+  const findings = investigate(facts, identification, candidate, settings, now);
+  const byOutcome = confirmedByOutcome(candidate, settings);
+  const deferredRun =
+    findings.verification?.activationRan === true &&
+    (candidate.timing === 'DEFERRED_RESTORE' || candidate.timing === 'DEFERRED_OUTAGE');
+  if (!byOutcome && !deferredRun) return null;
+  if (findings.restoreIds.length > 0) return null;
+  if (findings.cluster?.found && !byOutcome) return null;
+  if (activationReleaseReason(candidate.activation, settings, findings.verification?.activationRan ?? null))
+    return null;
+  if (facts.alert.distributorId === null) return null;
+  if (facts.area === null && settings.requireAreaKey) return null;
+  if (findings.budget !== null && budgetSpent(findings.budget)) return null;
+  const verdict: Verdict = {
+    outcome: facts.deliveryPreference === 'PAIR' ? 'PAIRED' : 'SUPPRESSED',
+    reason: 'OTA_INDUCED',
+    dueAt: null,
+    late: false,
+  };
+  const next = buildDecision(facts, verdict, findings, now, previous.shadow);
+  return sameDecision(next, previous) ? null : next;
 }
 
 /** A decision for an AD1 the DNO already has: only a shadow rule's would-be part may progress. */
@@ -370,9 +313,17 @@ export function decidePowerOutageAlert(
   const enabledRules = facts.rules.filter((r) => r.enabled);
   const identification = identify(facts, enabledRules, settings, now);
 
-  // Delivered or released: the DNO has it. Nothing can take it back.
-  if (previous !== null && !isWithheld(previous.outcome)) {
+  // Past the correction bound a decision is final: late evidence no longer changes it.
+  const open = now.getTime() <= facts.alert.receivedAt.getTime() + settings.correctionHours * HOUR_MS;
+  if (previous !== null && previous.outcome !== 'HELD' && !open) {
     return progressShadow(facts, previous, identification, settings, now);
+  }
+  // Delivered or released: the DNO has it. Only DCC's word withdraws it (see {@link correction}).
+  if (previous !== null && !isWithheld(previous.outcome)) {
+    return (
+      correction(facts, previous, identification, settings, now) ??
+      progressShadow(facts, previous, identification, settings, now)
+    );
   }
 
   const enforced = identification.candidates.filter((c) => !c.rule.shadow);

@@ -81,7 +81,22 @@ export interface FirmwareEvidence {
   readonly source: 'ACTIVATION' | 'INVENTORY_HISTORY';
 }
 
-/** The window, as ISO text, with the bounds it was built from. */
+/** A device clock as a decision judged it (offset = device time - true time), in seconds. */
+export interface ClockEvidence {
+  readonly deviceGuid: string;
+  /** The correction applied. */
+  readonly offsetSeconds: number;
+  /** What the device's own messages allow; `null` for a side they say nothing about. */
+  readonly lowSeconds: number | null;
+  readonly highSeconds: number | null;
+  /** How many of its messages bounded it (0: the skew allowance stood in). */
+  readonly samples: number;
+}
+
+/**
+ * The window, as ISO text, with the bounds it was built from. `from` and `to` are in the hub's
+ * clock: the window as anchored, widened by what the clocks' messages show of their offsets.
+ */
 export interface WindowEvidence {
   readonly from: string;
   readonly to: string;
@@ -89,6 +104,19 @@ export interface WindowEvidence {
   readonly anchoredOnActual: boolean;
   readonly windowMinutes: number;
   readonly skewMinutes: number;
+  /** How it is anchored: EXECUTED, REQUESTED, or where a deferred run falls (docs/ENGINE.md). */
+  readonly timing?: string;
+  /** The fact that placed a deferred window: a restore, an AD1 of the hub, or a read. */
+  readonly timingEvidenceId?: string | null;
+  /** True when only an unknown clock offset puts the outage start inside: the meter is asked. */
+  readonly clockUnsure?: boolean;
+  /** The two clocks: the hub's, and the anchor's (the meter's, or DCC's for its own times). */
+  readonly clocks?: {
+    readonly commsHub: ClockEvidence;
+    readonly anchor: ClockEvidence;
+    /** Correction applied to the anchor (hub offset - anchor offset). */
+    readonly shiftSeconds: number;
+  };
 }
 
 /**
@@ -140,6 +168,11 @@ export interface ClusterEvidence {
   readonly size: number;
   readonly minutes: number;
   readonly found: boolean;
+  /**
+   * Weight of the AD1s in the same span that lie in activation windows themselves. A cluster
+   * made mostly of them looks like a campaign, not a feeder fault: it is not released blindly.
+   */
+  readonly campaignWeight?: number;
 }
 
 /** One safety-budget scope at decision time. */

@@ -20,7 +20,7 @@ import type {
   VerificationFact,
 } from './facts';
 import { SUPPLY_RESTORED_ALERT_CODES } from './facts';
-import { activationExecuted, outcomeDeadline } from './candidate';
+import { activationExecuted } from './candidate';
 import type { EngineSettings } from './settings';
 import { addMinutes, compareText, iso, isoOrNull, sameCode, sortedUnique } from './time';
 
@@ -51,21 +51,36 @@ export function restoreOverlapsOutage(
   return from <= t && t <= to;
 }
 
-/** Ids (sorted, unique) of the ESME's supply-restored alerts that overlap the outage. */
+/**
+ * Ids (sorted, unique) of the ESME's supply-restored alerts that overlap the outage. Meter and
+ * hub clocks differ: a restore overlaps as its times stand, or once moved by `shiftMs` (hub
+ * offset - meter offset, from their messages). A restore the outage follows rather than overlaps
+ * does not count: the one a deferred activation's window is anchored on (`exceptId`), and any
+ * whose supply was back before the meter ran the activation (`executedAt`, a meter time: the
+ * meter runs a deferred activation once it has mains, so its cut starts after the restoration).
+ */
 export function overlappingRestoreIds(
   restores: readonly SupplyRestoredAlertFact[],
   esmeGuid: string | null,
   startAt: Date,
   settings: EngineSettings,
+  shiftMs = 0,
+  exceptId: string | null = null,
+  /** When the meter ran the activation (its clock): a supply that came back before it had ended. */
+  executedAt: Date | null = null,
 ): string[] {
   if (esmeGuid === null) return [];
+  const moved = new Date(startAt.getTime() - shiftMs);
   return sortedUnique(
     restores
       .filter(
         (r) =>
+          r.id !== exceptId &&
+          (executedAt === null || r.restorationAt.getTime() > executedAt.getTime()) &&
           sameCode(r.esmeGuid, esmeGuid) &&
           isSupplyRestoredCode(r.alertCode) &&
-          restoreOverlapsOutage(r, startAt, settings.skewMinutes),
+          (restoreOverlapsOutage(r, startAt, settings.skewMinutes) ||
+            restoreOverlapsOutage(r, moved, settings.skewMinutes)),
       )
       .map((r) => r.id),
   );
@@ -90,25 +105,31 @@ export function findCluster(
 ): ClusterEvidence {
   const span = settings.clusterMinutes * MINUTE_MS;
   const t = alert.startAt.getTime();
-  const byId = new Map<string, { id: string; at: number; weight: number }>();
+  const byId = new Map<string, { id: string; at: number; weight: number; campaign: boolean }>();
   for (const n of area.neighbourAlerts) {
-    if (n.alertId === alert.id || n.inActivationWindow) continue;
+    if (n.alertId === alert.id) continue;
     if (n.commsHubGuid && sameCode(n.commsHubGuid, alert.commsHubGuid)) continue;
     const at = n.startAt.getTime();
     if (at < t - span || at > t + span) continue;
+    // A neighbour withheld as OTA-induced is one more meter of a campaign, not a feeder fault.
+    const campaign = n.inActivationWindow || n.outcome === 'SUPPRESSED' || n.outcome === 'PAIRED';
     if (!byId.has(n.alertId))
-      byId.set(n.alertId, { id: n.alertId, at, weight: alertWeight(n.throttledCount) });
+      byId.set(n.alertId, { id: n.alertId, at, weight: alertWeight(n.throttledCount), campaign });
   }
-  const points = [...byId.values()].sort((a, b) => a.at - b.at || compareText(a.id, b.id));
+  const all = [...byId.values()].sort((a, b) => a.at - b.at || compareText(a.id, b.id));
+  const points = all.filter((p) => !p.campaign);
 
   // Every span worth trying starts at a point before the outage start, or at the start itself.
   const lefts = [...points.filter((p) => p.at <= t).map((p) => p.at), t];
-  let best: { weight: number; ids: string[] } = { weight: 0, ids: [] };
+  let best: { weight: number; ids: string[]; left: number } = { weight: 0, ids: [], left: t };
   for (const left of lefts) {
     const inside = points.filter((p) => p.at >= left && p.at <= left + span);
     const weight = inside.reduce((sum, p) => sum + p.weight, 0);
-    if (weight > best.weight) best = { weight, ids: inside.map((p) => p.id) };
+    if (weight > best.weight) best = { weight, ids: inside.map((p) => p.id), left };
   }
+  const campaignWeight = all
+    .filter((p) => p.campaign && p.at >= best.left && p.at <= best.left + span)
+    .reduce((sum, p) => sum + p.weight, 0);
   return {
     areaKey: area.key,
     alertIds: sortedUnique(best.ids),
@@ -116,7 +137,13 @@ export function findCluster(
     size: settings.clusterSize,
     minutes: settings.clusterMinutes,
     found: best.weight >= settings.clusterSize,
+    campaignWeight,
   };
+}
+
+/** True when a cluster's span holds at least as many campaign AD1s as others: verify, do not release. */
+export function campaignCluster(cluster: ClusterEvidence): boolean {
+  return cluster.found && (cluster.campaignWeight ?? 0) >= cluster.weight;
 }
 
 /**
@@ -127,7 +154,6 @@ export function findCluster(
 export function activationReleaseReason(
   activation: FirmwareActivationFact,
   settings: EngineSettings,
-  now: Date,
   /** What asking the meter showed: a meter that reports the new firmware ran the activation. */
   activationRan: boolean | null = null,
 ): DecisionReason | null {
@@ -139,13 +165,10 @@ export function activationReleaseReason(
       return 'ACTIVATION_CANCELLED';
     case 'SUPERSEDED':
       return 'ACTIVATION_SUPERSEDED';
-    // A lost outcome says nothing once the meter itself has shown that the activation ran.
+    // No outcome yet, or none in time: the activation may still run (on restoration, above all),
+    // and a lost outcome is found out by asking the meter, not assumed either way.
     case 'OUTCOME_UNKNOWN':
-      return activationRan ? null : 'OUTCOME_NOT_RECEIVED';
     case 'SCHEDULED':
-      return !activationRan && now.getTime() > outcomeDeadline(activation, settings).getTime()
-        ? 'OUTCOME_NOT_RECEIVED'
-        : null;
     case 'SUCCEEDED':
       return null;
   }

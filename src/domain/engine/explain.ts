@@ -1,4 +1,4 @@
-import type { AlertDecision, DecisionReason } from './decision';
+import type { AlertDecision, ClockEvidence, DecisionEvidence, DecisionReason } from './decision';
 import type { RestoreDecisionReason, SupplyRestoredDecision } from './restore';
 
 /** What each reason code means, in words an operator or a DNO reads. */
@@ -44,6 +44,34 @@ export const REASON_TEXT: Readonly<Record<DecisionReason | RestoreDecisionReason
   FOLLOWS_OUTAGE_ALERT: 'the restoration takes the same treatment as the power outage alert it pairs with',
 };
 
+/** How a window was anchored, in words (WindowEvidence.timing). */
+const TIMING_TEXT: Readonly<Record<string, string>> = {
+  EXECUTED: 'the actual execution time',
+  REQUESTED: 'the requested time',
+  DEFERRED_RESTORE:
+    'the restoration of a supply interruption that spanned the requested time: a meter without mains runs the activation when supply returns',
+  DEFERRED_OUTAGE:
+    "the requested time, which fell in an outage of the hub already under way: the meter runs the activation when supply returns, so the hub's next outage may be its",
+  NOT_YET_ACTIVATED: 'a read after the requested time that still showed the old firmware',
+  OUTCOME_PENDING: 'the requested time, the activation having no outcome yet and nothing showing it ran',
+};
+
+function clockLine(clocks: NonNullable<DecisionEvidence['window']>['clocks'], unsure: boolean): string {
+  const one = (c: ClockEvidence, name: string) =>
+    c.samples === 0 && c.lowSeconds === 0 && c.highSeconds === 0
+      ? `${name} exact`
+      : `${name} ${c.offsetSeconds >= 0 ? '+' : ''}${c.offsetSeconds} s` +
+        (c.samples > 0
+          ? ` (its ${c.samples} message(s) allow ${c.lowSeconds ?? '-'}..${c.highSeconds ?? '-'} s)`
+          : ' (no messages yet)');
+  const text =
+    `Clock offsets used: ${one(clocks!.commsHub, 'hub')}; ${one(clocks!.anchor, 'anchor')}; ` +
+    `window moved by ${clocks!.shiftSeconds} s.`;
+  return unsure
+    ? `${text} Only a clock offset the devices' messages do not show puts the outage in the window: the meter is asked, and its answer bounds its clock.`
+    : text;
+}
+
 /** A readable account of an AD1 decision, one sentence a line, from the evidence it recorded. */
 export function explainAlertDecision(decision: AlertDecision): string[] {
   const e = decision.evidence;
@@ -76,10 +104,16 @@ export function explainAlertDecision(decision: AlertDecision): string[] {
     );
   }
   if (e.window) {
+    const anchoredOn = e.window.timing
+      ? (TIMING_TEXT[e.window.timing] ?? e.window.timing)
+      : e.window.anchoredOnActual
+        ? 'the actual execution time'
+        : 'the requested time';
     lines.push(
       `Window ${e.window.from} to ${e.window.to} (${e.window.skewMinutes} min skew, ${e.window.windowMinutes} min window, ` +
-        `anchored on the ${e.window.anchoredOnActual ? 'actual' : 'requested'} time).`,
+        `anchored at ${e.window.anchor} on ${anchoredOn}${e.window.timingEvidenceId ? ` (${e.window.timingEvidenceId})` : ''}).`,
     );
+    if (e.window.clocks) lines.push(clockLine(e.window.clocks, e.window.clockUnsure ?? false));
   }
   if (e.supplyRestoredAlertIds.length)
     lines.push(`Overlapping supply-restored alerts: ${e.supplyRestoredAlertIds.join(', ')}.`);

@@ -11,6 +11,7 @@
 import type {
   ActivationOutcomeCode,
   ActivationStatus,
+  DecisionOutcome,
   DeliveryPreference,
   DeviceType,
   SmiStatus,
@@ -118,6 +119,15 @@ export interface FirmwareActivationFact {
   readonly targetFirmwareVersion?: string | null;
   /** Version the device ran when the activation was requested, if the lifecycle recorded it. */
   readonly firmwareVersionBefore?: string | null;
+  /**
+   * True for an activation to run at once (no ExecutionDateTime): its requested time is the
+   * submission, a DCC time; a future-dated one runs when the device's own clock reaches it.
+   */
+  readonly immediate?: boolean;
+  /** When the request reached the service. */
+  readonly submittedAt?: Date | null;
+  /** When the outcome arrived, if it has: with `actualExecutedAt` it bounds the meter's clock. */
+  readonly outcomeReceivedAt?: Date | null;
 }
 
 /** GBCS supply-restored device alert codes (0x8F35, 0x8F36; per phase 0x8F37-0x8F3C), as hex text. */
@@ -157,6 +167,8 @@ export interface NeighbourOutageAlertFact {
   readonly throttledCount: number;
   /** True when that device was itself inside an activation window (computed by the service). */
   readonly inActivationWindow: boolean;
+  /** Its current outcome, when known: a neighbour withheld as OTA-induced is no feeder fault. */
+  readonly outcome?: DecisionOutcome | null;
 }
 
 /** Counters of one safety-budget scope (a DNO or an area) over the budget window. */
@@ -196,6 +208,18 @@ export interface VerificationFact {
   readonly answeredAt: Date | null;
   /** The version the meter reported; `null` when unanswered or not reported. */
   readonly firmwareVersion: string | null;
+  /** When the answer arrived; with `requestedAt` and `answeredAt` it bounds the meter's clock. */
+  readonly answerReceivedAt?: Date | null;
+}
+
+/** Another AD1 of the same hub (earlier or later), as stored. */
+export interface CommsHubAlertFact {
+  readonly id: string;
+  /** Outage start by the hub clock. */
+  readonly startAt: Date;
+  readonly receivedAt: Date;
+  /** Its current decision outcome, `null` before its first decision. */
+  readonly outcome: DecisionOutcome | null;
 }
 
 /** Everything the engine needs to decide one AD1. */
@@ -211,6 +235,12 @@ export interface PowerOutageAlertFacts {
   readonly activations: readonly FirmwareActivationFact[];
   /** Supply-restored alerts from the associated ESMEs known so far. */
   readonly supplyRestoredAlerts: readonly SupplyRestoredAlertFact[];
+  /**
+   * The hub's other AD1s around this one (the days before it and after): they bound the hub's
+   * clock, and one whose outage was under way at an activation's requested time means the
+   * meter had no mains then and runs the activation when supply returns.
+   */
+  readonly commsHubAlerts?: readonly CommsHubAlertFact[];
   /** Verification requests to the associated ESMEs and to the CH (any order; the engine filters). */
   readonly verifications: readonly VerificationFact[];
   /** The outage area; `null` when neither device has an area key. */

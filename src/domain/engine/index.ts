@@ -6,6 +6,7 @@
  */
 export type {
   AffectedFirmwareRuleFact,
+  CommsHubAlertFact,
   CommsHubAssociationFact,
   DeviceFact,
   FirmwareActivationFact,
@@ -41,7 +42,8 @@ export type {
 export { DECISION_REASONS, isWithheld, nextEvaluationAt, sameDecision } from './decision';
 export { decidePowerOutageAlert } from './decide';
 export type { Candidate, Identification } from './candidate';
-export { activationWindow, associationsAt, identify, ruleCoversActivation } from './candidate';
+export { activationWindow, associationsAt, identify } from './candidate';
+export { ruleCoversActivation } from './firmware-match';
 export { dnoBudgetState, isSupplyRestoredCode, restoreOverlapsOutage } from './evidence';
 export type { OutageAlertWithDecision, RestoreDecisionReason, SupplyRestoredDecision } from './restore';
 export { RESTORE_DECISION_REASONS, decideSupplyRestoredAlert, pairSupplyRestoredAlert } from './restore';

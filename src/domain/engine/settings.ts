@@ -47,6 +47,25 @@ export interface EngineSettings {
   readonly maxCommsHubOffMinutes: number;
   /** Time a message from the premises needs to cross the network once the hub has power again. */
   readonly transitMinutes: number;
+  /** How long a hub is dark before it raises AD1 (GBCS: 3 minutes); bounds the hub's clock. */
+  readonly commsHubAlertDelayMinutes: number;
+  /**
+   * Largest clock offset a device with no history is presumed to have. An outage start that only
+   * such a clock could put inside a window is not decided on the clock's word: the meter is asked,
+   * and its answer bounds its clock.
+   */
+  readonly maxClockSkewMinutes: number;
+  /**
+   * An activation with no known execution stays a candidate this long after its requested time
+   * (or after the evidence that it was deferred): a meter without mains runs it when supply
+   * returns, hours later, and its outcome comes after that second cut.
+   */
+  readonly deferredActivationHours: number;
+  /**
+   * A decision stays open to late evidence this long after the alert's receipt: a delivered AD1
+   * can be withdrawn, a suppressed one released. Every change is a message to the DNO.
+   */
+  readonly correctionHours: number;
   /**
    * Window after the actual execution time (rules may override): the meter reboots on activation
    * and the hub goes dark within seconds, so once the execution time is known the window is
@@ -78,6 +97,10 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
   holdMinutes: 30,
   maxCommsHubOffMinutes: 15,
   transitMinutes: 1,
+  commsHubAlertDelayMinutes: 3,
+  maxClockSkewMinutes: 5,
+  deferredActivationHours: 24,
+  correctionHours: 24,
   executedWindowMinutes: 3,
   verification: Object.freeze({ enabled: true, timeoutMinutes: 2, attempts: 2 }),
   outcomeBoundMinutes: 60,
@@ -116,6 +139,18 @@ export function validateEngineSettings(settings: EngineSettings): EngineSettings
     'maxCommsHubOffMinutes must be > 0',
   );
   check(nonNegative(settings.transitMinutes), 'transitMinutes', 'transitMinutes must be >= 0');
+  check(
+    nonNegative(settings.commsHubAlertDelayMinutes),
+    'commsHubAlertDelayMinutes',
+    'commsHubAlertDelayMinutes must be >= 0',
+  );
+  check(nonNegative(settings.maxClockSkewMinutes), 'maxClockSkewMinutes', 'maxClockSkewMinutes must be >= 0');
+  check(
+    nonNegative(settings.deferredActivationHours),
+    'deferredActivationHours',
+    'deferredActivationHours must be >= 0',
+  );
+  check(nonNegative(settings.correctionHours), 'correctionHours', 'correctionHours must be >= 0');
   check(
     positive(settings.executedWindowMinutes),
     'executedWindowMinutes',

@@ -9,7 +9,6 @@ import { DeviceEntity, FirmwareActivationEntity } from '../../entities';
 import { returnedRows } from '../../db/rows';
 import type { DecisionService } from '../alerts/decision.service';
 import type { DeliveryService } from '../delivery/delivery.service';
-import { withheldNear } from '../evidence/withheld-alerts';
 import { requireRole } from '../shared/access';
 import type { User } from '../shared/access';
 import type { Page } from '../shared/pagination';
@@ -73,7 +72,7 @@ export class ActivationService {
     const { result, enqueued } = await this.dataSource.transaction(async (tx) => {
       const touched: { device: string; at: Date }[] = [];
       const result = await work(tx, touched);
-      const ids = touched.length ? (await withheldNear(tx, touched)).map((r) => r.id) : [];
+      const ids = await this.decisions.alertsOpenNear(tx, touched, now);
       const changes = await this.decisions.evaluateOutageAlerts(tx, ids, now, 'EVIDENCE');
       return { result, enqueued: await this.delivery.enqueue(tx, changes) };
     });

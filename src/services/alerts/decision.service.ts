@@ -11,6 +11,7 @@ import type { DecisionOutcome } from '../../domain/model';
 import { AlertEntity } from '../../entities';
 import { decodeAlertDecision, decodeRestoreDecision } from '../shared/decision-codec';
 import { loadOutageFacts, restoreFactOf, toOutageAlertFact } from '../evidence/outage-facts';
+import { openAlertsNear } from '../evidence/open-alerts';
 import { isBudgetSuppression } from '../evidence/safety-budget';
 import type { VerificationOutbox } from '../evidence/verification-requests';
 import type { DecisionChange, DecisionTrigger } from '../shared/decision-change';
@@ -54,6 +55,20 @@ export class DecisionService {
     /** Sends the verification requests decisions ask for; absent: none are sent. */
     private readonly verifications: VerificationOutbox | null = null,
   ) {}
+
+  /**
+   * AD1s new evidence about these devices may change: withheld ones, and those delivered within
+   * the correction bound (see openAlertsNear).
+   */
+  async alertsOpenNear(
+    tx: EntityManager,
+    touched: readonly { device: string; at: Date }[],
+    now: Date,
+  ): Promise<string[]> {
+    if (touched.length === 0) return [];
+    const since = new Date(now.getTime() - this.settings.correctionHours * 3600_000);
+    return (await openAlertsNear(tx, touched, since)).map((r) => r.id);
+  }
 
   async evaluateOutageAlerts(
     tx: EntityManager,

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type {
   AffectedFirmwareRuleFact,
+  CommsHubAlertFact,
   CommsHubAssociationFact,
   DeviceFact,
   EngineSettings,
@@ -22,7 +23,8 @@ import { preparedQuery } from '../../db/prepared';
 import type { AlertEntity } from '../../entities';
 import { budgetCountsSql } from './safety-budget';
 
-const DAY_MS = 24 * 3600_000;
+const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
 export const MINUTE_MS = 60_000;
 
 /** How far around an outage start activations and restores are looked for (generous: windows re-anchor). */
@@ -49,7 +51,8 @@ const FACTS_STATEMENT = `
            ARRAY(SELECT unnest($1::bpchar[]) UNION SELECT esme_guid FROM links) AS guids
   ), activations AS MATERIALIZED (
     SELECT id, request_id, device_guid, status, requested_at, actual_executed_at, outcome_code, image_hash,
-           target_firmware_version, firmware_version_before
+           target_firmware_version, firmware_version_before, submitted_at, outcome_received_at,
+           (execute_at IS NULL) AS immediate
       FROM firmware_activation
      WHERE device_guid = ANY((SELECT guids FROM related)::bpchar[]) AND requested_at BETWEEN $2 AND $3
   ), candidate_areas AS MATERIALIZED (
@@ -76,8 +79,15 @@ const FACTS_STATEMENT = `
        FROM affected_firmware_rule) AS rules,
     (SELECT json_agg(json_build_array(id, request_id, device_guid, status, ${ms('requested_at')},
                                       ${ms('actual_executed_at')}, outcome_code, image_hash, target_firmware_version,
-                                      firmware_version_before))
+                                      firmware_version_before, ${ms('submitted_at')}, ${ms('outcome_received_at')},
+                                      immediate))
        FROM activations) AS activations,
+    -- The hubs' own AD1s around the batch: they bound each hub's clock, and one under way at an
+    -- activation's requested time makes the hub's next AD1 a deferred run (docs/ENGINE.md).
+    CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(id::text, device_guid,
+                                      ${ms('event_at')}, ${ms('received_at')}, outcome))
+       FROM alert
+      WHERE kind = 'AD1' AND device_guid = ANY($1::bpchar[]) AND event_at BETWEEN $4 AND $5) END AS hub_alerts,
     (SELECT json_agg(json_build_array(id::text, device_guid, alert_code, ${ms('event_at')}, ${ms('restored_at')},
                                       ${ms('received_at')}))
        FROM alert
@@ -107,7 +117,7 @@ const FACTS_STATEMENT = `
     -- candidate, so not read without an activation in range, like the budgets).
     CASE WHEN EXISTS (SELECT 1 FROM activations) THEN (SELECT json_agg(json_build_array(id::text, device_guid,
                                       ${ms('requested_at')}, ${ms('timeout_at')}, status, ${ms('answered_at')},
-                                      firmware_version))
+                                      firmware_version, ${ms('answer_received_at')}))
        FROM verification_request
       WHERE device_guid = ANY((SELECT guids FROM related)::bpchar[]) AND requested_at >= $4) END AS verifications,
     (SELECT json_agg(json_build_array(distributor_id, preference))
@@ -154,8 +164,12 @@ export interface FactsRow {
         status: VerificationStatus,
         answeredAt: number | null,
         firmwareVersion: string | null,
+        answerReceivedAt: number | null,
       ][]
     | null;
+  /** Null when not read (no activation in range). */
+  hub_alerts:
+    [id: string, ch: string, start: number, received: number, outcome: DecisionOutcome | null][] | null;
   activations:
     | [
         id: string,
@@ -168,6 +182,9 @@ export interface FactsRow {
         imageHash: string | null,
         target: string | null,
         before: string | null,
+        submittedAt: number | null,
+        outcomeReceivedAt: number | null,
+        immediate: boolean,
       ][]
     | null;
   restores: [id: string, esme: string, code: string, from: number, to: number, received: number][] | null;
@@ -201,11 +218,14 @@ export async function readFactsRow(
   const minStart = Math.min(...alerts.map((a) => a.eventAt.getTime()));
   const maxStart = Math.max(...alerts.map((a) => a.eventAt.getTime()));
   const clusterMs = settings.clusterMinutes * MINUTE_MS;
+  // A deferred run can come a whole deferral bound after its request, and the outage it waited
+  // out can have begun that long before.
+  const deferredMs = settings.deferredActivationHours * HOUR_MS;
   const [row] = await preparedQuery<FactsRow>(tx, 'poa_sieve_outage_facts', FACTS_STATEMENT, [
     [...new Set(alerts.map((a) => a.deviceGuid))],
-    new Date(minStart - ACTIVATION_LOOKBACK_MS),
+    new Date(minStart - Math.max(ACTIVATION_LOOKBACK_MS, deferredMs + HOUR_MS)),
     new Date(maxStart + FACT_LOOKAHEAD_MS),
-    new Date(minStart - FACT_LOOKAHEAD_MS),
+    new Date(minStart - Math.max(FACT_LOOKAHEAD_MS, deferredMs + HOUR_MS)),
     new Date(maxStart + FACT_LOOKAHEAD_MS),
     [...new Set(alerts.map((a) => a.areaKey).filter((k): k is string => k !== null))],
     new Date(minStart - clusterMs),
@@ -239,6 +259,7 @@ export interface DecodedFacts {
   readonly rules: AffectedFirmwareRuleFact[];
   readonly verificationsByDevice: Map<string, VerificationFact[]>;
   readonly preferenceOf: Map<string, DeliveryPreference>;
+  readonly hubAlertsByCh: Map<string, CommsHubAlertFact[]>;
 }
 
 export function decodeFacts(row: FactsRow): DecodedFacts {
@@ -249,6 +270,16 @@ export function decodeFacts(row: FactsRow): DecodedFacts {
     rules: ruleFacts(row),
     verificationsByDevice: verificationFacts(row),
     preferenceOf: new Map(row.preferences ?? []),
+    hubAlertsByCh: groupBy(
+      (row.hub_alerts ?? []).map(([id, ch, start, received, outcome]) => ({
+        id,
+        ch,
+        startAt: new Date(start),
+        receivedAt: new Date(received),
+        outcome,
+      })),
+      (h) => h.ch,
+    ),
   };
 }
 
@@ -285,7 +316,21 @@ function activationAndRestoreFacts(
   row: FactsRow,
 ): Pick<DecodedFacts, 'activationsByDevice' | 'restoresByEsme'> {
   const activationFacts = (row.activations ?? []).map(
-    ([id, requestId, device, status, requestedAt, executedAt, outcome, imageHash, target, before]) =>
+    ([
+      id,
+      requestId,
+      device,
+      status,
+      requestedAt,
+      executedAt,
+      outcome,
+      imageHash,
+      target,
+      before,
+      submittedAt,
+      outcomeReceivedAt,
+      immediate,
+    ]) =>
       ({
         id,
         requestId,
@@ -297,6 +342,9 @@ function activationAndRestoreFacts(
         imageHash,
         targetFirmwareVersion: target,
         firmwareVersionBefore: before,
+        submittedAt: dateOf(submittedAt),
+        outcomeReceivedAt: dateOf(outcomeReceivedAt),
+        immediate,
       }) satisfies FirmwareActivationFact,
   );
   const activationsByDevice = groupBy(activationFacts, (a) => a.deviceGuid);
@@ -365,7 +413,16 @@ function ruleFacts(row: FactsRow): AffectedFirmwareRuleFact[] {
 function verificationFacts(row: FactsRow): Map<string, VerificationFact[]> {
   return groupBy(
     (row.verifications ?? []).map(
-      ([id, device, requestedAt, timeoutAt, status, answeredAt, firmwareVersion]): VerificationFact => ({
+      ([
+        id,
+        device,
+        requestedAt,
+        timeoutAt,
+        status,
+        answeredAt,
+        firmwareVersion,
+        answerReceivedAt,
+      ]): VerificationFact => ({
         id,
         deviceGuid: device,
         requestedAt: new Date(requestedAt),
@@ -373,6 +430,7 @@ function verificationFacts(row: FactsRow): Map<string, VerificationFact[]> {
         status,
         answeredAt: dateOf(answeredAt),
         firmwareVersion,
+        answerReceivedAt: dateOf(answerReceivedAt),
       }),
     ),
     (v) => v.deviceGuid,

@@ -139,8 +139,15 @@ function bundleOf(
   budgetSince: Date,
   clusterMs: number,
 ): OutageFactsBundle {
-  const { linksByCh, deviceFacts, activationsByDevice, restoresByEsme, verificationsByDevice, preferenceOf } =
-    facts;
+  const {
+    linksByCh,
+    deviceFacts,
+    activationsByDevice,
+    restoresByEsme,
+    verificationsByDevice,
+    preferenceOf,
+    hubAlertsByCh,
+  } = facts;
   const ruleFacts: AffectedFirmwareRuleFact[] = facts.rules;
   const neighboursByArea = groupByArea(facts.neighbours);
   const withheld = new Set<DecisionOutcome | null>(['HELD', 'SUPPRESSED', 'PAIRED']);
@@ -172,6 +179,7 @@ function bundleOf(
         rules: ruleFacts,
         activations: related.flatMap((g) => activationsByDevice.get(g) ?? []),
         supplyRestoredAlerts: associations.flatMap((a) => restoresByEsme.get(a.esmeGuid) ?? []),
+        commsHubAlerts: hubAlertsByCh.get(alert.deviceGuid) ?? [],
         verifications: [...new Set(related)].flatMap((g) => verificationsByDevice.get(g) ?? []),
         area:
           alert.areaKey === null
@@ -186,6 +194,7 @@ function bundleOf(
                     startAt: n.startAt,
                     throttledCount: n.throttledCount,
                     inActivationWindow: inActivationWindow.get(n.id) ?? n.inActivationWindow,
+                    outcome: n.outcome,
                   })),
                 budget: counters(areaCounts.get(alert.areaKey)),
               },

@@ -8,7 +8,6 @@ import type { AlertEntity } from '../../entities';
 import type { ActivationService } from '../activations/activation.service';
 import type { DecisionService } from '../alerts/decision.service';
 import type { DeliveryService } from '../delivery/delivery.service';
-import { withheldNear } from '../evidence/withheld-alerts';
 import { requireRole } from '../shared/access';
 import type { User } from '../shared/access';
 import type { DecisionChange } from '../shared/decision-change';
@@ -133,11 +132,12 @@ export class IngestService {
     await this.recordActivationFacts(tx, entries, now, results);
     const stored = await this.storeAlerts(tx, entries, now);
     const changes = [...stored.changes];
-    const affected = await this.affectedWithheldAlerts(
+    const affected = await this.affectedOpenAlerts(
       tx,
       stored.withheldNeighbours,
       stored.newRestores,
       inputs,
+      now,
     );
     const newIds = new Set(stored.newAd1s.map((a) => a.id));
     changes.push(
@@ -217,21 +217,26 @@ export class IngestService {
   }
 
   /**
-   * Withheld (HELD, SUPPRESSED, PAIRED) AD1s that new facts may change: neighbours of new AD1s
-   * (a cluster may now exist; read with their facts), AD1s of the CHs a restoring ESME powers,
-   * and AD1s near an activation whose outcome arrived.
+   * AD1s whose decision new facts may change: withheld neighbours of new AD1s (a cluster may now
+   * exist; read with their facts), and the open AD1s (withheld, or delivered within the
+   * correction bound) of the CHs a restoring ESME powers, around its interruption and its
+   * restoration (a deferred run follows the restoration), and near an activation whose outcome
+   * arrived.
    */
-  private async affectedWithheldAlerts(
+  private async affectedOpenAlerts(
     tx: EntityManager,
     withheldNeighbours: readonly string[],
     newRestores: readonly AlertEntity[],
     inputs: readonly AlertInput[],
+    now: Date,
   ): Promise<string[]> {
     // Neighbours of the new AD1s come with their facts (DecisionService.decideOutageAlerts).
     const ids = new Set<string>(withheldNeighbours);
-    const add = (rows: { id: string }[]) => rows.forEach((r) => ids.add(r.id));
     const touched = [
-      ...newRestores.map((r) => ({ device: r.deviceGuid, at: r.eventAt })),
+      ...newRestores.flatMap((r) => [
+        { device: r.deviceGuid, at: r.eventAt },
+        ...(r.restoredAt ? [{ device: r.deviceGuid, at: r.restoredAt }] : []),
+      ]),
       ...inputs
         .filter(
           (i): i is Extract<AlertInput, { kind: 'ACTIVATION_OUTCOME' }> => i.kind === 'ACTIVATION_OUTCOME',
@@ -244,7 +249,7 @@ export class IngestService {
         )
         .map((i) => ({ device: i.commsHubGuid, at: i.activatedAt })),
     ];
-    if (touched.length) add(await withheldNear(tx, touched));
+    if (touched.length) (await this.decisions.alertsOpenNear(tx, touched, now)).forEach((id) => ids.add(id));
     return [...ids];
   }
 }

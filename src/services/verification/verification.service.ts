@@ -8,7 +8,6 @@ import { returnedRows } from '../../db/rows';
 import { requireRole } from '../shared/access';
 import type { DecisionService } from '../alerts/decision.service';
 import type { DeliveryService } from '../delivery/delivery.service';
-import { withheldNear } from '../evidence/withheld-alerts';
 
 import { VERIFICATION_COLUMNS } from '../evidence/verification-requests';
 
@@ -105,8 +104,10 @@ export class VerificationService {
           [current.id, input.answeredAt, now, version, user.subject],
         ),
       );
-      const ids = (await withheldNear(tx, [{ device: current.deviceGuid, at: current.requestedAt }])).map(
-        (r) => r.id,
+      const ids = await this.decisions.alertsOpenNear(
+        tx,
+        [{ device: current.deviceGuid, at: current.requestedAt }],
+        now,
       );
       const changes = await this.decisions.evaluateOutageAlerts(tx, ids, now, 'EVIDENCE');
       return { row, enqueued: await this.delivery.enqueue(tx, changes) };

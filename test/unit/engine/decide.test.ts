@@ -94,7 +94,10 @@ describe('window boundaries (anchor T0, skew 2 min, window 30 min)', () => {
     },
     {
       name: 'a rule-specific executed window shortens the end (10 min, AD1 at +11)',
-      facts: facts({ alert: alert({ startAt: at(11) }), rules: [rule({ executedWindowMinutes: 10 })] }),
+      facts: facts({
+        alert: alert({ startAt: at(11), receivedAt: at(14) }),
+        rules: [rule({ executedWindowMinutes: 10 })],
+      }),
       first: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
       final: ['DELIVERED', 'NO_ACTIVATION_WINDOW'],
     },
@@ -136,14 +139,22 @@ describe('future-dated activations: provisional window, re-anchored on the actua
     expect(released.evidence.activation?.actualExecutedAt).toBe(at(40).toISOString());
   });
 
-  it('outside the provisional window but inside the actual one: delivered at once (fail open), and stays delivered', () => {
+  it('outside the provisional window, no outcome yet: held while the activation may still run', () => {
     const ad1 = alert({ startAt: at(45), receivedAt: at(48) });
     const [first, later] = sequence([
       { facts: facts({ alert: ad1, activations: [scheduled()] }), now: at(48) },
       { facts: facts({ alert: ad1, activations: [activation({ actualExecutedAt: at(40) })] }), now: at(50) },
     ]);
-    expect(summary(first)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
-    expect(later).toBe(first);
+    expect(summary(first)).toEqual(HELD);
+    expect(first.evidence.window).toMatchObject({ timing: 'OUTCOME_PENDING' });
+    expect(summary(later)).toEqual(HELD);
+    expect(later.evidence.window).toMatchObject({ timing: 'EXECUTED', anchoredOnActual: true });
+  });
+
+  it('outside the provisional window of an activation that failed: delivered at once', () => {
+    const ad1 = alert({ startAt: at(45), receivedAt: at(48) });
+    const d = decide(facts({ alert: ad1, activations: [scheduled({ status: 'CANCELLED' })] }), at(48));
+    expect(summary(d)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
   });
 
   it('outside the provisional window but the actual time already known: candidate on the actual window', () => {
@@ -209,10 +220,12 @@ describe('activation lifecycle', () => {
       final: SUPPRESSED,
     },
     {
-      name: 'outcome lost (OUTCOME_UNKNOWN)',
+      // A lost outcome is found out by asking the meter (timeline.test.ts); here the 5-minute
+      // ceiling of these tests comes first.
+      name: 'outcome lost (OUTCOME_UNKNOWN): held, not assumed either way',
       facts: facts({ activations: [scheduled({ status: 'OUTCOME_UNKNOWN' })] }),
-      first: ['DELIVERED', 'OUTCOME_NOT_RECEIVED'],
-      final: ['DELIVERED', 'OUTCOME_NOT_RECEIVED'],
+      first: HELD,
+      final: ['RELEASED', 'HOLD_EXPIRED'],
     },
     {
       name: 'failed: noImageHeld',
@@ -249,10 +262,10 @@ describe('activation lifecycle', () => {
     expect(summary(final)).toEqual(SUPPRESSED);
   });
 
-  it('outcome still pending past the outcome bound: released as outcome lost', () => {
+  it('outcome still pending past the outcome bound: the meter is asked', () => {
     // Received very late (AD1 queued): the pending activation is 61 minutes past its request.
     const f = facts({ alert: alert({ receivedAt: at(61) }), activations: [scheduled()] });
-    expect(summary(decide(f, at(61)))).toEqual(['DELIVERED', 'OUTCOME_NOT_RECEIVED']);
+    expect(summary(decide(f, at(61)))).toEqual(['HELD', 'AWAITING_VERIFICATION']);
   });
 
   it('held, then cancelled during the hold: released at once', () => {
@@ -265,10 +278,19 @@ describe('activation lifecycle', () => {
     expect(released.decidedAt).toEqual(at(9));
   });
 
-  it('the AD1 arrives before the activation is known: delivered, and a later activation cannot take it back', () => {
+  it("the AD1 arrives before the activation is known: delivered, then withdrawn on DCC's outcome", () => {
     const [first, later] = sequence([
       { facts: facts({ activations: [] }), now: at(8) },
       { facts: facts(), now: at(9) },
+    ]);
+    expect(summary(first)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
+    expect(summary(later)).toEqual(SUPPRESSED);
+  });
+
+  it('a later activation still pending (no outcome) does not take a delivered AD1 back', () => {
+    const [first, later] = sequence([
+      { facts: facts({ activations: [] }), now: at(8) },
+      { facts: facts({ activations: [scheduled()] }), now: at(9) },
     ]);
     expect(summary(first)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
     expect(later).toBe(first);
@@ -343,6 +365,22 @@ describe('supply-restored evidence', () => {
 });
 
 describe('area cluster (N = 3 within T = 10 min)', () => {
+  // The cluster is the net for a genuine outage inside a window the meter's read confirmed (a
+  // DCC outcome dating the cut to this very outage is not overridden: see the last tests).
+  const meterSaysRan: Partial<PowerOutageAlertFacts> = {
+    activations: [scheduled()],
+    verifications: [
+      {
+        id: 'read-1',
+        deviceGuid: ESME,
+        requestedAt: at(6),
+        timeoutAt: at(8),
+        status: 'ANSWERED',
+        answeredAt: at(7),
+        firmwareVersion: NEW_FW,
+      },
+    ],
+  };
   const area = (neighbourAlerts: NeighbourOutageAlertFact[]): OutageAreaFacts => ({
     key: 'FEEDER-1',
     neighbourAlerts,
@@ -353,6 +391,7 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     {
       name: 'three neighbours not in a window: cluster',
       facts: facts({
+        ...meterSaysRan,
         area: area([
           neighbour('n1'),
           neighbour('n2', { startAt: at(8) }),
@@ -364,13 +403,17 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     },
     {
       name: 'two neighbours: no cluster',
-      facts: facts({ area: area([neighbour('n1'), neighbour('n2')]) }),
+      facts: facts({
+        ...meterSaysRan,
+        area: area([neighbour('n1'), neighbour('n2')]),
+      }),
       first: HELD,
       final: SUPPRESSED,
     },
     {
       name: 'neighbours inside activation windows do not count (a campaign is not a feeder fault)',
       facts: facts({
+        ...meterSaysRan,
         area: area([
           neighbour('n1', { inActivationWindow: true }),
           neighbour('n2', { inActivationWindow: true }),
@@ -382,19 +425,26 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     },
     {
       name: 'throttled counts reach the cluster size (1 + 2)',
-      facts: facts({ area: area([neighbour('n1'), neighbour('n2', { throttledCount: 2 })]) }),
+      facts: facts({
+        ...meterSaysRan,
+        area: area([neighbour('n1'), neighbour('n2', { throttledCount: 2 })]),
+      }),
       first: ['DELIVERED', 'AREA_CLUSTER'],
       final: ['DELIVERED', 'AREA_CLUSTER'],
     },
     {
       name: 'the same neighbour delivered twice counts once',
-      facts: facts({ area: area([neighbour('n1'), neighbour('n1'), neighbour('n2')]) }),
+      facts: facts({
+        ...meterSaysRan,
+        area: area([neighbour('n1'), neighbour('n1'), neighbour('n2')]),
+      }),
       first: HELD,
       final: SUPPRESSED,
     },
     {
       name: 'the alert itself and its own CH never count',
       facts: facts({
+        ...meterSaysRan,
         area: area([neighbour('ad1-1'), neighbour('n2', { commsHubGuid: CH }), neighbour('n3')]),
       }),
       first: HELD,
@@ -403,6 +453,7 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     {
       name: 'neighbours too far apart for one 10-minute span around the start',
       facts: facts({
+        ...meterSaysRan,
         area: area([
           neighbour('n1', { startAt: at(-4) }),
           neighbour('n2', { startAt: at(-4) }),
@@ -415,6 +466,7 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     {
       name: 'exactly T apart, start in between: one span',
       facts: facts({
+        ...meterSaysRan,
         area: area([
           neighbour('n1', { startAt: at(-5) }),
           neighbour('n2', { startAt: at(5) }),
@@ -427,7 +479,13 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
   ]);
 
   it('records the cluster alerts and weight', () => {
-    const d = decide(facts({ area: area([neighbour('n2'), neighbour('n1', { throttledCount: 2 })]) }), at(8));
+    const d = decide(
+      facts({
+        ...meterSaysRan,
+        area: area([neighbour('n2'), neighbour('n1', { throttledCount: 2 })]),
+      }),
+      at(8),
+    );
     expect(d.evidence.cluster).toEqual({
       areaKey: 'FEEDER-1',
       alertIds: ['n1', 'n2'],
@@ -435,6 +493,7 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
       size: 3,
       minutes: 10,
       found: true,
+      campaignWeight: 0,
     });
   });
 
@@ -442,11 +501,46 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     const [, suppressed, released] = sequence([
       { facts: facts(), now: at(8) },
       { facts: facts(), now: DUE },
-      { facts: facts({ area: area([neighbour('n1'), neighbour('n2'), neighbour('n3')]) }), now: at(20) },
+      {
+        facts: facts({
+          ...meterSaysRan,
+          area: area([neighbour('n1'), neighbour('n2'), neighbour('n3')]),
+        }),
+        now: at(20),
+      },
     ]);
     expect(summary(suppressed)).toEqual(SUPPRESSED);
     expect(summary(released)).toEqual(['RELEASED', 'AREA_CLUSTER']);
     expect(released.late).toBe(true);
+  });
+
+  it("DCC's outcome dating the cut to this outage is not overridden by a cluster", () => {
+    const dated = facts({
+      activations: [activation({ actualExecutedAt: at(4) })],
+      area: area([neighbour('n1'), neighbour('n2'), neighbour('n3')]),
+    });
+    const [first, final] = heldThenDue(dated);
+    expect(summary(first)).toEqual(HELD);
+    expect(summary(final)).toEqual(SUPPRESSED);
+    expect(final.evidence.cluster?.found).toBe(true);
+  });
+
+  it('a cluster made mostly of campaign AD1s is not released blindly: the evidence decides', () => {
+    const campaign = facts({
+      ...meterSaysRan,
+      area: area([
+        neighbour('n1'),
+        neighbour('n2'),
+        neighbour('n3'),
+        neighbour('c1', { inActivationWindow: true }),
+        neighbour('c2', { inActivationWindow: true }),
+        neighbour('c3', { outcome: 'SUPPRESSED' }),
+      ]),
+    });
+    const [first, final] = heldThenDue(campaign);
+    expect(summary(first)).toEqual(HELD);
+    expect(summary(final)).toEqual(SUPPRESSED);
+    expect(final.evidence.cluster).toMatchObject({ found: true, weight: 3, campaignWeight: 3 });
   });
 });
 

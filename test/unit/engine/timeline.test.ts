@@ -45,6 +45,21 @@ function decideAt(f: PowerOutageAlertFacts, now: Date, previous: AlertDecision |
   return decidePowerOutageAlert({ ...f, previousDecision: previous }, s, now);
 }
 
+/**
+ * An old read of the meter, answered within 20 s: it pins the meter's clock to within 20 s of
+ * true, so a window is judged on the clocks alone (clocks.test.ts covers meters with none).
+ */
+const CLOCK_READ: VerificationFact = {
+  id: 'v-clock',
+  deviceGuid: ESME,
+  requestedAt: at(-600),
+  timeoutAt: at(-598),
+  status: 'ANSWERED',
+  answeredAt: at(-600, 10 * SEC),
+  answerReceivedAt: at(-600, 20 * SEC),
+  firmwareVersion: OLD_FW,
+};
+
 const brief = (d: AlertDecision) => [d.outcome, d.reason, d.dueAt?.toISOString() ?? null];
 
 function request(overrides: Partial<VerificationFact> = {}): VerificationFact {
@@ -125,12 +140,37 @@ describe('hold until evidence can arrive', () => {
 
 describe('two windows: wide while only the requested time is known, narrow once executed', () => {
   it('a genuine fault 5 minutes after a cut-free activation is delivered at once', () => {
-    const fault = facts({ alert: alert({ startAt: at(5), receivedAt: at(8, 30 * SEC) }) });
+    const fault = facts({
+      alert: alert({ startAt: at(5), receivedAt: at(8, 30 * SEC) }),
+      verifications: [CLOCK_READ],
+    });
     expect(brief(decideAt(fault, at(8, 30 * SEC)))).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW', null]);
   });
 
+  it('the same fault on a meter whose clock nothing bounds yet: held, and the meter is asked', () => {
+    const fault = facts({ alert: alert({ startAt: at(5), receivedAt: at(8, 30 * SEC) }) });
+    const held = decideAt(fault, at(8, 30 * SEC));
+    expect(held.outcome).toBe('HELD');
+    expect(held.evidence.window).toMatchObject({ timing: 'EXECUTED', clockUnsure: true });
+    // The answer pins the meter's clock: 5 minutes after the execution is outside the window.
+    const answer: VerificationFact = {
+      ...CLOCK_READ,
+      id: 'v-1',
+      requestedAt: at(23, 10 * SEC),
+      timeoutAt: at(25, 10 * SEC),
+      answeredAt: at(23, 20 * SEC),
+      answerReceivedAt: at(23, 30 * SEC),
+      firmwareVersion: NEW_FW,
+    };
+    const d = decideAt({ ...fault, verifications: [answer] }, at(23, 30 * SEC), held);
+    expect(brief(d)).toEqual(['RELEASED', 'NO_ACTIVATION_WINDOW', null]);
+  });
+
   it('a genuine fault 15 minutes after a cut-free activation is delivered at once', () => {
-    const fault = facts({ alert: alert({ startAt: at(15), receivedAt: at(18, 30 * SEC) }) });
+    const fault = facts({
+      alert: alert({ startAt: at(15), receivedAt: at(18, 30 * SEC) }),
+      verifications: [CLOCK_READ],
+    });
     const d = decideAt(fault, at(18, 30 * SEC));
     expect(brief(d)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW', null]);
     expect(d.evidence.window).toMatchObject({ windowMinutes: 3, anchoredOnActual: true });
@@ -148,7 +188,11 @@ describe('two windows: wide while only the requested time is known, narrow once 
   });
 
   it('the narrow window covers skew before and the reboot allowance after the execution', () => {
-    const startAt = (t: Date) => facts({ alert: alert({ startAt: t, receivedAt: at(10) }) });
+    const startAt = (t: Date) =>
+      facts({
+        alert: alert({ startAt: t, receivedAt: new Date(t.getTime() + 3.5 * MIN) }),
+        verifications: [CLOCK_READ],
+      });
     expect(decideAt(startAt(at(-2)), at(10)).outcome).toBe('HELD');
     expect(decideAt(startAt(at(3)), at(10)).outcome).toBe('HELD');
     expect(decideAt(startAt(at(3, 1)), at(10)).outcome).toBe('DELIVERED');
@@ -369,14 +413,16 @@ describe('timeline properties', () => {
     );
   });
 
-  it('once the execution time is known, an outage starting after the narrow window is never withheld', () => {
+  it('once the execution time is known, an outage starting after the narrow window is never withheld (clocks bounded)', () => {
     fc.assert(
       fc.property(caseArb, fc.integer({ min: 1, max: 60 * MIN }), (c, after) => {
         const executedAt = new Date(T0.getTime() + c.executedOffsetMs);
         const startAt = new Date(executedAt.getTime() + D.executedWindowMinutes * MIN + after);
+        // The hub's AD1 arrives as a true clock's would; an old read pins the meter's clock.
         const f = facts({
-          alert: alert({ startAt, receivedAt: new Date(startAt.getTime() + c.receiveDelayMs) }),
+          alert: alert({ startAt, receivedAt: new Date(startAt.getTime() + 3.5 * MIN) }),
           activations: [activation({ actualExecutedAt: executedAt })],
+          verifications: [CLOCK_READ],
         });
         const d = decidePowerOutageAlert(f, D, f.alert.receivedAt);
         expect(d.outcome).toBe('DELIVERED');
