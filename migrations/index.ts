@@ -11,6 +11,7 @@ import { RateLimits1763700820000 } from './1763700820000-RateLimits';
 import { RegisteredSuppliers1763700830000 } from './1763700830000-RegisteredSuppliers';
 import { ShardedBudgetCounters1763700840000 } from './1763700840000-ShardedBudgetCounters';
 import { WithheldAlertsByArea1763700850000 } from './1763700850000-WithheldAlertsByArea';
+import { CorrectionMessages1763700860000 } from './1763700860000-CorrectionMessages';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   RegisteredSuppliers1763700830000,
   ShardedBudgetCounters1763700840000,
   WithheldAlertsByArea1763700850000,
+  CorrectionMessages1763700860000,
 ];

@@ -120,7 +120,10 @@ const schema = z.object({
     .nonnegative()
     .default(DEFAULT_ENGINE_SETTINGS.commsHubAlertDelayMinutes),
   /** Largest clock offset presumed of a device with no history: beyond the skew, the meter is asked. */
-  MAX_CLOCK_SKEW_MINUTES: z.coerce.number().nonnegative().default(DEFAULT_ENGINE_SETTINGS.maxClockSkewMinutes),
+  MAX_CLOCK_SKEW_MINUTES: z.coerce
+    .number()
+    .nonnegative()
+    .default(DEFAULT_ENGINE_SETTINGS.maxClockSkewMinutes),
   /** An activation with no known execution stays a candidate this long (it may run on restoration). */
   DEFERRED_ACTIVATION_HOURS: z.coerce
     .number()
