@@ -139,15 +139,8 @@ function bundleOf(
   budgetSince: Date,
   clusterMs: number,
 ): OutageFactsBundle {
-  const {
-    linksByCh,
-    deviceFacts,
-    activationsByDevice,
-    restoresByEsme,
-    verificationsByDevice,
-    preferenceOf,
-    hubAlertsByCh,
-  } = facts;
+  const { linksByCh, deviceFacts, activationsByDevice, restoresByEsme } = facts;
+  const { verificationsByDevice, preferenceOf, hubAlertsByCh } = facts;
   const ruleFacts: AffectedFirmwareRuleFact[] = facts.rules;
   const neighboursByArea = groupByArea(facts.neighbours);
   const withheld = new Set<DecisionOutcome | null>(['HELD', 'SUPPRESSED', 'PAIRED']);
