@@ -3,7 +3,14 @@ import type { ApolloClient } from '@apollo/client';
 import type { Client } from 'graphql-ws';
 import { TestClock, eventually, startTestApp } from '../support/app';
 import type { TestApp } from '../support/app';
-import { acknowledge, connectDno, createDnoApolloClient, followDnoAlerts } from '../support/dno-client';
+import {
+  acknowledge,
+  applyCorrectionToCache,
+  applyToOpenOutages,
+  connectDno,
+  createDnoApolloClient,
+  followDnoAlerts,
+} from '../support/dno-client';
 import type { DnoAlertMessage } from '../support/dno-client';
 import { guid, mpan, ok as data } from '../support/integration';
 
@@ -29,7 +36,7 @@ describe('a DNO consumer', () => {
     data((await t.gql<T>(query, variables, token)).body);
 
   /** An ESME and its hub on the affected model, on distributor 14, in an area of their own. */
-  const newPremises = async () => {
+  const newPremises = async (area?: string) => {
     premises += 1;
     const esme = guid('00-DB-E5-00-00-14', premises);
     const ch = guid('00-DB-C4-00-00-14', premises);
@@ -47,14 +54,14 @@ describe('a DNO consumer', () => {
             firmwareVersion: '0002012F',
             firmwareEffectiveFrom: '2025-01-01T00:00:00Z',
             mpan: m,
-            areaKey: `C-AREA-${premises}`,
+            areaKey: area ?? `C-AREA-${premises}`,
           },
           {
             guid: ch,
             deviceType: 'CHF',
             manufacturer: 'EF03',
             model: '0C0A0001',
-            areaKey: `C-AREA-${premises}`,
+            areaKey: area ?? `C-AREA-${premises}`,
           },
         ],
       },
@@ -291,6 +298,113 @@ describe('a DNO consumer', () => {
     });
     expect(seen.flatMap((s) => s.alerts.nodes).every((a) => a.outcome !== null)).toBe(true);
     watching.unsubscribe();
+    apollo.stop();
+  });
+
+  test("a correction: an AD1 released by a cluster, then placed in its meter's narrow window by DCC, is withdrawn on the stream and in the cache", async () => {
+    const wsClient = connect();
+    const apollo: ApolloClient = createDnoApolloClient(`${t.url}/graphql`, wsClient, dno);
+    const base = await newestSequence();
+    const area = 'C-CLUSTER';
+    const ota = await newPremises(area);
+    const neighbours = [await newPremises(area), await newPremises(area), await newPremises(area)];
+    const requestId = `${SUPPLIER}:${ota.esme}:${premises}`;
+    await ok(
+      `mutation ($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id } }`,
+      { a: { requestId, esmeGuid: ota.esme, imageHash: IMAGE_HASH } },
+      supplier,
+    );
+    const cut = clock.now().getTime() + 90_000;
+    const held = await ingest({
+      powerOutage: { commsHubGuid: ota.ch, startAt: new Date(cut).toISOString(), mpan: ota.mpan },
+    });
+    expect(held.outcome).toBe('HELD');
+    // Three more hubs of the area go dark in the same minute: a cluster, released as a feeder fault.
+    for (const [i, n] of neighbours.entries()) {
+      await ingest({
+        powerOutage: { commsHubGuid: n.ch, startAt: new Date(cut + i * 10_000).toISOString(), mpan: n.mpan },
+      });
+    }
+
+    type Alerts = { alerts: { nodes: { id: string; outcome: string | null }[] } };
+    const RELEASED = gql`
+      query {
+        alerts(filter: { kind: AD1, outcome: RELEASED }) {
+          nodes {
+            id
+            outcome
+          }
+        }
+      }
+    `;
+    const released = () => apollo.readQuery<Alerts>({ query: RELEASED })?.alerts.nodes.map((a) => a.id) ?? [];
+    await eventually(
+      async () => {
+        await apollo.query<Alerts>({ query: RELEASED, fetchPolicy: 'network-only' });
+        return released().includes(held.alertId) ? true : undefined;
+      },
+      10_000,
+      'the cluster release',
+    );
+
+    const open = new Map<string, DnoAlertMessage>();
+    const received: DnoAlertMessage[] = [];
+    const DNO_ALERTS = gql`
+      subscription ($after: String) {
+        dnoAlerts(after: $after) {
+          distributorId
+          sequence
+          kind
+          alert {
+            id
+            outcome
+          }
+          decision {
+            outcome
+            reasonCode
+          }
+          pairedWith {
+            id
+          }
+        }
+      }
+    `;
+    const subscription = apollo
+      .subscribe<{ dnoAlerts: DnoAlertMessage }>({ query: DNO_ALERTS, variables: { after: base } })
+      .subscribe((result) => {
+        if (!result.data) return;
+        received.push(result.data.dnoAlerts);
+        applyToOpenOutages(open, result.data.dnoAlerts);
+        applyCorrectionToCache(apollo.cache, result.data.dnoAlerts);
+      });
+    await eventually(async () => (open.has(held.alertId) ? true : undefined), 10_000, 'the released AD1');
+
+    // DCC's outcome, late: the meter executed 10 s before its hub went dark.
+    await ingest({
+      activationOutcome: {
+        esmeGuid: ota.esme,
+        alertCode: '8F66',
+        requestId,
+        outcomeCode: 'success',
+        executedAt: new Date(cut - 10_000).toISOString(),
+        firmwareVersion: '00020130',
+      },
+    });
+    await eventually(
+      async () => (received.some((m) => m.kind === 'WITHDRAWN') ? true : undefined),
+      10_000,
+      'the withdrawal',
+    );
+    const withdrawn = received.find((m) => m.kind === 'WITHDRAWN')!;
+    expect(withdrawn).toMatchObject({
+      alert: { id: held.alertId, outcome: 'SUPPRESSED' },
+      decision: { outcome: 'SUPPRESSED', reasonCode: 'OTA_INDUCED' },
+    });
+    expect(open.has(held.alertId)).toBe(false);
+    expect([...open.keys()]).toHaveLength(neighbours.length);
+    // The cached list of released AD1s no longer holds it, without a refetch.
+    expect(released()).not.toContain(held.alertId);
+    subscription.unsubscribe();
     apollo.stop();
   });
 });

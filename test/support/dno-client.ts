@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 // #endregion
 // #region imports-apollo
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
-import type { TypePolicies } from '@apollo/client';
+import type { ApolloCache, Reference, TypePolicies } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { OperationTypeNode } from 'graphql';
 // #endregion
@@ -42,7 +42,7 @@ export const DNO_ALERTS = `subscription DnoAlerts($after: String) {
 export interface DnoAlertMessage {
   distributorId: string;
   sequence: string;
-  kind: 'AD1' | 'OTA_INDUCED' | 'RELEASED_AD1' | 'SUPPLY_RESTORED';
+  kind: 'AD1' | 'OTA_INDUCED' | 'RELEASED_AD1' | 'SUPPLY_RESTORED' | 'WITHDRAWN' | 'RECLASSIFIED';
   alert: { id: string; kind: string; raisedByGuid: string; mpan: string | null; outcome: string | null };
   decision: { ledgerRevision: number; outcome: string; reasonCode: string; late: boolean };
   pairedWith: { id: string } | null;
@@ -124,5 +124,54 @@ export function createDnoApolloClient(httpUrl: string, wsClient: Client, token: 
     new HttpLink({ uri: httpUrl, fetch, headers: { authorization: `Bearer ${token}` } }),
   );
   return new ApolloClient({ link, cache: new InMemoryCache({ typePolicies }) });
+}
+// #endregion
+
+// #region corrections
+/**
+ * The outages a control room is acting on, by alert ID, kept from the stream: an AD1 (or a
+ * RELEASED_AD1) opens one, its SUPPLY_RESTORED or a WITHDRAWN closes it. A WITHDRAWN names an
+ * AD1 you already received that the sieve has since judged OTA-induced on late evidence (DCC's
+ * outcome, a read of the meter): stand the job down. OTA_INDUCED (PAIR) and RECLASSIFIED
+ * (ANNOTATE) only annotate.
+ */
+export function applyToOpenOutages(open: Map<string, DnoAlertMessage>, message: DnoAlertMessage): void {
+  switch (message.kind) {
+    case 'AD1':
+    case 'RELEASED_AD1':
+      open.set(message.alert.id, message);
+      break;
+    case 'WITHDRAWN':
+      open.delete(message.alert.id);
+      break;
+    case 'SUPPLY_RESTORED':
+      if (message.pairedWith) open.delete(message.pairedWith.id);
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * Apollo Client: a correction's `alert` is the current Alert, so the cache already shows its new
+ * outcome wherever the alert is. A cached `alerts` list filtered on an outcome the alert no longer
+ * has (your list of DELIVERED or RELEASED AD1s) still holds it: take it out, as a refetch would.
+ */
+export function applyCorrectionToCache(cache: ApolloCache, message: DnoAlertMessage): void {
+  if (message.kind !== 'WITHDRAWN' && message.kind !== 'RELEASED_AD1') return;
+  const outcome = message.alert.outcome;
+  cache.modify<{ alerts: { nodes: Reference[] } }>({
+    fields: {
+      alerts(list, { storeFieldName, readField }) {
+        // storeFieldName is `alerts({"filter":{...}})`: the arguments this list was fetched with.
+        const args = /^alerts\((.*)\)$/.exec(storeFieldName)?.[1];
+        const wanted = args
+          ? (JSON.parse(args) as { filter?: { outcome?: string } }).filter?.outcome
+          : undefined;
+        if (!wanted || wanted === outcome || !('nodes' in list)) return list;
+        return { ...list, nodes: list.nodes.filter((n) => readField('id', n) !== message.alert.id) };
+      },
+    },
+  });
 }
 // #endregion
