@@ -1,9 +1,17 @@
 import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_SCENARIO, formatScoreTable, runReplaySimulation, writeArtifacts } from '../src/sim';
-import type { ScenarioOptions } from '../src/sim';
+import {
+  DEFAULT_SCENARIO,
+  FINDING_KINDS,
+  SCENARIO_PRESETS,
+  formatScoreTable,
+  runReplaySimulation,
+  writeArtifacts,
+} from '../src/sim';
+import type { ScenarioOptions, ScenarioPreset } from '../src/sim';
 import { ClockMismatchError } from '../src/sim/anchor';
-import { formatLiveSummary, runLiveSimulation } from '../src/sim/live';
+import { runLiveSimulation } from '../src/sim/live';
+import { formatLiveSummary } from '../src/sim/live-summary';
 import { createProgress } from '../src/sim/progress';
 
 /**
@@ -12,6 +20,8 @@ import { createProgress } from '../src/sim/progress';
  *   npm run simulate -- --devices 100000 --seed 42 --mode replay --days 2 --out artifacts/sim
  *   npm run simulate -- --mode live --spawn --devices 2000 --days 1 --speed 600
  *   npm run simulate -- --mode live --url http://127.0.0.1:4000 --token-secret "$AUTH_JWT_SECRET" --speed 1
+ *   npm run simulate -- --preset harsh --devices 20000 --mode replay
+ * A preset sets the scenario's shares; any share given on the command line overrides it.
  * Replay builds its own database: in-memory PGlite, or a throw-away database on DATABASE_URL.
  * Live drives a running server over HTTP and WebSocket; with --spawn it starts one itself (on
  * DATABASE_URL, which should name an empty database, or on embedded PGlite in a temporary folder).
@@ -33,6 +43,11 @@ const program = new Command()
     new Option('--mode <mode>', 'replay (services, simulated clock) or live (a running server)')
       .choices(['replay', 'live'])
       .default('replay'),
+  )
+  .addOption(
+    new Option('--preset <name>', 'scenario preset: the defaults, or harsh (docs/SIMULATOR.md)')
+      .choices(Object.keys(SCENARIO_PRESETS))
+      .default('default'),
   )
   .option('--devices <n>', 'premises (ESME + CH pairs)', number('devices', 10, 5_000_000), 1000)
   .option('--seed <n>', 'random seed', number('seed', 0, 2 ** 32 - 1), DEFAULT_SCENARIO.seed)
@@ -80,6 +95,47 @@ const program = new Command()
     share('verification-lost-share'),
     DEFAULT_SCENARIO.verificationLostShare,
   )
+  .option(
+    '--skewed-clock-share <x>',
+    'share of hub (CH) clocks off by up to --max-clock-skew-seconds',
+    share('skewed-clock-share'),
+    DEFAULT_SCENARIO.skewedClockShare,
+  )
+  .option(
+    '--meter-skewed-clock-share <x>',
+    'share of meter (ESME) clocks off by up to --max-clock-skew-seconds',
+    share('meter-skewed-clock-share'),
+    DEFAULT_SCENARIO.meterSkewedClockShare,
+  )
+  .option(
+    '--max-clock-skew-seconds <s>',
+    'how far a skewed hub or meter clock may be off, either way',
+    number('max-clock-skew-seconds', 0, 86_400),
+    DEFAULT_SCENARIO.maxClockSkewSeconds,
+  )
+  .option(
+    '--supplier-claim-share <x>',
+    'share of executed activations whose outcome the supplier also claims (recordActivationOutcome)',
+    share('supplier-claim-share'),
+    DEFAULT_SCENARIO.supplierClaimShare,
+  )
+  .option(
+    '--claim-when-lost-share <x>',
+    "share of those claims the supplier still sends when DCC's outcome is lost",
+    share('claim-when-lost-share'),
+    DEFAULT_SCENARIO.claimWhenLostShare,
+  )
+  .option(
+    '--clustered-campaign-share <x>',
+    'share of affected activations scheduled in clusters of 3-8 meters of one feeder',
+    share('clustered-campaign-share'),
+    DEFAULT_SCENARIO.clusteredCampaignShare,
+  )
+  .option(
+    '--ch-swap-count <n>',
+    'exactly this many CH swaps (overrides the share)',
+    number('ch-swap-count', 0, 1_000_000),
+  )
   .option('--no-storm', 'leave out the storm')
   .option('--out <dir>', 'where to write scoreboard.{json,txt,md,svg}', 'artifacts/sim')
   .option(
@@ -120,6 +176,7 @@ const program = new Command()
 
 interface Opts {
   mode: 'replay' | 'live';
+  preset: ScenarioPreset;
   devices: number;
   seed: number;
   days: number;
@@ -131,6 +188,13 @@ interface Opts {
   lostOutcomeShare: number;
   badCheckDigitShare: number;
   verificationLostShare: number;
+  skewedClockShare: number;
+  meterSkewedClockShare: number;
+  maxClockSkewSeconds: number;
+  supplierClaimShare: number;
+  claimWhenLostShare: number;
+  clusteredCampaignShare: number;
+  chSwapCount?: number;
   storm: boolean;
   out: string;
   batchSeconds: number;
@@ -145,22 +209,43 @@ interface Opts {
   batchMax: number;
 }
 
+/** Command-line options that set a scenario option, and which one. */
+const SCENARIO_FLAGS: Partial<Record<keyof Opts, keyof ScenarioOptions>> = {
+  seed: 'seed',
+  devices: 'devices',
+  days: 'days',
+  start: 'start',
+  affectedShare: 'affectedShare',
+  campaignShare: 'campaignShare',
+  otaProbability: 'otaOutageProbability',
+  coincidentShare: 'coincidentOutageShare',
+  lostOutcomeShare: 'lostOutcomeShare',
+  badCheckDigitShare: 'badCheckDigitShare',
+  verificationLostShare: 'verificationLostShare',
+  skewedClockShare: 'skewedClockShare',
+  meterSkewedClockShare: 'meterSkewedClockShare',
+  maxClockSkewSeconds: 'maxClockSkewSeconds',
+  supplierClaimShare: 'supplierClaimShare',
+  claimWhenLostShare: 'claimWhenLostShare',
+  clusteredCampaignShare: 'clusteredCampaignShare',
+  chSwapCount: 'chSwapCount',
+  storm: 'storm',
+};
+
+/** The preset, with every scenario option given on the command line over it. */
+function scenarioOptions(o: Opts): Partial<ScenarioOptions> {
+  const scenario: Record<string, unknown> = { ...SCENARIO_PRESETS[o.preset] };
+  for (const [flag, key] of Object.entries(SCENARIO_FLAGS)) {
+    // Seed, size and span always come from the command line (their defaults are the presets').
+    const always = flag === 'seed' || flag === 'devices' || flag === 'days' || flag === 'start';
+    if (always || program.getOptionValueSource(flag) === 'cli') scenario[key] = o[flag as keyof Opts];
+  }
+  return scenario as Partial<ScenarioOptions>;
+}
+
 async function main(): Promise<void> {
   const o = program.opts<Opts>();
-  const scenario: Partial<ScenarioOptions> = {
-    seed: o.seed,
-    devices: o.devices,
-    days: o.days,
-    start: o.start,
-    affectedShare: o.affectedShare,
-    campaignShare: o.campaignShare,
-    otaOutageProbability: o.otaProbability,
-    coincidentOutageShare: o.coincidentShare,
-    lostOutcomeShare: o.lostOutcomeShare,
-    badCheckDigitShare: o.badCheckDigitShare,
-    verificationLostShare: o.verificationLostShare,
-    storm: o.storm,
-  };
+  const scenario = scenarioOptions(o);
   const progress = createProgress();
   const started = Date.now();
   const env = Object.fromEntries(
@@ -201,7 +286,7 @@ async function main(): Promise<void> {
   const files = writeArtifacts(run, o.out);
   const r = run.report;
   const lines = [
-    `Scenario: ${JSON.stringify({ ...r.scenario, options: undefined })}`,
+    `Scenario (preset ${o.preset}): ${JSON.stringify({ ...r.scenario, options: undefined })}`,
     `Backend: ${r.backend}; timings (ms): ${JSON.stringify(r.timings)}; ${JSON.stringify(r.counts)}`,
     r.errors.length
       ? `Events the service rejected: ${r.errors.length} (first: ${JSON.stringify(r.errors[0])})`
@@ -210,13 +295,9 @@ async function main(): Promise<void> {
     formatScoreTable(r.scores),
     '',
     `Our decisions on arrived AD1s: ${JSON.stringify(r.oursByOutcome)}`,
-    `Findings: ${r.findings.length} (${[
-      'OTA_DELIVERED_WITH_OUTCOME',
-      'OTA_DELIVERED_OUTCOME_MISSING',
-      'GENUINE_OUTAGE_HIDDEN',
-    ]
-      .map((k) => `${k} ${r.findings.filter((f) => f.kind === k).length}`)
-      .join(', ')}); details in scoreboard.json`,
+    `Findings: ${r.findings.length} (${FINDING_KINDS.map(
+      (k) => `${k} ${r.findings.filter((f) => f.kind === k).length}`,
+    ).join(', ')}); details in scoreboard.json`,
     `Wrote ${files.join(', ')}`,
   ];
   process.stdout.write(lines.filter((l, i) => l !== '' || i > 2).join('\n') + '\n');

@@ -15,8 +15,10 @@ const SECOND = 1000;
 
 /** What becomes of one request: `null` when no answer ever arrives. */
 export interface VerificationAnswerPlan {
-  /** When the meter answered (its clock, whole seconds: the DUIS response's time). */
+  /** When the meter answered, as it says: its own clock (Premises.meterSkewMs), whole seconds. */
   readonly answeredAt: number;
+  /** When it answered in true time. */
+  readonly trueAnsweredAt: number;
   /** When the answer reaches the DSP. */
   readonly arrivesAt: number;
   /** The version the meter reports: what it runs when it answers. */
@@ -38,6 +40,17 @@ function seedOf(scenario: Scenario, request: VerificationRequestSeen): number {
   return crypto.createHash('sha256').update(key).digest().readUInt32LE(0);
 }
 
+const offsets = new WeakMap<Scenario, Map<string, number>>();
+/** The ESME's clock offset (ms); 0 for a device the scenario does not know. */
+function meterOffsetOf(scenario: Scenario, esmeGuid: string): number {
+  let byGuid = offsets.get(scenario);
+  if (!byGuid) {
+    byGuid = new Map(scenario.premises.map((p) => [p.esmeGuid, p.meterSkewMs]));
+    offsets.set(scenario, byGuid);
+  }
+  return byGuid.get(esmeGuid.toUpperCase()) ?? 0;
+}
+
 /** Plans the answer to a verification request, or `null` when none comes. */
 export function planVerificationAnswer(
   scenario: Scenario,
@@ -52,7 +65,8 @@ export function planVerificationAnswer(
   if (!premisesReachableAt(scenario, request.deviceGuid, reachesMeterAt)) return null;
   if (!premisesReachableAt(scenario, request.deviceGuid, answeredAt)) return null;
   return {
-    answeredAt,
+    answeredAt: answeredAt + meterOffsetOf(scenario, request.deviceGuid),
+    trueAnsweredAt: answeredAt,
     arrivesAt: answeredAt + rng.uniform(2, 30) * SECOND,
     firmwareVersion: firmwareVersionAt(scenario, request.deviceGuid, answeredAt),
   };

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { renderChart } from './chart';
 import { replayScenario } from './replay';
 import type { Ad1Decision, ReplayOptions, ReplayResult } from './replay';
-import { describeScenario, generateScenario } from './scenario';
+import { generateScenario } from './scenario';
 import type { Scenario, ScenarioOptions } from './scenario';
+import { describeScenarioFacts } from './scenario-facts';
 import {
   blanketPolicy,
   computeScores,
@@ -13,18 +14,32 @@ import {
   formatScoreTable,
   noFilterPolicy,
   outcomeMissingKeys,
+  stands,
 } from './scoreboard';
 import type { PolicyDeliveries, PolicyScore } from './scoreboard';
 
 export * from './scenario';
+export { describeScenarioFacts } from './scenario-facts';
 export * from './scoreboard';
 export { renderChart } from './chart';
 export { replayScenario, SimClock } from './replay';
 export type { ReplayOptions, ReplayResult } from './replay';
 
+/** The kinds of finding, in the order the reports count them. */
+export const FINDING_KINDS = [
+  'OTA_DELIVERED_WITH_OUTCOME',
+  'OTA_DELIVERED_OUTCOME_MISSING',
+  'GENUINE_OUTAGE_HIDDEN',
+  'GENUINE_AD1_WITHDRAWN',
+  'GENUINE_AD1_DELAYED',
+] as const;
+
+/** A genuine AD1 delivered later than this after it arrived is a finding (the target's maximum). */
+export const DELAY_FINDING_MINUTES = 20;
+
 /** A wrong or surprising decision of ours, with what the service knew (for the report). */
 export interface Finding {
-  readonly kind: 'OTA_DELIVERED_WITH_OUTCOME' | 'OTA_DELIVERED_OUTCOME_MISSING' | 'GENUINE_OUTAGE_HIDDEN';
+  readonly kind: (typeof FINDING_KINDS)[number];
   readonly outageId: string;
   readonly cause: string;
   readonly ad1Key: string;
@@ -93,7 +108,7 @@ export async function runReplaySimulation(
     oursByOutcome[k] = (oursByOutcome[k] ?? 0) + 1;
   }
   const report: SimulationReport = {
-    scenario: { ...describeScenario(scenario), options: scenario.options },
+    scenario: { ...describeScenarioFacts(scenario), options: scenario.options },
     backend: replay.backend,
     engine,
     timings: { ...replay.timings, generateMs },
@@ -101,7 +116,10 @@ export async function runReplaySimulation(
     errors: replay.errors,
     scores,
     oursByOutcome: Object.fromEntries(Object.entries(oursByOutcome).sort()),
-    findings: findings(scenario, replay.ours, replay.decisions, missing),
+    findings: [
+      ...findings(scenario, replay.ours, replay.decisions, missing),
+      ...withdrawnFindings(scenario, replay.ours, replay.decisions),
+    ],
   };
   return { scenario, replay, policies, report };
 }
@@ -167,13 +185,30 @@ export function findings(
       facts: factsOf(ad1.key),
     });
   }
+  for (const ad1 of scenario.ad1s) {
+    const at = ours.deliveredAt.get(ad1.key);
+    if (!ad1.genuine || ad1.arrivedAt === null || at === undefined) continue;
+    if (at - ad1.arrivedAt <= DELAY_FINDING_MINUTES * 60_000) continue;
+    const d = decision(ad1.key);
+    out.push({
+      kind: 'GENUINE_AD1_DELAYED',
+      outageId: ad1.outageId,
+      cause: outages.get(ad1.outageId)!.cause,
+      ad1Key: ad1.key,
+      alertId: d?.alertId ?? null,
+      outcome: d?.outcome ?? null,
+      reason: d?.reason ?? null,
+      history: d?.history ?? [],
+      facts: { ...factsOf(ad1.key), deliveredAt: iso(at), delayMinutes: (at - ad1.arrivedAt) / 60_000 },
+    });
+  }
   const genuineByOutage = new Map<string, string[]>();
   for (const ad1 of scenario.ad1s) {
     if (!ad1.genuine || ad1.arrivedAt === null) continue;
     genuineByOutage.set(ad1.outageId, [...(genuineByOutage.get(ad1.outageId) ?? []), ad1.key]);
   }
   for (const [outageId, keys] of genuineByOutage) {
-    if (keys.some((k) => ours.deliveredAt.has(k))) continue;
+    if (keys.some((k) => stands(ours, k))) continue;
     for (const key of keys) {
       const d = decision(key);
       out.push({
@@ -190,6 +225,36 @@ export function findings(
     }
   }
   return out;
+}
+
+/** Every genuine AD1 delivered and then withdrawn: a correction the service should not have made. */
+export function withdrawnFindings(
+  scenario: Scenario,
+  ours: PolicyDeliveries,
+  decisions: ReadonlyMap<string, Ad1Decision>,
+): Finding[] {
+  const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString());
+  return scenario.ad1s
+    .filter((a) => a.genuine && ours.deliveredAt.has(a.key) && !stands(ours, a.key))
+    .map((a) => {
+      const d = decisions.get(a.key);
+      const outageStands = scenario.ad1s.some((x) => x.outageId === a.outageId && stands(ours, x.key));
+      return {
+        kind: 'GENUINE_AD1_WITHDRAWN' as const,
+        outageId: a.outageId,
+        cause: a.outageId.split('-')[0],
+        ad1Key: a.key,
+        alertId: d?.alertId ?? null,
+        outcome: d?.outcome ?? null,
+        reason: d?.reason ?? null,
+        history: d?.history ?? [],
+        facts: {
+          deliveredAt: iso(ours.deliveredAt.get(a.key)),
+          withdrawnAt: iso(ours.withdrawnAt?.get(a.key)),
+          outageStillDelivered: outageStands,
+        },
+      };
+    });
 }
 
 /** What the artifacts are made of: a replay run or a live one. */

@@ -125,15 +125,18 @@ export function alertInput(e: SimEvent, map: LiveMapping): Record<string, unknow
   }
 }
 
-/** Alerts go in ingestAlerts batches (operator); immediate outcomes are the SR11.3 response (supplier). */
+/**
+ * DCC's messages go in ingestAlerts batches (operator): AD1s, restores, and every outcome (the
+ * SR11.3 response as alertCode IMMEDIATE, 0x8F66/0x8F67). A supplier's claim is its own mutation.
+ */
 export const isAlertEvent = (e: SimEvent): boolean =>
-  e.kind === 'AD1' || e.kind === 'RESTORE' || (e.kind === 'OUTCOME' && e.channel !== 'IMMEDIATE');
+  e.kind === 'AD1' || e.kind === 'RESTORE' || e.kind === 'OUTCOME';
 
 export const MUTATIONS = {
   ingestAlerts:
     'mutation Ingest($alerts: [AlertInput!]!) { ingestAlerts(alerts: $alerts) { index kind alertId duplicate } }',
   schedule:
-    'mutation Schedule($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id status } }',
+    'mutation Schedule($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id status submittedAt } }',
   recordOutcome:
     'mutation Outcome($o: ActivationOutcomeInput!) { recordActivationOutcome(outcome: $o) { id status } }',
   linkCommsHubs: 'mutation Links($l: [CommsHubLinkInput!]!) { linkCommsHubs(links: $l) { effectiveFrom } }',

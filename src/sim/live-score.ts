@@ -1,6 +1,12 @@
 import type { Scenario } from './scenario';
-import { blanketPolicy, computeScores, noFilterPolicy, outcomeMissingKeys } from './scoreboard';
-import type { PolicyDeliveries, PolicyScore } from './scoreboard';
+import {
+  blanketPolicy,
+  computeScores,
+  deliveriesFromStream,
+  noFilterPolicy,
+  outcomeMissingKeys,
+} from './scoreboard';
+import type { PolicyDeliveries, PolicyScore, StreamEntry } from './scoreboard';
 
 /**
  * Live mode's scoring: what the DNO subscribers actually received becomes "ours"; no filter and
@@ -11,7 +17,7 @@ import type { PolicyDeliveries, PolicyScore } from './scoreboard';
 export interface ReceivedMessage {
   readonly distributorId: string;
   readonly sequence: string;
-  /** AD1, RELEASED_AD1, SUPPLY_RESTORED or OTA_INDUCED. */
+  /** AD1, RELEASED_AD1, SUPPLY_RESTORED, OTA_INDUCED or WITHDRAWN. */
   readonly kind: string;
   readonly alertId: string;
   /** Scenario time at which the subscriber received it. */
@@ -52,7 +58,8 @@ export class SequenceTracker {
 
 /**
  * "Ours" from the messages received: the first AD1 or RELEASED_AD1 for each AD1 of the scenario
- * (found by the alert ID its ingest returned), at the time it was received. Messages about
+ * (found by the alert ID its ingest returned), at the time it was received, and a WITHDRAWN after
+ * it (a correction), at its receipt, unless the AD1 was delivered again later. Messages about
  * alerts this run did not send (another user's, an earlier run's) are counted as foreign, not
  * scored; `sentAlertIds` holds every alert ID this run's ingests returned, restores included.
  */
@@ -62,7 +69,7 @@ export function oursFromReceived(
   sentAlertIds: ReadonlySet<string>,
   budgetSpent?: ReadonlySet<string>,
 ): { deliveries: PolicyDeliveries; foreign: number } {
-  const deliveredAt = new Map<string, number>();
+  const entries: StreamEntry[] = [];
   let foreign = 0;
   for (const m of messages) {
     if (!sentAlertIds.has(m.alertId) && !alertKey.has(m.alertId)) {
@@ -70,11 +77,10 @@ export function oursFromReceived(
       continue;
     }
     const key = alertKey.get(m.alertId);
-    if (key === undefined || (m.kind !== 'AD1' && m.kind !== 'RELEASED_AD1')) continue;
-    const seen = deliveredAt.get(key);
-    if (seen === undefined || m.receivedAt < seen) deliveredAt.set(key, m.receivedAt);
+    if (key !== undefined) entries.push({ key, kind: m.kind, at: m.receivedAt });
   }
-  return { deliveries: { policy: 'ours', deliveredAt, budgetSpent }, foreign };
+  const { deliveredAt, withdrawnAt } = deliveriesFromStream(entries);
+  return { deliveries: { policy: 'ours', deliveredAt, withdrawnAt, budgetSpent }, foreign };
 }
 
 export interface LiveEngineSettings {

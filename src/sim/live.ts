@@ -14,25 +14,20 @@ import {
 } from './anchor';
 import type { ClockSample, ServerClock, TimeAnchor } from './anchor';
 import { DnoSubscriber } from './dno-subscriber';
-import { findings } from './index';
+import { findings, withdrawnFindings } from './index';
 import type { Finding } from './index';
 import { GraphQLHttpClient, MUTATIONS, alertInput, isAlertEvent } from './live-api';
 import type { LiveMapping, RequestCounters } from './live-api';
+import { CausalQueue } from './live-causality';
+import type { CausalityReport } from './live-causality';
 import { liveScores, oursFromReceived } from './live-score';
 import type { LiveEngineSettings, ReceivedMessage } from './live-score';
 import { Prng } from './prng';
 import type { Ad1Decision } from './replay';
-import {
-  SIM_IMAGES,
-  SIM_MODELS,
-  SIM_RULE,
-  SIM_SUPPLIER_ID,
-  describeScenario,
-  generateScenario,
-  iso,
-} from './scenario';
+import { SIM_IMAGES, SIM_MODELS, SIM_RULE, SIM_SUPPLIER_ID, generateScenario, iso } from './scenario';
+import { describeScenarioFacts } from './scenario-facts';
 import type { Scenario, ScenarioOptions, SimEvent } from './scenario';
-import { evidenceMinutesOf, formatScoreTable, outcomeMissingKeys, percentile } from './scoreboard';
+import { evidenceMinutesOf, outcomeMissingKeys, percentile } from './scoreboard';
 import type { PolicyDeliveries, PolicyScore } from './scoreboard';
 import { spawnServer } from './spawn';
 import { VerificationResponder, verificationHead } from './verification-responder';
@@ -124,6 +119,7 @@ export interface LiveReport {
   readonly lag: {
     readonly sendLagSeconds: { p50: number; p99: number; max: number; overOneMinute: number };
     readonly deliverySeconds: { p50: number; p99: number; max: number };
+    readonly causality: CausalityReport;
   };
   readonly errors: { kind: string; at: string; message: string }[];
   readonly scores: PolicyScore[];
@@ -388,7 +384,7 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
     const delivery = received.map((m) => (m.receivedAt - m.createdAt) / 1000).sort((x, y) => x - y);
     const report: LiveReport = {
       mode: 'live',
-      scenario: { ...describeScenario(scenario), options: scenario.options },
+      scenario: { ...describeScenarioFacts(scenario), options: scenario.options },
       server: {
         url: target.url,
         spawned: target.spawned,
@@ -439,11 +435,15 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
           p99: percentile(delivery, 0.99),
           max: delivery.length ? delivery[delivery.length - 1] : 0,
         },
+        causality: sent.causality,
       },
       errors,
       scores,
       oursByOutcome: Object.fromEntries(Object.entries(oursByOutcome).sort()),
-      findings: findings(scenario, ours, decisions, missing),
+      findings: [
+        ...findings(scenario, ours, decisions, missing),
+        ...withdrawnFindings(scenario, ours, decisions),
+      ],
     };
     return { scenario, policies, report, received };
   } finally {
@@ -537,9 +537,11 @@ interface Sent {
   readonly alertIds: Set<string>;
   /** AD1 key to the scenario time its first copy was sent. */
   readonly sentAt: Map<string, number>;
-  /** Per event: scenario seconds between due and sent. */
+  /** Per event: scenario seconds between due (moved by live-causality.ts, if it was) and sent. */
   readonly lags: number[];
   ingestCalls: number;
+  /** How late SR11.3 requests reached the server, and the device times moved for it. */
+  causality: CausalityReport;
 }
 
 async function sendEvents(
@@ -552,13 +554,14 @@ async function sendEvents(
   errors: LiveReport['errors'],
   onProgress: LiveOptions['onProgress'],
 ): Promise<Sent> {
-  const events = scenario.events;
+  const queue = new CausalQueue(scenario.events, scenario);
   const state: Sent = {
     alertKey: new Map(),
     alertIds: new Set(),
     sentAt: new Map(),
     lags: [],
     ingestCalls: 0,
+    causality: queue.report(),
   };
   const at = (t: number) => iso(t + map.offsetMs);
   const fail = (e: SimEvent, error: unknown) =>
@@ -602,16 +605,23 @@ async function sendEvents(
   const apply = async (e: SimEvent) => {
     try {
       switch (e.kind) {
-        case 'SCHEDULE':
-          await supplier.request(MUTATIONS.schedule, {
-            a: {
-              requestId: liveRequestId(e.requestId, map.requestCounterBase),
-              esmeGuid: e.esmeGuid,
-              imageHash: e.imageHash,
-              executeAt: e.executeAt === null ? null : at(e.executeAt),
+        case 'SCHEDULE': {
+          // A late request keeps causality: see live-causality.ts.
+          const r = queue.prepareRequest(e, scenarioAt(anchor, performance.now()));
+          const data = await supplier.request<{ scheduleFirmwareActivation: { submittedAt: string } }>(
+            MUTATIONS.schedule,
+            {
+              a: {
+                requestId: liveRequestId(r.requestId, map.requestCounterBase),
+                esmeGuid: r.esmeGuid,
+                imageHash: r.imageHash,
+                executeAt: r.executeAt === null ? null : at(r.executeAt),
+              },
             },
-          });
+          );
+          queue.requestReceived(r, Date.parse(data.scheduleFirmwareActivation.submittedAt) - map.offsetMs);
           break;
+        }
         case 'CANCEL':
           // DUIS cancels by an SR11.3 dated 3000-12-31.
           await supplier.request(MUTATIONS.schedule, {
@@ -623,7 +633,8 @@ async function sendEvents(
             },
           });
           break;
-        case 'OUTCOME':
+        case 'CLAIM':
+          // The supplier's claim of an outcome (supplier-claims.ts); DCC's outcomes are alerts.
           await supplier.request(MUTATIONS.recordOutcome, {
             o: {
               requestId: liveRequestId(e.requestId, map.requestCounterBase),
@@ -663,31 +674,29 @@ async function sendEvents(
     }
   };
 
-  let i = 0;
-  while (i < events.length) {
-    await sleepUntil(realWhen(anchor, events[i].at));
+  for (let next = queue.peek(); next; next = queue.peek()) {
+    await sleepUntil(realWhen(anchor, next.due));
     // Alerts already due go together, as a DSP forwards what it has.
-    const group = [events[i]];
-    if (isAlertEvent(events[i])) {
+    const group = [queue.take()!];
+    if (isAlertEvent(group[0].event)) {
       const now = performance.now();
-      while (
-        i + group.length < events.length &&
-        group.length < batchMax &&
-        isAlertEvent(events[i + group.length]) &&
-        realWhen(anchor, events[i + group.length].at) <= now
+      for (
+        let q = queue.peek();
+        q && group.length < batchMax && isAlertEvent(q.event) && realWhen(anchor, q.due) <= now;
+        q = queue.peek()
       )
-        group.push(events[i + group.length]);
+        group.push(queue.take()!);
     }
     const sentAt = scenarioAt(anchor, performance.now());
-    for (const e of group) {
-      state.lags.push(Math.max(0, (sentAt - e.at) / 1000));
+    for (const { event: e, due } of group) {
+      state.lags.push(Math.max(0, (sentAt - due) / 1000));
       if (e.kind === 'AD1' && !e.duplicate && !state.sentAt.has(e.key)) state.sentAt.set(e.key, sentAt);
     }
-    if (isAlertEvent(events[i])) await ingest(group);
-    else await apply(events[i]);
-    i += group.length;
-    onProgress?.(i, events.length, 'live');
+    if (isAlertEvent(group[0].event)) await ingest(group.map((q) => q.event));
+    else await apply(group[0].event);
+    onProgress?.(queue.done, scenario.events.length, 'live');
   }
+  state.causality = queue.report();
   return state;
 }
 
@@ -771,42 +780,4 @@ async function readDecisions(
     if (!page.alerts.pageInfo.hasNextPage) return decisions;
     after = page.alerts.pageInfo.endCursor;
   }
-}
-
-/** The CLI's summary of a live run: the scoreboard with how the run went around it. */
-export function formatLiveSummary(r: LiveReport, files: readonly string[]): string {
-  const s = r.server;
-  const lag = r.lag;
-  const ours = r.scores.find((x) => x.policy === 'ours');
-  const realMs = (scenarioSeconds: number) => Math.round((scenarioSeconds * 1000) / s.clockSpeed);
-  const lines = [
-    `Scenario: ${JSON.stringify({ ...r.scenario, options: undefined })}`,
-    `Server: ${s.url} (${s.spawned ? `spawned, ${s.backend}` : 'running'}); clock ${s.clockSpeed}x real time ` +
-      `(measured ${s.measuredSpeed}x); scenario start at ${s.scenarioStartOnServer} on its clock ` +
-      `(offset ${s.offsetSeconds} s); fitted clock off by ${s.clockDriftMs} ms at the end`,
-    `Timings (ms): ${JSON.stringify(r.timings)}`,
-    `Counts: ${JSON.stringify(r.counts)}`,
-    `Events sent after their due time (scenario s): p50 ${lag.sendLagSeconds.p50.toFixed(1)}, ` +
-      `p99 ${lag.sendLagSeconds.p99.toFixed(1)}, max ${lag.sendLagSeconds.max.toFixed(1)}, ` +
-      `${lag.sendLagSeconds.overOneMinute} over a minute; outbox to DNO socket (scenario s): ` +
-      `p50 ${lag.deliverySeconds.p50.toFixed(1)}, p99 ${lag.deliverySeconds.p99.toFixed(1)}, max ${lag.deliverySeconds.max.toFixed(1)}`,
-    ...(ours
-      ? [
-          `Added delay of ours in real time (scenario seconds / speed): p50 ${realMs(ours.delaySeconds.p50)} ms, ` +
-            `p99 ${realMs(ours.delaySeconds.p99)} ms, max ${realMs(ours.delaySeconds.max)} ms`,
-        ]
-      : []),
-    ...(r.errors.length ? [`Errors: ${r.errors.length} (first: ${JSON.stringify(r.errors[0])})`] : []),
-    '',
-    formatScoreTable(r.scores),
-    '',
-    `Our decisions on arrived AD1s: ${JSON.stringify(r.oursByOutcome)}`,
-    `Findings: ${r.findings.length} (${(
-      ['OTA_DELIVERED_WITH_OUTCOME', 'OTA_DELIVERED_OUTCOME_MISSING', 'GENUINE_OUTAGE_HIDDEN'] as const
-    )
-      .map((k) => `${k} ${r.findings.filter((f) => f.kind === k).length}`)
-      .join(', ')}); details in scoreboard.json`,
-    `Wrote ${files.join(', ')}`,
-  ];
-  return lines.join('\n');
 }

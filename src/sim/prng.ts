@@ -85,3 +85,14 @@ export class Prng {
     return copy.slice(0, n);
   }
 }
+
+/**
+ * A generator of its own for one kind of fact (`label`), seeded from the scenario's seed: facts
+ * added later draw from their own stream, so switching them off leaves the main stream, and so
+ * every older seed's scenario, as it was.
+ */
+export function streamFor(seed: number, label: string): Prng {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
+  return new Prng((seed ^ h) >>> 0);
+}

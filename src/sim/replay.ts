@@ -17,8 +17,10 @@ import type { DeviceInput } from '../services/inventory/device.service';
 import type { AlertInput } from '../services/ingest/alert-input';
 import { planVerificationAnswer } from './dcc-adapter';
 import type { VerificationAnswerPlan } from './dcc-adapter';
+import { readBack } from './replay-readback';
+import type { Ad1Decision } from './replay-readback';
 import type { PolicyDeliveries } from './scoreboard';
-import { DNO_AREAS, SIM_IMAGES, SIM_MODELS, SIM_RULE, SIM_SUPPLIER_ID } from './scenario';
+import { SIM_IMAGES, SIM_MODELS, SIM_RULE, SIM_SUPPLIER_ID } from './scenario';
 import type { Scenario, SimEvent } from './scenario';
 
 /**
@@ -66,13 +68,7 @@ export interface ReplayOptions {
   readonly onProgress?: (done: number, total: number, phase: string) => void;
 }
 
-export interface Ad1Decision {
-  readonly alertId: string;
-  readonly outcome: string | null;
-  readonly reason: string | null;
-  /** The ledger, oldest first: outcome [reason] @ decidedAt. */
-  readonly history: string[];
-}
+export type { Ad1Decision } from './replay-readback';
 
 export interface ReplayResult {
   readonly ours: PolicyDeliveries;
@@ -85,6 +81,9 @@ export interface ReplayResult {
     ingestCalls: number;
     timerRuns: number;
     outboxMessages: number;
+    /** WITHDRAWN messages on the DNO streams, and AD1s whose ledger corrected a delivery. */
+    withdrawnMessages: number;
+    ledgerCorrections: number;
     verificationRequests: number;
     verificationAnswers: number;
   };
@@ -126,8 +125,8 @@ async function openDatabase(databaseUrl: string | undefined): Promise<Database> 
   };
 }
 
-const isAlertEvent = (e: SimEvent) =>
-  e.kind === 'AD1' || e.kind === 'RESTORE' || (e.kind === 'OUTCOME' && e.channel !== 'IMMEDIATE');
+/** DCC's messages, the operator's ingestAlerts: AD1s, restores and every outcome (IMMEDIATE too). */
+const isAlertEvent = (e: SimEvent) => e.kind === 'AD1' || e.kind === 'RESTORE' || e.kind === 'OUTCOME';
 
 function toAlertInput(e: SimEvent): AlertInput {
   switch (e.kind) {
@@ -196,7 +195,12 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions 
     const read = await readBack(services, dataSource, state.alertKey);
     const t3 = Date.now();
     return {
-      ours: { policy: 'ours', deliveredAt: read.deliveredAt, budgetSpent: read.budgetSpent },
+      ours: {
+        policy: 'ours',
+        deliveredAt: read.deliveredAt,
+        withdrawnAt: read.withdrawnAt,
+        budgetSpent: read.budgetSpent,
+      },
       decisions: read.decisions,
       config,
       backend: db.backend,
@@ -206,6 +210,8 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions 
         ingestCalls: state.ingestCalls,
         timerRuns: state.timerRuns,
         outboxMessages: read.outboxMessages,
+        withdrawnMessages: read.withdrawnMessages,
+        ledgerCorrections: read.ledgerCorrections,
         verificationRequests: state.verificationRequests,
         verificationAnswers: state.verificationAnswers,
       },
@@ -435,7 +441,8 @@ async function runEvents(
             executeAt: CANCEL_SENTINEL,
           });
           break;
-        case 'OUTCOME':
+        case 'CLAIM':
+          // The supplier's claim of an outcome (supplier-claims.ts): its own mutation and token.
           await services.activations.recordOutcome(SUPPLIER, {
             requestId: e.requestId,
             outcomeCode: e.outcomeCode,
@@ -507,60 +514,4 @@ async function runEvents(
   await services.activations.expireOverdueOutcomes();
   while ((await scheduler.runDue()) > 0) state.timerRuns++;
   return state;
-}
-
-async function readBack(
-  services: Services,
-  dataSource: DataSource,
-  alertKey: Map<string, string>,
-): Promise<{
-  deliveredAt: Map<string, number>;
-  budgetSpent: Set<string>;
-  decisions: Map<string, Ad1Decision>;
-  outboxMessages: number;
-}> {
-  const deliveredAt = new Map<string, number>();
-  let outboxMessages = 0;
-  for (const { distributorId } of DNO_AREAS) {
-    let after = '0';
-    for (;;) {
-      const page = await services.delivery.read(distributorId, after, 5000);
-      if (page.length === 0) break;
-      outboxMessages += page.length;
-      for (const m of page) {
-        if (m.kind !== 'AD1' && m.kind !== 'RELEASED_AD1') continue;
-        const key = alertKey.get(m.payload.alert.id);
-        if (key && !deliveredAt.has(key)) deliveredAt.set(key, m.createdAt.getTime());
-      }
-      after = page[page.length - 1].sequence;
-    }
-  }
-  const budgetRows = (await dataSource.query(
-    `SELECT DISTINCT alert_id::text AS id FROM alert_decision WHERE reason = 'SAFETY_BUDGET_SPENT'`,
-  )) as { id: string }[];
-  const budgetSpent = new Set(budgetRows.map((r) => alertKey.get(r.id)).filter((k): k is string => !!k));
-  const alerts = (await dataSource.query(
-    `SELECT id::text AS id, outcome, reason FROM alert WHERE kind = 'AD1'`,
-  )) as { id: string; outcome: string | null; reason: string | null }[];
-  const ledger = (await dataSource.query(
-    `SELECT alert_id::text AS id, outcome, reason, late, decided_at FROM alert_decision ORDER BY alert_id, revision`,
-  )) as { id: string; outcome: string; reason: string; late: boolean; decided_at: Date }[];
-  const history = new Map<string, string[]>();
-  for (const l of ledger) {
-    const list = history.get(l.id) ?? [];
-    list.push(`${l.outcome} [${l.reason}]${l.late ? ' late' : ''} @ ${l.decided_at.toISOString()}`);
-    history.set(l.id, list);
-  }
-  const decisions = new Map<string, Ad1Decision>();
-  for (const a of alerts) {
-    const key = alertKey.get(a.id);
-    if (key)
-      decisions.set(key, {
-        alertId: a.id,
-        outcome: a.outcome,
-        reason: a.reason,
-        history: history.get(a.id) ?? [],
-      });
-  }
-  return { deliveredAt, budgetSpent, decisions, outboxMessages };
 }

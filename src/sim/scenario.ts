@@ -1,6 +1,20 @@
 import crypto from 'node:crypto';
 import { mpanCheckDigit } from '../domain/identifiers';
-import { Prng } from './prng';
+import { arrivalAfterDark, darkAt } from './dark';
+import type { DarkInterval } from './dark';
+import { meterClockOffsets } from './meter-clocks';
+import { DEFAULT_SCENARIO } from './options';
+import type { ScenarioOptions } from './options';
+import { Prng, streamFor } from './prng';
+import { planCampaignClusters } from './campaign-clusters';
+import { planClaim } from './supplier-claims';
+import type { ClaimTruth } from './supplier-claims';
+
+export { arrivalAfterDark, darkAt } from './dark';
+export type { DarkInterval } from './dark';
+export { DEFAULT_SCENARIO, HARSH_SCENARIO, SCENARIO_PRESETS, WITHOUT_2026_12_07_PHYSICS } from './options';
+export type { ScenarioOptions, ScenarioPreset } from './options';
+export type { ClaimTruth } from './supplier-claims';
 
 /**
  * A seeded, deterministic scenario of a GB-like smart-meter fleet over a few days: an OTA
@@ -14,84 +28,6 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-export interface ScenarioOptions {
-  readonly seed: number;
-  /** Premises: ESME + Communications Hub pairs. */
-  readonly devices: number;
-  readonly days: number;
-  /** Start of the scenario (ISO 8601). */
-  readonly start: string;
-  /** Share of ESMEs on the affected model with the affected firmware. */
-  readonly affectedShare: number;
-  /** Share of ESMEs on the affected model already on the fixed firmware (not affected). */
-  readonly fixedShare: number;
-  /** Share of affected ESMEs that get an SR11.3 during the span. */
-  readonly campaignShare: number;
-  /** Share of the other ESMEs that get an (unrelated, harmless) SR11.3 during the span. */
-  readonly otherActivationShare: number;
-  /** Probability that a successful activation on an affected ESME cuts its CH's power (> 3 min). */
-  readonly otaOutageProbability: number;
-  readonly immediateShare: number;
-  readonly cancelShare: number;
-  readonly supersedeShare: number;
-  readonly failShare: number;
-  readonly lostOutcomeShare: number;
-  readonly lateOutcomeShare: number;
-  /** Genuine single-premises outages (producing an AD1) per premises per year. */
-  readonly singleOutagesPerPremisesYear: number;
-  /** Genuine whole-feeder (LV) outages per day per 100,000 premises. */
-  readonly feederOutagesPerDayPer100k: number;
-  /** Share of cut-free successful activations followed 4-28 min later by a genuine single-premises outage. */
-  readonly coincidentOutageShare: number;
-  readonly storm: boolean;
-  /** Share of the storm-hit DNOs' feeders that lose supply. */
-  readonly stormFeederShare: number;
-  readonly lostAd1Share: number;
-  readonly duplicateShare: number;
-  /** Share of feeder and storm AD1s that arrive throttled (count 2-4). */
-  readonly throttledShare: number;
-  /** Share of CHs whose clock is off by up to a minute (the rest: a few seconds). */
-  readonly skewedClockShare: number;
-  readonly lostRestoreShare: number;
-  /** Share of campaign premises whose CH is replaced before their activation (at least 2). */
-  readonly chSwapShare: number;
-  /** Share of distinct AD1s whose every copy carries the premises' MPAN with a wrong check digit. */
-  readonly badCheckDigitShare: number;
-  /** Share of verification reads (SR 11.2) that get no answer although the meter is powered. */
-  readonly verificationLostShare: number;
-}
-
-export const DEFAULT_SCENARIO: ScenarioOptions = {
-  seed: 42,
-  devices: 1000,
-  days: 2,
-  start: '2026-03-02T00:00:00Z',
-  affectedShare: 0.25,
-  fixedShare: 0.05,
-  campaignShare: 0.4,
-  otherActivationShare: 0.05,
-  otaOutageProbability: 0.2,
-  immediateShare: 0.4,
-  cancelShare: 0.04,
-  supersedeShare: 0.04,
-  failShare: 0.05,
-  lostOutcomeShare: 0.1,
-  lateOutcomeShare: 0.05,
-  singleOutagesPerPremisesYear: 1.5,
-  feederOutagesPerDayPer100k: 8,
-  coincidentOutageShare: 0.005,
-  storm: true,
-  stormFeederShare: 0.35,
-  lostAd1Share: 0.03,
-  duplicateShare: 0.02,
-  throttledShare: 0.05,
-  skewedClockShare: 0.1,
-  lostRestoreShare: 0.03,
-  chSwapShare: 0.002,
-  badCheckDigitShare: 0.002,
-  verificationLostShare: 0.05,
-};
 
 /** The 14 licensed DNO areas, weighted roughly by customers (millions). */
 export const DNO_AREAS: readonly { distributorId: string; code: string; weight: number }[] = [
@@ -187,6 +123,8 @@ export interface Premises {
   readonly modelClass: ModelClass;
   /** CHs powered by this ESME over time; the first from installation. */
   readonly commsHubs: { guid: string; from: number; skewMs: number }[];
+  /** The ESME's clock minus true time (ms): every time the meter stamps is off by this. */
+  readonly meterSkewMs: number;
 }
 
 export interface Feeder {
@@ -209,6 +147,8 @@ export interface ActivationTruth {
   readonly fate: ActivationFate;
   /** When the ESME actually ran it (null when cancelled or superseded). */
   readonly executedAt: number | null;
+  /** The executedAt the meter reports (its clock): executedAt plus the meter's offset. */
+  readonly reportedExecutedAt: number | null;
   /** True when a genuine outage covered the due time, so it ran only after supply returned. */
   readonly executionDeferred: boolean;
   readonly outcomeCode: 'success' | 'noImageHeld' | 'hashMismatch' | null;
@@ -219,10 +159,14 @@ export interface ActivationTruth {
   readonly outcomeDelivery: 'ON_TIME' | 'LATE' | 'LOST' | 'NONE';
   /** When it stopped being pending by cancellation or supersession. */
   readonly endedAt: number | null;
+  /** The supplier's claim of the outcome (recordActivationOutcome), if it made one. */
+  readonly claim: ClaimTruth | null;
+  /** The campaign cluster it was scheduled in (campaign-clusters.ts), or null. */
+  readonly cluster: number | null;
 }
 
 /** An activation before its outcome's arrival is known (that needs every dark period). */
-type ActivationDraft = Omit<ActivationTruth, 'outcomeArrivesAt'>;
+type ActivationDraft = Omit<ActivationTruth, 'outcomeArrivesAt' | 'reportedExecutedAt' | 'claim'>;
 
 export type OutageCause = 'OTA' | 'PREMISES' | 'COINCIDENT' | 'FEEDER' | 'STORM';
 
@@ -279,13 +223,26 @@ export type SimEvent = EventBase &
         readonly esmeGuid: string;
       }
     | {
+        /** DCC's statement of the outcome, through the operator's ingestAlerts. */
         readonly kind: 'OUTCOME';
         readonly activation: number;
         readonly requestId: string;
         readonly esmeGuid: string;
-        /** IMMEDIATE: the SR11.3 response (recordActivationOutcome); 8F66/8F67: a device alert (ingestAlerts). */
+        /** IMMEDIATE: the SR11.3 response; 8F66/8F67: the future-dated device alerts. */
         readonly channel: 'IMMEDIATE' | '8F66' | '8F67';
         readonly outcomeCode: string;
+        /** On the meter's clock. */
+        readonly executedAt: number;
+        readonly firmwareVersion: string | null;
+      }
+    | {
+        /** The supplier's claim of the outcome (recordActivationOutcome, supplier token). */
+        readonly kind: 'CLAIM';
+        readonly activation: number;
+        readonly requestId: string;
+        readonly esmeGuid: string;
+        readonly outcomeCode: string;
+        /** What the meter reported (its clock). */
         readonly executedAt: number;
         readonly firmwareVersion: string | null;
       }
@@ -303,6 +260,7 @@ export type SimEvent = EventBase &
         readonly outageId: string;
         readonly esmeGuid: string;
         readonly mpan: string;
+        /** Both on the meter's clock (Premises.meterSkewMs). */
         readonly interruptionAt: number;
         readonly restorationAt: number;
       }
@@ -334,44 +292,14 @@ export interface Scenario {
   readonly darkIntervals: readonly (readonly DarkInterval[])[];
 }
 
-/** A period in which a premises' CH had no power, so nothing from the premises could travel. */
-export interface DarkInterval {
-  readonly from: number;
-  /** Exclusive: power is back at `to`. */
-  readonly to: number;
-  readonly outageId: string;
-  /** True for a genuine outage (the ESME has no mains either); false for an OTA cut. */
-  readonly genuine: boolean;
-}
-
-/** The dark interval covering `t`, if any. */
-export function darkAt(intervals: readonly DarkInterval[], t: number): DarkInterval | undefined {
-  return intervals.find((d) => d.from <= t && t < d.to);
-}
-
 /**
- * When a message a premises generates at `sentAt` reaches the DSP: after `transit()` when its CH
- * has power; otherwise it waits until power returns and then takes `transit()`. A message that
- * would land in a later dark period is treated as not yet sent (conservative: nothing from a dark
- * premises is ever seen arriving).
+ * The restoration a meter stamps (true time): drawn up to 30 s after supply returned at `endAt`,
+ * but never after an activation that the outage deferred and supply's return let run (at least
+ * 5 s after `endAt`): the meter saw supply back before it executed.
  */
-export function arrivalAfterDark(
-  intervals: readonly DarkInterval[],
-  sentAt: number,
-  transit: () => number,
-): number {
-  let leaves = sentAt;
-  for (;;) {
-    const dark = darkAt(intervals, leaves);
-    if (dark) {
-      leaves = dark.to;
-      continue;
-    }
-    const arrives = leaves + transit();
-    const later = darkAt(intervals, arrives);
-    if (!later) return arrives;
-    leaves = later.to;
-  }
+function restoredBefore(deferred: readonly number[] | undefined, endAt: number, drawn: number): number {
+  const next = (deferred ?? []).filter((t) => t > endAt && t <= drawn);
+  return next.length ? Math.floor(Math.min(...next) / SECOND) * SECOND : drawn;
 }
 
 /** The same 13 digits with a check digit that fails (real alerts carry such MPANs now and then). */
@@ -450,8 +378,9 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   const weights = DNO_AREAS.map((a) => a.weight);
   const skew = () =>
     rng.chance(o.skewedClockShare)
-      ? Math.round(rng.uniform(-60, 60)) * SECOND
+      ? Math.round(rng.uniform(-o.maxClockSkewSeconds, o.maxClockSkewSeconds)) * SECOND
       : Math.round(rng.uniform(-3, 3)) * SECOND;
+  const meterSkews = meterClockOffsets(o);
   while (premises.length < o.devices) {
     const area = DNO_AREAS[rng.weighted(weights)];
     const n = (feederCount.get(area.code) ?? 0) + 1;
@@ -476,6 +405,7 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
         mpan: mpanOf(area.distributorId, 1_000_000 + index),
         modelClass,
         commsHubs: [{ guid: guidOf('00-DB-C4', index + 1), from: installedAt, skewMs: skew() }],
+        meterSkewMs: meterSkews[index],
       });
       feeder.premises.push(index);
     }
@@ -571,17 +501,17 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
     submittedAt: number,
     executeAt: number | null,
     allowEnd: boolean,
+    cluster: number | null = null,
   ): ActivationDraft => {
     const index = drafts.length;
     const requestId = requestIdOf(p.esmeGuid);
-    const image = SIM_IMAGES[p.modelClass];
     push({
       kind: 'SCHEDULE',
       at: submittedAt,
       activation: index,
       requestId,
       esmeGuid: p.esmeGuid,
-      imageHash: image.imageHash,
+      imageHash: SIM_IMAGES[p.modelClass].imageHash,
       executeAt,
     });
     const base = {
@@ -592,6 +522,7 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       modelClass: p.modelClass,
       submittedAt,
       executeAt,
+      cluster,
     };
     const notExecuted = {
       executedAt: null,
@@ -648,6 +579,14 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   const campaign = premises.filter((p) =>
     p.modelClass === 'AFFECTED' ? rng.chance(o.campaignShare) : rng.chance(o.otherActivationShare),
   );
+  // Some affected meters of one feeder are scheduled together (campaign-clusters.ts): their slot
+  // replaces their own draws, which are still made so that the main stream stays as it was.
+  const clusters = planCampaignClusters(
+    o,
+    campaign.filter((p) => p.modelClass === 'AFFECTED'),
+    start,
+    end,
+  );
   for (const p of campaign) {
     const submittedAt = rng.uniform(start, lastSubmit);
     const immediate = rng.chance(o.immediateShare);
@@ -659,12 +598,15 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
       immediate || room < 30 * MINUTE
         ? null
         : submittedAt + rng.logUniform(30 * MINUTE, Math.min(30 * HOUR, room));
-    addActivation(
-      p,
-      submittedAt,
-      executeAt !== null && executeAt - submittedAt < 20 * MINUTE ? null : executeAt,
-      true,
-    );
+    const slot = clusters.get(p.index);
+    if (slot) addActivation(p, slot.submittedAt, slot.executeAt, true, slot.cluster);
+    else
+      addActivation(
+        p,
+        submittedAt,
+        executeAt !== null && executeAt - submittedAt < 20 * MINUTE ? null : executeAt,
+        true,
+      );
   }
   const executed = drafts.filter((a) => a.executedAt !== null);
   const executionsOf = new Map<number, number[]>();
@@ -675,7 +617,10 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   const swapCandidates = executed.filter(
     (a) => a.modelClass === 'AFFECTED' && a.fate === 'SUCCEEDED' && a.executedAt! > start + 3 * HOUR,
   );
-  const swapped = rng.sample(swapCandidates, Math.max(2, Math.round(campaign.length * o.chSwapShare)));
+  const swapped = rng.sample(
+    swapCandidates,
+    o.chSwapCount ?? Math.max(2, Math.round(campaign.length * o.chSwapShare)),
+  );
   const forcedOta = new Set<number>();
   for (const a of swapped) {
     const p = premises[a.premises];
@@ -766,23 +711,25 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   const transit = () => rng.uniform(5, 60) * SECOND;
   /** When a message the premises generates at `sentAt` reaches the DSP. */
   const arrivalFrom = (pi: number, sentAt: number) => arrivalAfterDark(darkIntervals[pi], sentAt, transit);
+  const claimRng = streamFor(o.seed, 'supplier-claims');
   const activations: ActivationTruth[] = drafts.map((a) => {
     const outcomeArrivesAt = a.outcomeSentAt === null ? null : arrivalFrom(a.premises, a.outcomeSentAt);
+    // What the meter reports: the execution on its own clock (meter-clocks.ts).
+    const reportedExecutedAt = a.executedAt === null ? null : a.executedAt + premises[a.premises].meterSkewMs;
+    const failed = a.fate === 'FAILED';
+    const of = { activation: a.index, requestId: a.requestId, esmeGuid: a.esmeGuid };
+    const report = {
+      outcomeCode: a.outcomeCode!,
+      executedAt: reportedExecutedAt!,
+      firmwareVersion: failed ? SIM_MODELS[a.modelClass].firmware : SIM_IMAGES[a.modelClass].version,
+    };
     if (outcomeArrivesAt !== null) {
-      const failed = a.fate === 'FAILED';
-      push({
-        kind: 'OUTCOME',
-        at: outcomeArrivesAt,
-        activation: a.index,
-        requestId: a.requestId,
-        esmeGuid: a.esmeGuid,
-        channel: a.executeAt === null ? 'IMMEDIATE' : failed ? '8F67' : '8F66',
-        outcomeCode: a.outcomeCode!,
-        executedAt: a.executedAt!,
-        firmwareVersion: failed ? SIM_MODELS[a.modelClass].firmware : SIM_IMAGES[a.modelClass].version,
-      });
+      const channel = a.executeAt === null ? 'IMMEDIATE' : failed ? '8F67' : '8F66';
+      push({ kind: 'OUTCOME', at: outcomeArrivesAt, ...of, channel, ...report });
     }
-    return { ...a, outcomeArrivesAt };
+    const claim = planClaim(claimRng, o, { ...a, outcomeArrivesAt }, darkIntervals[a.premises]);
+    if (claim) push({ kind: 'CLAIM', at: claim.arrivesAt, ...of, ...report });
+    return { ...a, outcomeArrivesAt, reportedExecutedAt, claim };
   });
 
   // 8. What reaches the DSP: AD1s (lost, duplicated, throttled, skewed, a bad check digit now and
@@ -790,6 +737,12 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   // the ESME's and waits like any other message.
   const ad1s: Ad1Truth[] = [];
   const keys = new Set<string>();
+  const movedRng = streamFor(o.seed, 'moved-restores');
+  const movedTransit = () => movedRng.uniform(5, 60) * SECOND;
+  const deferredAt = new Map<number, number[]>();
+  for (const a of activations)
+    if (a.executionDeferred)
+      deferredAt.set(a.premises, [...(deferredAt.get(a.premises) ?? []), a.executedAt!]);
   const stormBacklog = (cause: OutageCause) => (cause === 'STORM' ? rng.uniform(0, 120) * SECOND : 0);
   for (const outage of outages) {
     for (const pi of outage.premises) {
@@ -830,15 +783,23 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
           push({ ...ad1, at: arrivedAt + rng.uniform(5, 600) * SECOND, duplicate: true });
       }
       if (outage.genuine && !rng.chance(o.lostRestoreShare)) {
-        const restorationAt = Math.round((outage.endAt + rng.uniform(0, 30) * SECOND) / SECOND) * SECOND;
+        // Sent at restoration, so before a deferred execution that supply's return allowed. The
+        // drawn stamp's transit is still drawn, so the main stream stays as it was (see
+        // restoredBefore); a stamp moved earlier takes its transit from a stream of its own.
+        const drawn = Math.round((outage.endAt + rng.uniform(0, 30) * SECOND) / SECOND) * SECOND;
+        const restorationAt = restoredBefore(deferredAt.get(pi), outage.endAt, drawn);
+        const drawnArrival = arrivalFrom(pi, drawn);
         push({
           kind: 'RESTORE',
-          at: arrivalFrom(pi, restorationAt),
+          at:
+            restorationAt === drawn
+              ? drawnArrival
+              : arrivalAfterDark(darkIntervals[pi], restorationAt, movedTransit),
           outageId: outage.id,
           esmeGuid: p.esmeGuid,
           mpan: p.mpan,
-          interruptionAt: Math.round(trueStart / SECOND) * SECOND,
-          restorationAt,
+          interruptionAt: Math.round(trueStart / SECOND) * SECOND + p.meterSkewMs,
+          restorationAt: restorationAt + p.meterSkewMs,
         });
       }
     }

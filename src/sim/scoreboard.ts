@@ -7,6 +7,13 @@ import type { Ad1Truth, Scenario } from './scenario';
 
 const MINUTE = 60_000;
 
+/**
+ * An OTA-induced AD1 delivered and withdrawn (a `WITHDRAWN` message on the DNO's stream) within
+ * this many minutes of its delivery counts as half a leak: the DNO was told, but told to stand
+ * down before a crew would normally have moved. Withdrawn later, or never: a whole leak.
+ */
+export const WITHDRAWAL_GRACE_MINUTES = 15;
+
 export type PolicyName = 'noFilter' | 'blanket' | 'ours';
 
 export const POLICY_LABELS: Record<PolicyName, string> = {
@@ -21,6 +28,46 @@ export interface PolicyDeliveries {
   readonly deliveredAt: ReadonlyMap<string, number>;
   /** AD1 keys the policy let through because its safety budget was spent (ours only). */
   readonly budgetSpent?: ReadonlySet<string>;
+  /**
+   * Ours: AD1s delivered and then withdrawn (a correction: the service judged them OTA-induced
+   * after all), by key, at the withdrawal; an AD1 delivered again after it is not in the map.
+   */
+  readonly withdrawnAt?: ReadonlyMap<string, number>;
+}
+
+/** One message on a DNO's stream about an AD1 (by the AD1's scenario key). */
+export interface StreamEntry {
+  readonly key: string;
+  /** AD1, RELEASED_AD1 and WITHDRAWN matter here; other kinds are ignored. */
+  readonly kind: string;
+  readonly at: number;
+}
+
+/**
+ * When each AD1 was first delivered (AD1 or RELEASED_AD1) and, if the last word on it was a
+ * WITHDRAWN after that, when it was first withdrawn. A withdrawal of an AD1 never delivered is
+ * ignored; a delivery after a withdrawal puts the AD1 back.
+ */
+export function deliveriesFromStream(entries: readonly StreamEntry[]): {
+  deliveredAt: Map<string, number>;
+  withdrawnAt: Map<string, number>;
+} {
+  const deliveredAt = new Map<string, number>();
+  const withdrawnAt = new Map<string, number>();
+  for (const e of [...entries].sort((x, y) => x.at - y.at)) {
+    if (e.kind === 'AD1' || e.kind === 'RELEASED_AD1') {
+      if (!deliveredAt.has(e.key)) deliveredAt.set(e.key, e.at);
+      withdrawnAt.delete(e.key);
+    } else if (e.kind === 'WITHDRAWN' && deliveredAt.has(e.key) && !withdrawnAt.has(e.key)) {
+      withdrawnAt.set(e.key, e.at);
+    }
+  }
+  return { deliveredAt, withdrawnAt };
+}
+
+/** True when the policy delivered the AD1 and did not withdraw it. */
+export function stands(p: PolicyDeliveries, key: string): boolean {
+  return p.deliveredAt.has(key) && !(p.withdrawnAt?.has(key) ?? false);
 }
 
 /** The AD1 facts the scoreboard needs (a subset of Ad1Truth). */
@@ -34,9 +81,17 @@ export interface PolicyScore {
   readonly otaDelivered: number;
   /** Of those delivered: where the activation's outcome was lost or came after the hold (fail-open by design). */
   readonly otaDeliveredOutcomeMissing: number;
+  /** Of those delivered: withdrawn within WITHDRAWAL_GRACE_MINUTES of delivery (half a leak each), or later. */
+  readonly otaWithdrawnInTime: number;
+  readonly otaWithdrawnLate: number;
+  /** Delivered OTA-induced AD1s, counting those withdrawn in time as half: the leak. */
+  readonly otaLeaks: number;
+  /** Genuine AD1s delivered and then withdrawn: a failure (the outage counts only if another AD1 stands). */
+  readonly genuineAd1sWithdrawn: number;
   readonly genuineAd1s: number;
+  /** Genuine AD1s that reached their DNO, withdrawn ones included. */
   readonly genuineAd1sDelivered: number;
-  /** Genuine outages with at least one AD1 that arrived at the DSP. */
+  /** Genuine outages with at least one AD1 that arrived at the DSP; delivered: one of its AD1s stands. */
   readonly genuineOutages: number;
   readonly genuineOutagesDelivered: number;
   readonly genuineOutagesNeverDelivered: number;
@@ -70,19 +125,23 @@ export function computeScores(
   const outageIds = [...new Set(genuine.map((a) => a.outageId))];
   return policies.map((p) => {
     const delivered = (a: ScoreAd1) => p.deliveredAt.has(a.key);
-    const deliveredOutages = new Set(genuine.filter(delivered).map((a) => a.outageId));
+    const deliveredOutages = new Set(genuine.filter((a) => stands(p, a.key)).map((a) => a.outageId));
     const hidden = outageIds.filter((id) => !deliveredOutages.has(id)).sort();
     const delays = genuine
       .filter(delivered)
       .map((a) => Math.max(0, (p.deliveredAt.get(a.key)! - a.arrivedAt!) / 1000))
       .sort((x, y) => x - y);
     const otaDelivered = ota.filter(delivered);
+    const withdrawals = withdrawalsOf(p, otaDelivered);
     return {
       policy: p.policy,
       label: POLICY_LABELS[p.policy],
       otaAd1s: ota.length,
       otaDelivered: otaDelivered.length,
       otaDeliveredOutcomeMissing: otaDelivered.filter((a) => outcomeMissing.has(a.key)).length,
+      ...withdrawals,
+      otaLeaks: otaDelivered.length - withdrawals.otaWithdrawnInTime / 2,
+      genuineAd1sWithdrawn: genuine.filter((a) => delivered(a) && !stands(p, a.key)).length,
       genuineAd1s: genuine.length,
       genuineAd1sDelivered: genuine.filter(delivered).length,
       genuineOutages: outageIds.length,
@@ -103,6 +162,22 @@ export function computeScores(
         : null,
     };
   });
+}
+
+/** Delivered OTA-induced AD1s withdrawn within the grace period of their delivery, and later. */
+function withdrawalsOf(
+  p: PolicyDeliveries,
+  otaDelivered: readonly ScoreAd1[],
+): { otaWithdrawnInTime: number; otaWithdrawnLate: number } {
+  let otaWithdrawnInTime = 0;
+  let otaWithdrawnLate = 0;
+  for (const a of otaDelivered) {
+    const at = p.withdrawnAt?.get(a.key);
+    if (at === undefined) continue;
+    if (at - p.deliveredAt.get(a.key)! <= WITHDRAWAL_GRACE_MINUTES * MINUTE) otaWithdrawnInTime++;
+    else otaWithdrawnLate++;
+  }
+  return { otaWithdrawnInTime, otaWithdrawnLate };
 }
 
 /** No filter: every AD1 reaches its DNO when it arrives. */
@@ -134,8 +209,9 @@ export function blanketPolicy(
       if (a.submittedAt > arrived) return false;
       if (a.endedAt !== null && a.endedAt <= arrived) return false;
       const anchors = [a.executeAt ?? a.submittedAt];
-      if (a.executedAt !== null && a.outcomeArrivesAt !== null && a.outcomeArrivesAt <= arrived)
-        anchors.push(a.executedAt);
+      // The execution as the meter reported it (its clock): all the DSP knows of it.
+      if (a.reportedExecutedAt !== null && a.outcomeArrivesAt !== null && a.outcomeArrivesAt <= arrived)
+        anchors.push(a.reportedExecutedAt);
       return anchors.some(
         (t) => t - skewMinutes * MINUTE <= ad1.startAt && ad1.startAt <= t + windowMinutes * MINUTE,
       );
@@ -185,10 +261,16 @@ export function formatScoreTable(scores: readonly PolicyScore[]): string {
       '  of which outcome lost/late (fail-open)',
       (s) => (s.policy === 'ours' ? String(s.otaDeliveredOutcomeMissing) : '-'),
     ],
+    [
+      `  of which withdrawn <= ${WITHDRAWAL_GRACE_MINUTES} min / later`,
+      (s) => (s.policy === 'ours' ? `${s.otaWithdrawnInTime} / ${s.otaWithdrawnLate}` : '-'),
+    ],
+    ['OTA-induced AD1 leaks (in-time withdrawal = 1/2)', (s) => `${s.otaLeaks} / ${s.otaAd1s}`],
     ['Genuine outages delivered', (s) => `${s.genuineOutagesDelivered} / ${s.genuineOutages}`],
     ['Genuine outages never delivered', (s) => String(s.genuineOutagesNeverDelivered)],
     ['Genuine AD1s delivered', (s) => `${s.genuineAd1sDelivered} / ${s.genuineAd1s}`],
     ['Genuine AD1s never delivered', (s) => String(s.genuineAd1s - s.genuineAd1sDelivered)],
+    ['Genuine AD1s withdrawn', (s) => (s.policy === 'ours' ? String(s.genuineAd1sWithdrawn) : '-')],
     ['Added delay, genuine AD1s p50', (s) => fmtSeconds(s.delaySeconds.p50)],
     ['Added delay, genuine AD1s p99', (s) => fmtSeconds(s.delaySeconds.p99)],
     ['Added delay, genuine AD1s max', (s) => fmtSeconds(s.delaySeconds.max)],

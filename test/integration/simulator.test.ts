@@ -1,4 +1,4 @@
-import { runReplaySimulation } from '../../src/sim';
+import { HARSH_SCENARIO, runReplaySimulation } from '../../src/sim';
 import type { Finding } from '../../src/sim';
 import { BACKEND } from '../support/database';
 
@@ -54,6 +54,32 @@ describe(`fleet simulator replay (${BACKEND})`, () => {
     // The blanket window hides at least one genuine outage, and no filter passes every OTA AD1.
     expect(by.blanket.genuineOutagesNeverDelivered).toBeGreaterThanOrEqual(1);
     expect(by.blanket.hiddenOutages.some((id) => id.startsWith('COINCIDENT'))).toBe(true);
+
+    // DCC's outcomes (IMMEDIATE included) went through ingestAlerts and the supplier's claims
+    // through recordActivationOutcome, with meters' clocks off (errors: none, above). A correction
+    // of a genuine AD1 would be a failure; withdrawals are read from the DNO streams.
+    expect(run.report.scenario.supplierClaims).toBeGreaterThan(0);
+    expect(run.report.scenario.metersOffBeyondJitter).toBeGreaterThan(0);
+    expect(by.ours.genuineAd1sWithdrawn).toBe(0);
+    expect(findings.filter((f) => f.kind === 'GENUINE_AD1_WITHDRAWN')).toEqual([]);
+    expect(run.report.counts.withdrawnMessages).toBeGreaterThanOrEqual(0);
+  }, 180_000);
+
+  it('scores the harsh preset, whatever it finds, and reports what the service refused', async () => {
+    const run = await runReplaySimulation(
+      { ...HARSH_SCENARIO, seed: 11, devices: 600, days: 1 },
+      { databaseUrl },
+    );
+    const { scores, errors, scenario } = run.report;
+    const ours = scores.find((s) => s.policy === 'ours')!;
+    expect(scenario.chSwaps).toBe(20);
+    expect(scenario.maxMeterOffsetSeconds).toBeGreaterThan(120);
+    expect(ours.otaAd1s).toBeGreaterThan(0);
+    // Clocks minutes off make some device times fall outside what the service accepts; those are
+    // reported as errors with the event they belong to, never dropped silently.
+    for (const e of errors)
+      expect(['OUTCOME', 'CLAIM', 'VERIFICATION_ANSWER', 'AD1', 'RESTORE']).toContain(e.kind);
+    expect(ours.otaLeaks).toBeLessThanOrEqual(ours.otaDelivered);
   }, 180_000);
 
   it('with every outcome lost, asking the meter still stops the OTA-induced AD1s', async () => {

@@ -110,6 +110,9 @@ describe('blanket window', () => {
     outcomeArrivesAt: 62 * MIN,
     outcomeDelivery: 'ON_TIME',
     endedAt: null,
+    reportedExecutedAt: 61 * MIN,
+    claim: null,
+    cluster: null,
     ...over,
   });
   const ad1 = (key: string, startMin: number, esmeGuid = 'E'): Ad1Truth => ({

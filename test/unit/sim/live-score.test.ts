@@ -79,6 +79,9 @@ describe('live mode: scoring what the DNOs received', () => {
       outcomeArrivesAt: 11 * MIN,
       outcomeDelivery: 'ON_TIME',
       endedAt: null,
+      reportedExecutedAt: 10 * MIN,
+      claim: null,
+      cluster: null,
     };
     const ad1 = (key: string, outageId: string, genuine: boolean, startAt: number): Ad1Truth => ({
       key,

@@ -81,8 +81,12 @@ describe('simulator physics: dark premises', () => {
       for (const a of s.activations)
         if (a.outcomeSentAt !== null) check(a.premises, a.outcomeSentAt, a.outcomeArrivesAt!);
       const byEsme = premisesOf(s);
-      for (const e of s.events)
-        if (e.kind === 'RESTORE') check(byEsme.get(e.esmeGuid)!, e.restorationAt, e.at);
+      for (const e of s.events) {
+        if (e.kind !== 'RESTORE') continue;
+        // The restore carries the meter's clock; it was sent at the true restoration.
+        const pi = byEsme.get(e.esmeGuid)!;
+        check(pi, e.restorationAt - s.premises[pi].meterSkewMs, e.at);
+      }
       expect(inDark).toBeGreaterThan(0);
     },
   );
@@ -136,8 +140,10 @@ describe('simulator physics: no execution without mains', () => {
     const reported = new Map(
       stormy.events.flatMap((e) => (e.kind === 'OUTCOME' ? [[e.activation, e.executedAt] as const] : [])),
     );
+    // On the meter's clock: the true execution plus the meter's offset.
     for (const a of stormy.activations)
-      if (reported.has(a.index)) expect(reported.get(a.index)).toBe(a.executedAt);
+      if (reported.has(a.index))
+        expect(reported.get(a.index)).toBe(a.executedAt! + stormy.premises[a.premises].meterSkewMs);
   });
 });
 
