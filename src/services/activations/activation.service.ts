@@ -21,7 +21,8 @@ import type {
 } from './activation-inputs';
 import { ActivationReads } from './activation-reads';
 import { lockActivation, transition } from './activation-store';
-import { recordCommsHubActivationIn, recordOutcomeIn } from './outcomes';
+import { applyOutcomeIn, recordCommsHubActivationIn, recordOutcomeIn } from './outcomes';
+import type { OutcomeResult } from './outcomes';
 import { scheduleIn } from './scheduling';
 
 export type {
@@ -173,7 +174,7 @@ export class ActivationService {
     const user = requireRole(principal, 'IS', 'GS', 'OPERATOR');
     const now = this.clock.now();
     return this.withDecisions(async (tx, touched) => {
-      const activation = await this.recordOutcomeIn(tx, user, input, now);
+      const activation = await recordOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
       touched.push({
         device: activation.deviceGuid,
         at: activation.actualExecutedAt ?? activation.requestedAt,
@@ -183,16 +184,16 @@ export class ActivationService {
   }
 
   /**
-   * The outcome, inside the caller's transaction (ingestAlerts applies 0x8F66/0x8F67 here and
-   * re-decides the affected AD1s itself): see outcomes.ts.
+   * DCC's outcome, inside the caller's transaction (ingestAlerts applies 0x8F66/0x8F67 here and
+   * re-decides the affected AD1s itself); a refusal is returned, nothing written: see outcomes.ts.
    */
-  recordOutcomeIn(
+  applyOutcomeIn(
     tx: EntityManager,
     user: User,
     input: ActivationOutcomeInput,
     now: Date,
-  ): Promise<FirmwareActivationEntity> {
-    return recordOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
+  ): Promise<OutcomeResult> {
+    return applyOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
   }
 
   /** A Communications Hub's own firmware activation, inside the caller's transaction (outcomes.ts). */
