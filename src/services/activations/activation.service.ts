@@ -4,7 +4,7 @@ import type { Clock } from '../../clock';
 import { planActivationCampaign } from '../../domain/campaign';
 import { InvalidInputError, NotFoundError } from '../../domain/errors';
 import { parseEui64 } from '../../domain/identifiers';
-import type { AffectedFirmwareRuleEntity } from '../../entities';
+import type { ActivationOutcomeClaimEntity, AffectedFirmwareRuleEntity } from '../../entities';
 import { DeviceEntity, FirmwareActivationEntity } from '../../entities';
 import { returnedRows } from '../../db/rows';
 import type { DecisionService } from '../alerts/decision.service';
@@ -21,7 +21,7 @@ import type {
 } from './activation-inputs';
 import { ActivationReads } from './activation-reads';
 import { lockActivation, transition } from './activation-store';
-import { applyOutcomeIn, recordCommsHubActivationIn, recordOutcomeIn } from './outcomes';
+import { applyOutcomeIn, recordClaimIn, recordCommsHubActivationIn, recordOutcomeIn } from './outcomes';
 import type { OutcomeResult } from './outcomes';
 import { scheduleIn } from './scheduling';
 
@@ -167,12 +167,22 @@ export class ActivationService {
     });
   }
 
+  /**
+   * An outcome through recordActivationOutcome. An operator's is DCC's evidence (as ingestAlerts
+   * applies it): the activation moves and the AD1s near it are decided again. A supplier's is its
+   * claim: kept beside the activation, which does not move, so nothing is decided again.
+   */
   async recordOutcome(
     principal: Principal,
     input: ActivationOutcomeInput,
   ): Promise<FirmwareActivationEntity> {
     const user = requireRole(principal, 'IS', 'GS', 'OPERATOR');
     const now = this.clock.now();
+    if (user.role !== 'OPERATOR') {
+      return this.dataSource.transaction((tx) =>
+        recordClaimIn(tx, user, input, now, this.settings.skewMinutes),
+      );
+    }
     return this.withDecisions(async (tx, touched) => {
       const activation = await recordOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
       touched.push({
@@ -194,6 +204,11 @@ export class ActivationService {
     now: Date,
   ): Promise<OutcomeResult> {
     return applyOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
+  }
+
+  /** The claims suppliers made about each activation, oldest first (for loaders under a checked parent). */
+  claimsOf(activationIds: readonly string[]): Promise<ActivationOutcomeClaimEntity[][]> {
+    return this.reads.claimsOf(activationIds);
   }
 
   /** A Communications Hub's own firmware activation, inside the caller's transaction (outcomes.ts). */

@@ -55,6 +55,35 @@ export async function recordOutcomeIn(
   return result.activation;
 }
 
+/**
+ * A supplier's word about its own activation, inside the caller's transaction: kept as a claim
+ * beside the activation (shown as FirmwareActivation.claims) and never applied to it. The status,
+ * the window, the firmware history and every decision stay as DCC's evidence left them: a
+ * supplier that could move a window could have genuine outages withheld from the DNO. The same
+ * claim again is the same row. Checked as DCC's outcome is, so a claim is at least plausible.
+ */
+export async function recordClaimIn(
+  tx: EntityManager,
+  user: User,
+  input: ActivationOutcomeInput,
+  now: Date,
+  skewMinutes: number,
+): Promise<FirmwareActivationEntity> {
+  const outcome = parseOutcome(input);
+  const activation = await lockActivation(tx, user, { requestId: input.requestId });
+  const refusal = executedAtOutOfRange(activation, outcome.executedAt, now, skewMinutes);
+  if (refusal) throw refusal;
+  await tx.query(
+    `INSERT INTO activation_outcome_claim
+       (activation_id, supplier_id, outcome_code, executed_at, firmware_version, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (activation_id, supplier_id, outcome_code, executed_at, (COALESCE(firmware_version, '')))
+     DO NOTHING`,
+    [activation.id, user.supplierId, outcome.code, outcome.executedAt, outcome.firmwareVersion, now],
+  );
+  return activation;
+}
+
 /** An outcome's code and firmware version, checked (its execution time is checked against its activation). */
 function parseOutcome(input: ActivationOutcomeInput): ActivationOutcome & { firmwareVersion: string | null } {
   if (!(ACTIVATION_OUTCOME_CODES as readonly string[]).includes(input.outcomeCode)) {
