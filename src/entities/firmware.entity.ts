@@ -193,3 +193,31 @@ export class FirmwareActivationEntity {
   @Column({ name: 'campaign_id', type: 'uuid', nullable: true })
   campaignId: string | null;
 }
+
+/**
+ * What a supplier says became of its own activation: kept beside the activation and never
+ * applied to it (only DCC's outcome is evidence; docs/SECURITY.md, "Outcomes").
+ */
+@Entity('activation_outcome_claim')
+export class ActivationOutcomeClaimEntity {
+  @PrimaryColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ name: 'activation_id', type: 'uuid' })
+  activationId: string;
+
+  @Column({ name: 'supplier_id', type: 'char', length: 23 })
+  supplierId: string;
+
+  @Column({ name: 'outcome_code', type: 'text' })
+  outcomeCode: ActivationOutcomeCode;
+
+  @Column({ name: 'executed_at', type: 'timestamptz' })
+  executedAt: Date;
+
+  @Column({ name: 'firmware_version', type: 'text', nullable: true })
+  firmwareVersion: string | null;
+
+  @Column({ name: 'received_at', type: 'timestamptz' })
+  receivedAt: Date;
+}

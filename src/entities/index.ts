@@ -1,6 +1,7 @@
 import { AlertDecisionEntity, AlertEntity } from './alert.entity';
 import { CommsHubLinkEntity, DeviceEntity, DeviceFirmwareEntity } from './device.entity';
 import {
+  ActivationOutcomeClaimEntity,
   AffectedFirmwareRuleChangeEntity,
   AffectedFirmwareRuleEntity,
   FirmwareActivationEntity,
@@ -9,6 +10,7 @@ import {
 import { NetworkOperatorEntity } from './network-operator.entity';
 
 export {
+  ActivationOutcomeClaimEntity,
   AlertDecisionEntity,
   AlertEntity,
   AffectedFirmwareRuleChangeEntity,
@@ -31,6 +33,7 @@ export const ENTITIES = [
   AffectedFirmwareRuleEntity,
   AffectedFirmwareRuleChangeEntity,
   FirmwareActivationEntity,
+  ActivationOutcomeClaimEntity,
   AlertEntity,
   AlertDecisionEntity,
 ];

@@ -203,7 +203,9 @@ async function execute(services: Services, principal: Principal, command: DuisCo
   }
   const alert = command.alert;
   // A supplier reporting its own activation's outcome takes the recordActivationOutcome path
-  // (IS/GS, own activations only); everything else is alert ingestion (OPERATOR).
+  // (IS/GS, own activations only), where it is recorded as a claim and moves nothing: the answer
+  // says so and shows the activation as DCC's evidence left it. Everything else is alert
+  // ingestion (OPERATOR).
   if (
     alert.kind === 'ACTIVATION_OUTCOME' &&
     principal.kind === 'user' &&
@@ -217,7 +219,7 @@ async function execute(services: Services, principal: Principal, command: DuisCo
       executedAt: valid.executedAt,
       firmwareVersion: valid.firmwareVersion,
     });
-    return [{ document: command.document, kind: alert.kind, ...activationView(activation) }];
+    return [{ document: command.document, kind: alert.kind, claim: true, ...activationView(activation) }];
   }
   const [result] = await services.ingest.ingestAlerts(principal, [alert]);
   const { index: _index, ...rest } = result;

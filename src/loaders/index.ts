@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Principal } from '../auth/principal';
 import { parseEui64 } from '../domain/identifiers';
 import type {
+  ActivationOutcomeClaimEntity,
   AlertDecisionEntity,
   AlertEntity,
   AffectedFirmwareRuleChangeEntity,
@@ -35,6 +36,8 @@ export interface Loaders {
   readonly registeredSupplier: DataLoader<string, SupplierRegistration | undefined>;
   readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
   readonly activationsOfDevice: DataLoader<string, FirmwareActivationEntity[]>;
+  /** Suppliers' claims about an activation (keyed by the activation row), [] unless the caller may read it. */
+  readonly claimsOfActivation: DataLoader<FirmwareActivationEntity, ActivationOutcomeClaimEntity[], string>;
   readonly firmwareImage: DataLoader<string, FirmwareImageEntity | undefined>;
   readonly rule: DataLoader<string, AffectedFirmwareRuleEntity | undefined>;
   readonly ruleChanges: DataLoader<string, AffectedFirmwareRuleChangeEntity[]>;
@@ -139,6 +142,20 @@ export function createLoaders(services: Services, principal: Principal): Loaders
           rows.filter((a) => mayReadActivation(principal, a, true)),
         ),
       ),
+    ),
+    claimsOfActivation: loader(
+      async (activations: readonly FirmwareActivationEntity[]) => {
+        // The activation's own read rule: a distributor's goes through the target device.
+        const viaDevice = principal.kind === 'user' && principal.role === 'ED';
+        const devices = viaDevice ? await device.loadMany(activations.map((a) => a.deviceGuid)) : [];
+        const readable = activations.filter((a, i) =>
+          mayReadActivation(principal, a, !!devices[i] && !(devices[i] instanceof Error)),
+        );
+        const claims = readable.length ? await services.activations.claimsOf(readable.map((a) => a.id)) : [];
+        const byId = new Map(readable.map((a, i) => [a.id, claims[i]]));
+        return activations.map((a) => byId.get(a.id) ?? []);
+      },
+      { cacheKeyFn: (a) => a.id },
     ),
     firmwareImage: loader((ids) => services.firmware.imagesByIds(ids)),
     rule: loader((ids) => services.activations.rulesByIds(ids)),

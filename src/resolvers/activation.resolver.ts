@@ -5,6 +5,7 @@ import type { GraphQLContext } from '../schema/context';
 import { Device } from '../schema/device.type';
 import {
   ActivationCampaign,
+  ActivationOutcomeClaim,
   ActivationCampaignInput,
   ActivationFilterInput,
   ActivationOutcomeInput,
@@ -14,7 +15,7 @@ import {
   FirmwareImage,
   ScheduleFirmwareActivationInput,
 } from '../schema/firmware.type';
-import type { AffectedFirmwareRuleEntity } from '../entities';
+import type { ActivationOutcomeClaimEntity, AffectedFirmwareRuleEntity } from '../entities';
 
 type ActivationView = Omit<FirmwareActivation, 'window'> & {
   window: FirmwareActivation['window'];
@@ -97,7 +98,11 @@ export class ActivationResolver {
 
   @Mutation(() => FirmwareActivation, {
     description:
-      'Records an activation outcome; the window re-anchors on the actual execution time. Roles: IS, GS (own), OPERATOR.',
+      "Records an activation outcome. OPERATOR: DCC's outcome, the evidence; the status follows it, the window re-anchors on the " +
+      'actual execution time and the AD1s near it are decided again. IS, GS (own activations): a claim only, added to the ' +
+      "activation's claims and returned with it; its status, window and every decision stay as DCC's evidence left them. " +
+      'executedAt must lie between the request (its receipt or its executeAt, whichever is later) and now, each give or take ' +
+      'the clock skew allowed (EXECUTED_AT_OUT_OF_RANGE). Repeating an outcome is safe.',
   })
   async recordActivationOutcome(
     @Arg('outcome', () => ActivationOutcomeInput) input: ActivationOutcomeInput,
@@ -123,6 +128,17 @@ export class ActivationResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<FirmwareImageEntity | null> {
     return a.imageId ? ((await ctx.loaders.firmwareImage.load(a.imageId)) ?? null) : null;
+  }
+
+  @FieldResolver(() => [ActivationOutcomeClaim], {
+    description:
+      "What its supplier claims became of it, oldest first. Claims are not evidence: compare them with status, outcomeCode and actualExecutedAt, which only DCC's outcome sets.",
+  })
+  async claims(
+    @Root() a: FirmwareActivationEntity,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ActivationOutcomeClaimEntity[]> {
+    return ctx.loaders.claimsOfActivation.load(a);
   }
 
   @FieldResolver(() => AffectedFirmwareRule, {

@@ -277,7 +277,12 @@ export class IngestResult {
   @Field(() => DecisionOutcomeEnum, { nullable: true, description: 'Current decision.' })
   outcome: DecisionOutcome | null;
 
-  @Field(() => String, { nullable: true, description: 'Current reason code.' })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'AD1s and restores: current reason code. Outcomes and hub activations: why nothing was recorded for it ' +
+      '(EXECUTED_AT_OUT_OF_RANGE, UNKNOWN_DEVICE), null when it was.',
+  })
   reason: string | null;
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'HELD: decided by this time at the latest.' })

@@ -287,6 +287,32 @@ export class FirmwareActivation {
   window: SuppressionWindowType | null;
 }
 
+@ObjectType({
+  description:
+    "What a supplier says became of its own activation (recordActivationOutcome by IS/GS). A claim, not evidence: it never moves the activation's status or window, nor any decision; only DCC's outcome does.",
+})
+export class ActivationOutcomeClaim {
+  @Field(() => EUI64Scalar, { description: 'The supplier that made the claim.' })
+  supplierId: string;
+
+  @Field(() => ActivationOutcomeCodeEnum, { description: 'The ActivateImageResponseCode claimed.' })
+  outcomeCode: ActivationOutcomeCode;
+
+  @Field(() => DateTimeScalar, { description: 'When the supplier says the device executed.' })
+  executedAt: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The firmware version the supplier says the device reports.',
+  })
+  firmwareVersion: string | null;
+
+  @Field(() => DateTimeScalar, {
+    description: 'When the claim was first received (a repeat is the same claim).',
+  })
+  receivedAt: Date;
+}
+
 @ObjectType({ description: 'A page of activations, newest submission first.' })
 export class FirmwareActivationConnection {
   @Field(() => [FirmwareActivation], { description: 'The activations on this page.' })
@@ -339,7 +365,10 @@ export class ScheduleFirmwareActivationInput {
   executeAt?: Date | null;
 }
 
-@InputType({ description: 'An activation outcome: immediate SR11.3 response or 0x8F66/0x8F67 alert.' })
+@InputType({
+  description:
+    "An activation outcome: immediate SR11.3 response or 0x8F66/0x8F67 alert. DCC's (an operator's) is evidence; a supplier's is recorded as a claim.",
+})
 export class ActivationOutcomeInput {
   @Field({ description: 'The DUIS request ID of the activation.' })
   requestId: string;

@@ -90,17 +90,24 @@ describe('DNO delivery over WebSocket', () => {
       { a: { requestId, esmeGuid: esme, imageHash: IMAGE_HASH } },
       supplier,
     );
+    // DCC's 0x8F66, as the operator ingests it: the evidence that it ran.
     await ok(
-      `mutation ($o: ActivationOutcomeInput!) { recordActivationOutcome(outcome: $o) { status } }`,
+      `mutation ($a: [AlertInput!]!) { ingestAlerts(alerts: $a) { activationId } }`,
       {
-        o: {
-          requestId,
-          outcomeCode: 'success',
-          executedAt: new Date(clock.now().getTime() + 60_000).toISOString(),
-          firmwareVersion: '00020130',
-        },
+        a: [
+          {
+            activationOutcome: {
+              esmeGuid: esme,
+              alertCode: '8F66',
+              requestId,
+              outcomeCode: 'success',
+              executedAt: new Date(clock.now().getTime() + 60_000).toISOString(),
+              firmwareVersion: '00020130',
+            },
+          },
+        ],
       },
-      supplier,
+      operator,
     );
     return requestId;
   };

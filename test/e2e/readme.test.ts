@@ -124,6 +124,10 @@ describeEmbedded('the README walkthrough, run command by command', () => {
     );
     expect(output).toContain('"outcome":"HELD","reason":"AWAITING_EVIDENCE"');
     expect(output).toContain('"window":{"from"');
+    expect(output).toContain('"status":"SCHEDULED","claims":[{"outcomeCode":"success"');
+    expect(output).toMatch(
+      /"status":"SUCCEEDED","window":\{"from":"[^"]+","to":"[^"]+","anchoredOnActual":true\}/,
+    );
     expect(output).toMatch(/Decision: SUPPRESSED because .*\[OTA_INDUCED\]/);
     expect(output).toContain('The hub is back by');
     expect(output).toContain('"recordVerificationAnswer":{"status":"ANSWERED"}');

@@ -137,12 +137,22 @@ describe('active verification: SR 11.2 requests, answers and the timeline', () =
         supplier,
       )
     ).scheduleFirmwareActivation;
+  /** DCC's 0x8F66, as the operator ingests it: the evidence that the activation ran. */
   const outcome = (requestId: string, executedAt: number) =>
-    gql(
-      `mutation ($o: ActivationOutcomeInput!) { recordActivationOutcome(outcome: $o) { status } }`,
-      { o: { requestId, outcomeCode: 'success', executedAt: iso(executedAt), firmwareVersion: NEW_VERSION } },
-      supplier,
-    );
+    gql(`mutation ($a: [AlertInput!]!) { ingestAlerts(alerts: $a) { activationId } }`, {
+      a: [
+        {
+          activationOutcome: {
+            esmeGuid: requestId.split(':')[1],
+            alertCode: '8F66',
+            requestId,
+            outcomeCode: 'success',
+            executedAt: iso(executedAt),
+            firmwareVersion: NEW_VERSION,
+          },
+        },
+      ],
+    });
   const ingest = async (list: { p: Premises; startAt: number }[]) =>
     (
       await gql<{

@@ -87,7 +87,8 @@ describe('SR11.3 activations', () => {
     (await t.gql<{ scheduleFirmwareActivation: Activation }>(SCHEDULE, { a }, token)).body;
   const scheduled = async (a: Record<string, unknown>, token = supplier) =>
     ok(await schedule(a, token)).scheduleFirmwareActivation;
-  const outcome = async (o: Record<string, unknown>, token = supplier) =>
+  /** DCC's outcome, as the operator records it (a supplier's is only a claim: outcome-claims.test.ts). */
+  const outcome = async (o: Record<string, unknown>, token = operator) =>
     (await t.gql<{ recordActivationOutcome: Activation }>(OUTCOME, { o }, token)).body;
   const cancel = async (ref: { id?: string; rid?: string }, token = supplier) =>
     (await t.gql<{ cancelFirmwareActivation: Activation }>(CANCEL, ref, token)).body;

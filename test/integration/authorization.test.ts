@@ -193,7 +193,7 @@ const OPERATIONS: Operation[] = [
   {
     type: 'mutation',
     name: 'recordActivationOutcome',
-    // Supplier B's activation: supplier A is told it does not exist.
+    // Supplier B's activation: B's outcome is recorded as its claim; supplier A is told it does not exist.
     request: () => ({
       query: `mutation ($o: ActivationOutcomeInput!) { recordActivationOutcome(outcome: $o) { id status } }`,
       variables: {
@@ -320,6 +320,7 @@ const TABLES = [
   'affected_firmware_rule',
   'affected_firmware_rule_change',
   'firmware_activation',
+  'activation_outcome_claim',
   'alert',
   'alert_decision',
   'dno_outbox',

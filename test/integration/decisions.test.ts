@@ -116,8 +116,8 @@ const STATS = `query ($from: DateTime!, $to: DateTime!) { suppressionStats(from:
 const SCHEDULE = `mutation ($a: ScheduleFirmwareActivationInput!) {
   scheduleFirmwareActivation(activation: $a) { id requestId status executeAt window { from to anchoredOnActual } }
 }`;
-const OUTCOME = `mutation ($o: ActivationOutcomeInput!) {
-  recordActivationOutcome(outcome: $o) { id status actualExecutedAt window { from to anchoredOnActual } }
+const ACTIVATION = `query ($id: ID!) {
+  activation(id: $id) { id status actualExecutedAt window { from to anchoredOnActual } }
 }`;
 
 interface DecisionRecord {
@@ -197,7 +197,7 @@ const restore = (p: Premises, interruptionAt: number, restorationAt: number) => 
 
 /**
  * A client for one running server: the OPERATOR seeds the affected model, its image and rule and
- * the premises; the supplier schedules and reports activations.
+ * the premises; the supplier schedules activations and DCC reports their outcomes.
  */
 function client(t: TestApp, clock: TestClock) {
   let operator = '';
@@ -305,15 +305,21 @@ function client(t: TestApp, clock: TestClock) {
       return ok((await t.gql<{ scheduleFirmwareActivation: Activation }>(SCHEDULE, { a }, supplier)).body)
         .scheduleFirmwareActivation;
     },
+    /** DCC's 0x8F66 for an activation, as the operator ingests it: the evidence that it ran. */
     async outcome(requestId: string, outcomeCode: string, executedAt: number): Promise<Activation> {
-      const o = {
+      const activationOutcome = {
+        esmeGuid: requestId.split(':')[1],
+        alertCode: '8F66',
         requestId,
         outcomeCode,
         executedAt: iso(executedAt),
         ...(outcomeCode === 'success' ? { firmwareVersion: '00020130' } : {}),
       };
-      return ok((await t.gql<{ recordActivationOutcome: Activation }>(OUTCOME, { o }, supplier)).body)
-        .recordActivationOutcome;
+      const [result] = await api.ingest([{ activationOutcome }]);
+      expect(result).toMatchObject({ kind: 'ACTIVATION_OUTCOME', reason: null });
+      return ok(
+        (await t.gql<{ activation: Activation }>(ACTIVATION, { id: result.activationId }, operator)).body,
+      ).activation;
     },
     async alert(id: string, token = operator): Promise<AlertView | null> {
       return ok((await t.gql<{ alert: AlertView | null }>(ALERT, { id }, token)).body).alert;

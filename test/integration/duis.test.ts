@@ -212,15 +212,45 @@ describe('POST /duis', () => {
     expect(await counts()).toEqual({ ...before, firmware_activation: before.firmware_activation + 1 });
   });
 
-  test('the SR11.3 response (MMC ActivateFirmwareRsp) records the outcome; a supplier may post its own', async () => {
+  test("the SR11.3 response (MMC ActivateFirmwareRsp) records the outcome; a supplier's own is a claim", async () => {
     clock.set('2030-01-10T08:01:00Z');
-    const r = await accepted(SR113_RESPONSE, supplier);
+    // The supplier's copy is its word: recorded as a claim, the activation as it was.
+    const claimed = await accepted(SR113_RESPONSE, supplier);
+    expect(claimed).toMatchObject({
+      document: 'SR11.3_RESPONSE',
+      kind: 'ACTIVATION_OUTCOME',
+      claim: true,
+      activationId: ids.immediate,
+      status: 'SCHEDULED',
+      outcomeCode: null,
+    });
+    const { activation: withClaims } = ok(
+      (
+        await t.gql<{ activation: { status: string; claims: Record<string, unknown>[] } }>(
+          `query ($id: ID!) { activation(id: $id) { status claims { supplierId outcomeCode executedAt firmwareVersion } } }`,
+          { id: ids.immediate },
+          supplier,
+        )
+      ).body,
+    );
+    expect(withClaims).toEqual({
+      status: 'SCHEDULED',
+      claims: [
+        {
+          supplierId: SUPPLIER,
+          outcomeCode: 'success',
+          executedAt: '2030-01-10T08:00:20.000Z',
+          firmwareVersion: '00020130',
+        },
+      ],
+    });
+    // DCC's copy, through the operator, is the evidence.
+    const r = await accepted(SR113_RESPONSE, operator);
     expect(r).toMatchObject({
       document: 'SR11.3_RESPONSE',
       kind: 'ACTIVATION_OUTCOME',
       activationId: ids.immediate,
-      status: 'SUCCEEDED',
-      outcomeCode: 'success',
+      reason: null,
     });
     expect(await activation(ids.immediate)).toMatchObject({
       status: 'SUCCEEDED',

@@ -8,6 +8,8 @@ import { expectError, firstError, guid, mpan, ok, rowCounts } from '../support/i
  * existed, any supplier token could schedule (and report a success for) an activation on any
  * meter, and the next genuine AD1 of its Communications Hub was suppressed; it could supersede
  * another supplier's pending request, and move a window with an executedAt in 1970 or weeks ahead.
+ * (A supplier's outcome is now only a claim, test/integration/outcome-claims.test.ts; its
+ * executedAt is still checked, as DCC's is.)
  */
 
 const SUP = '90-B3-D5-1F-30-01-00-00';
@@ -99,7 +101,7 @@ describe('registered import suppliers', () => {
   afterAll(() => t?.stop());
 
   test("another supplier's SR11.3 on a meter is FORBIDDEN and writes nothing; so is one on an unregistered meter", async () => {
-    const before = await rowCounts(t, 'firmware_activation', 'alert_decision');
+    const before = await rowCounts(t, 'firmware_activation', 'activation_outcome_claim', 'alert_decision');
     for (const [esme, token, s] of [
       [E(1), other, OTHER],
       [UNREGISTERED, supplier, SUP],
@@ -125,7 +127,9 @@ describe('registered import suppliers', () => {
       ).body,
       'NOT_FOUND',
     );
-    expect(await rowCounts(t, 'firmware_activation', 'alert_decision')).toEqual(before);
+    expect(await rowCounts(t, 'firmware_activation', 'activation_outcome_claim', 'alert_decision')).toEqual(
+      before,
+    );
   });
 
   test('the device shows its registered supplier; the registered one schedules', async () => {
@@ -182,30 +186,34 @@ describe('registered import suppliers', () => {
     const a = ok(
       await schedule({ requestId: rid(E(3)), esmeGuid: E(3), imageHash: HASH }, supplier),
     ).scheduleFirmwareActivation;
-    for (const executedAt of [
-      '1970-01-01T00:00:00Z',
-      new Date(Date.now() - 60 * MINUTE).toISOString(),
-      new Date(Date.now() + 20 * 86_400_000).toISOString(),
-      new Date(Date.now() + 60 * MINUTE).toISOString(),
-    ]) {
-      const res = await t.gql(
-        OUTCOME,
-        { o: { requestId: a.requestId, outcomeCode: 'success', executedAt } },
-        supplier,
-      );
-      const error = expectError(res.body, 'BAD_USER_INPUT', 'EXECUTED_AT_OUT_OF_RANGE');
-      expect(error).toHaveProperty('earliest');
-      expect(error).toHaveProperty('latest');
-      expect(await byId(a.id)).toEqual(a);
-    }
-    const done = ok(
-      (
-        await t.gql<{ recordActivationOutcome: Activation }>(
+    const claims = await rowCounts(t, 'activation_outcome_claim');
+    for (const token of [supplier, operator]) {
+      for (const executedAt of [
+        '1970-01-01T00:00:00Z',
+        new Date(Date.now() - 60 * MINUTE).toISOString(),
+        new Date(Date.now() + 20 * 86_400_000).toISOString(),
+        new Date(Date.now() + 60 * MINUTE).toISOString(),
+      ]) {
+        const res = await t.gql(
           OUTCOME,
-          { o: { requestId: a.requestId, outcomeCode: 'success', executedAt: new Date().toISOString() } },
-          supplier,
-        )
-      ).body,
+          { o: { requestId: a.requestId, outcomeCode: 'success', executedAt } },
+          token,
+        );
+        const error = expectError(res.body, 'BAD_USER_INPUT', 'EXECUTED_AT_OUT_OF_RANGE');
+        expect(error).toHaveProperty('earliest');
+        expect(error).toHaveProperty('latest');
+        expect(await byId(a.id)).toEqual(a);
+        expect(await rowCounts(t, 'activation_outcome_claim')).toEqual(claims);
+      }
+    }
+    // In range, the supplier's word is a claim and the activation stays as it was; DCC's moves it.
+    const outcome = { requestId: a.requestId, outcomeCode: 'success', executedAt: new Date().toISOString() };
+    const claimed = ok(
+      (await t.gql<{ recordActivationOutcome: Activation }>(OUTCOME, { o: outcome }, supplier)).body,
+    ).recordActivationOutcome;
+    expect(claimed).toEqual(a);
+    const done = ok(
+      (await t.gql<{ recordActivationOutcome: Activation }>(OUTCOME, { o: outcome }, operator)).body,
     ).recordActivationOutcome;
     expect(done.status).toBe('SUCCEEDED');
   });

@@ -16,6 +16,7 @@ export type Table =
   | 'affected_firmware_rule'
   | 'affected_firmware_rule_change'
   | 'firmware_activation'
+  | 'activation_outcome_claim'
   | 'alert'
   | 'alert_decision';
 

@@ -3,7 +3,12 @@ import type { Principal } from '../../auth/principal';
 import { InvalidInputError } from '../../domain/errors';
 import { parseEui64 } from '../../domain/identifiers';
 import { ACTIVATION_STATUSES } from '../../domain/model';
-import { AffectedFirmwareRuleEntity, DeviceEntity, FirmwareActivationEntity } from '../../entities';
+import {
+  ActivationOutcomeClaimEntity,
+  AffectedFirmwareRuleEntity,
+  DeviceEntity,
+  FirmwareActivationEntity,
+} from '../../entities';
 import { parseUuid } from '../inventory/firmware.service';
 import { mayReadActivation, mayReadDevice, requireUser } from '../shared/access';
 import type { User } from '../shared/access';
@@ -87,6 +92,18 @@ export class ActivationReads {
     )) as { guid: string }[];
     const targeted = new Set(rows.map((r) => r.guid));
     return guids.map((g) => targeted.has(g));
+  }
+
+  /** The claims suppliers made about each activation, oldest first. */
+  async claimsOf(activationIds: readonly string[]): Promise<ActivationOutcomeClaimEntity[][]> {
+    const rows = await this.dataSource
+      .getRepository(ActivationOutcomeClaimEntity)
+      .createQueryBuilder('c')
+      .where('c.activation_id = ANY(:ids::uuid[])', { ids: [...activationIds] })
+      .orderBy('c.received_at', 'ASC')
+      .addOrderBy('c.id', 'ASC')
+      .getMany();
+    return activationIds.map((id) => rows.filter((r) => r.activationId === id));
   }
 
   async rulesByIds(ids: readonly string[]): Promise<(AffectedFirmwareRuleEntity | undefined)[]> {

@@ -4,7 +4,7 @@ import type { Clock } from '../../clock';
 import { planActivationCampaign } from '../../domain/campaign';
 import { InvalidInputError, NotFoundError } from '../../domain/errors';
 import { parseEui64 } from '../../domain/identifiers';
-import type { AffectedFirmwareRuleEntity } from '../../entities';
+import type { ActivationOutcomeClaimEntity, AffectedFirmwareRuleEntity } from '../../entities';
 import { DeviceEntity, FirmwareActivationEntity } from '../../entities';
 import { returnedRows } from '../../db/rows';
 import type { DecisionService } from '../alerts/decision.service';
@@ -21,7 +21,8 @@ import type {
 } from './activation-inputs';
 import { ActivationReads } from './activation-reads';
 import { lockActivation, transition } from './activation-store';
-import { recordCommsHubActivationIn, recordOutcomeIn } from './outcomes';
+import { applyOutcomeIn, recordClaimIn, recordCommsHubActivationIn, recordOutcomeIn } from './outcomes';
+import type { OutcomeResult } from './outcomes';
 import { scheduleIn } from './scheduling';
 
 export type {
@@ -166,14 +167,24 @@ export class ActivationService {
     });
   }
 
+  /**
+   * An outcome through recordActivationOutcome. An operator's is DCC's evidence (as ingestAlerts
+   * applies it): the activation moves and the AD1s near it are decided again. A supplier's is its
+   * claim: kept beside the activation, which does not move, so nothing is decided again.
+   */
   async recordOutcome(
     principal: Principal,
     input: ActivationOutcomeInput,
   ): Promise<FirmwareActivationEntity> {
     const user = requireRole(principal, 'IS', 'GS', 'OPERATOR');
     const now = this.clock.now();
+    if (user.role !== 'OPERATOR') {
+      return this.dataSource.transaction((tx) =>
+        recordClaimIn(tx, user, input, now, this.settings.skewMinutes),
+      );
+    }
     return this.withDecisions(async (tx, touched) => {
-      const activation = await this.recordOutcomeIn(tx, user, input, now);
+      const activation = await recordOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
       touched.push({
         device: activation.deviceGuid,
         at: activation.actualExecutedAt ?? activation.requestedAt,
@@ -183,16 +194,21 @@ export class ActivationService {
   }
 
   /**
-   * The outcome, inside the caller's transaction (ingestAlerts applies 0x8F66/0x8F67 here and
-   * re-decides the affected AD1s itself): see outcomes.ts.
+   * DCC's outcome, inside the caller's transaction (ingestAlerts applies 0x8F66/0x8F67 here and
+   * re-decides the affected AD1s itself); a refusal is returned, nothing written: see outcomes.ts.
    */
-  recordOutcomeIn(
+  applyOutcomeIn(
     tx: EntityManager,
     user: User,
     input: ActivationOutcomeInput,
     now: Date,
-  ): Promise<FirmwareActivationEntity> {
-    return recordOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
+  ): Promise<OutcomeResult> {
+    return applyOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
+  }
+
+  /** The claims suppliers made about each activation, oldest first (for loaders under a checked parent). */
+  claimsOf(activationIds: readonly string[]): Promise<ActivationOutcomeClaimEntity[][]> {
+    return this.reads.claimsOf(activationIds);
   }
 
   /** A Communications Hub's own firmware activation, inside the caller's transaction (outcomes.ts). */

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { activationWindow } from '../../domain/activation-lifecycle';
-import type { ActivationEvent, ActivationState } from '../../domain/activation-lifecycle';
+import type { ActivationOutcome, ActivationState } from '../../domain/activation-lifecycle';
 import { ruleCoversActivation } from '../../domain/engine';
 import { InvalidInputError } from '../../domain/errors';
 import { parseFirmwareVersion } from '../../domain/identifiers';
@@ -11,11 +11,38 @@ import type { User } from '../shared/access';
 import type { ActivationOutcomeInput } from './activation-inputs';
 import { lockActivation, moveFirmwareOn, transition } from './activation-store';
 
+/** What became of one outcome: applied to its activation, or refused with nothing written. */
+export type OutcomeResult =
+  | { readonly recorded: true; readonly activation: FirmwareActivationEntity }
+  | { readonly recorded: false; readonly activationId: string; readonly refusal: InvalidInputError };
+
 /**
- * The outcome, inside the caller's transaction (ingestAlerts applies 0x8F66/0x8F67 here and
- * re-decides the affected AD1s itself). The status follows the outcome, the window re-anchors
- * on the actual execution time, and a success moves the device's firmware history on.
+ * DCC's outcome (the SR11.3 response, 0x8F66/0x8F67), inside the caller's transaction: the
+ * evidence. The status follows the outcome, the window re-anchors on the actual execution time,
+ * and a success moves the device's firmware history on. An execution time this request cannot
+ * have had is refused with nothing written (ingestAlerts reports it for that alert alone, so a
+ * batch keeps its other alerts).
  */
+export async function applyOutcomeIn(
+  tx: EntityManager,
+  user: User,
+  input: ActivationOutcomeInput,
+  now: Date,
+  skewMinutes: number,
+): Promise<OutcomeResult> {
+  const outcome = parseOutcome(input);
+  const activation = await lockActivation(tx, user, { requestId: input.requestId });
+  const refusal = executedAtOutOfRange(activation, outcome.executedAt, now, skewMinutes);
+  if (refusal) return { recorded: false, activationId: activation.id, refusal };
+  const next = await transition(tx, activation, { kind: 'OUTCOME', outcome }, now);
+  if (next.status === 'SUCCEEDED' && next.resultingFirmwareVersion && next.actualExecutedAt) {
+    await moveFirmwareOn(tx, activation.deviceGuid, next.resultingFirmwareVersion, next.actualExecutedAt);
+  }
+  const updated = await tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id: activation.id });
+  return { recorded: true, activation: updated };
+}
+
+/** applyOutcomeIn, with a refusal thrown (EXECUTED_AT_OUT_OF_RANGE) for a caller of one outcome. */
 export async function recordOutcomeIn(
   tx: EntityManager,
   user: User,
@@ -23,6 +50,42 @@ export async function recordOutcomeIn(
   now: Date,
   skewMinutes: number,
 ): Promise<FirmwareActivationEntity> {
+  const result = await applyOutcomeIn(tx, user, input, now, skewMinutes);
+  if (!result.recorded) throw result.refusal;
+  return result.activation;
+}
+
+/**
+ * A supplier's word about its own activation, inside the caller's transaction: kept as a claim
+ * beside the activation (shown as FirmwareActivation.claims) and never applied to it. The status,
+ * the window, the firmware history and every decision stay as DCC's evidence left them: a
+ * supplier that could move a window could have genuine outages withheld from the DNO. The same
+ * claim again is the same row. Checked as DCC's outcome is, so a claim is at least plausible.
+ */
+export async function recordClaimIn(
+  tx: EntityManager,
+  user: User,
+  input: ActivationOutcomeInput,
+  now: Date,
+  skewMinutes: number,
+): Promise<FirmwareActivationEntity> {
+  const outcome = parseOutcome(input);
+  const activation = await lockActivation(tx, user, { requestId: input.requestId });
+  const refusal = executedAtOutOfRange(activation, outcome.executedAt, now, skewMinutes);
+  if (refusal) throw refusal;
+  await tx.query(
+    `INSERT INTO activation_outcome_claim
+       (activation_id, supplier_id, outcome_code, executed_at, firmware_version, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (activation_id, supplier_id, outcome_code, executed_at, (COALESCE(firmware_version, '')))
+     DO NOTHING`,
+    [activation.id, user.supplierId, outcome.code, outcome.executedAt, outcome.firmwareVersion, now],
+  );
+  return activation;
+}
+
+/** An outcome's code and firmware version, checked (its execution time is checked against its activation). */
+function parseOutcome(input: ActivationOutcomeInput): ActivationOutcome & { firmwareVersion: string | null } {
   if (!(ACTIVATION_OUTCOME_CODES as readonly string[]).includes(input.outcomeCode)) {
     throw new InvalidInputError(
       'INVALID_OUTCOME_CODE',
@@ -30,40 +93,43 @@ export async function recordOutcomeIn(
       'outcomeCode',
     );
   }
-  const firmwareVersion = input.firmwareVersion
-    ? parseFirmwareVersion(input.firmwareVersion, 'firmwareVersion')
-    : null;
-  const activation = await lockActivation(tx, user, { requestId: input.requestId });
-  // An execution before we had the request (less the clock skew allowed) or in the future is
-  // not a fact about this request: it would move the window anywhere.
-  const executedAt = input.executedAt;
-  if (executedAt instanceof Date && !Number.isNaN(executedAt.getTime())) {
-    // At least a minute: DUIS times are whole seconds, and clocks are never quite together.
-    const skewMs = Math.max(skewMinutes, 1) * 60_000;
-    const earliest = new Date(activation.submittedAt.getTime() - skewMs);
-    const latest = new Date(now.getTime() + skewMs);
-    if (executedAt < earliest || executedAt > latest) {
-      throw new InvalidInputError(
-        'EXECUTED_AT_OUT_OF_RANGE',
-        `executedAt must lie between ${earliest.toISOString()} (the request's receipt less the allowed skew) and ${latest.toISOString()} (now plus the skew)`,
-        'executedAt',
-        { earliest: earliest.toISOString(), latest: latest.toISOString() },
-      );
-    }
+  if (!(input.executedAt instanceof Date) || Number.isNaN(input.executedAt.getTime())) {
+    throw new InvalidInputError('INVALID_DATETIME', 'executedAt is not a date-time', 'executedAt');
   }
-  const event: ActivationEvent = {
-    kind: 'OUTCOME',
-    outcome: {
-      code: input.outcomeCode as ActivationOutcomeCode,
-      executedAt: input.executedAt,
-      firmwareVersion,
-    },
+  return {
+    code: input.outcomeCode as ActivationOutcomeCode,
+    executedAt: input.executedAt,
+    firmwareVersion: input.firmwareVersion
+      ? parseFirmwareVersion(input.firmwareVersion, 'firmwareVersion')
+      : null,
   };
-  const next = await transition(tx, activation, event, now);
-  if (next.status === 'SUCCEEDED' && next.resultingFirmwareVersion && next.actualExecutedAt) {
-    await moveFirmwareOn(tx, activation.deviceGuid, next.resultingFirmwareVersion, next.actualExecutedAt);
-  }
-  return tx.getRepository(FirmwareActivationEntity).findOneByOrFail({ id: activation.id });
+}
+
+/**
+ * Why an execution time cannot be a fact about this request, or null when it can. A device does
+ * not execute before it has the request (its receipt) nor before the time it was asked to (a
+ * future-dated executeAt), and an outcome does not come from the future; each less (or plus) the
+ * allowed clock skew. Anything else would move the window anywhere.
+ */
+function executedAtOutOfRange(
+  activation: FirmwareActivationEntity,
+  executedAt: Date,
+  now: Date,
+  skewMinutes: number,
+): InvalidInputError | null {
+  // At least a minute: DUIS times are whole seconds, and clocks are never quite together.
+  const skewMs = Math.max(skewMinutes, 1) * 60_000;
+  const notBefore = Math.max(activation.submittedAt.getTime(), activation.requestedAt.getTime());
+  const earliest = new Date(notBefore - skewMs);
+  const latest = new Date(now.getTime() + skewMs);
+  if (executedAt >= earliest && executedAt <= latest) return null;
+  return new InvalidInputError(
+    'EXECUTED_AT_OUT_OF_RANGE',
+    `executedAt must lie between ${earliest.toISOString()} (the request's receipt or its requested execution time, ` +
+      `whichever is later, less the allowed skew) and ${latest.toISOString()} (now plus the skew)`,
+    'executedAt',
+    { earliest: earliest.toISOString(), latest: latest.toISOString() },
+  );
 }
 
 /**

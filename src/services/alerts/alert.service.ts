@@ -5,7 +5,12 @@ import type { DecisionOutcome } from '../../domain/model';
 import { InvalidInputError } from '../../domain/errors';
 import { parseEui64 } from '../../domain/identifiers';
 import { explainAlertDecision, explainRestoreDecision } from '../../domain/engine';
-import { AlertDecisionEntity, AlertEntity, FirmwareActivationEntity } from '../../entities';
+import {
+  ActivationOutcomeClaimEntity,
+  AlertDecisionEntity,
+  AlertEntity,
+  FirmwareActivationEntity,
+} from '../../entities';
 import type { AlertNow } from '../delivery/current-alerts';
 import { decodeAlertDecision, decodeRestoreDecision } from '../shared/decision-codec';
 import { mayReadAlert, requireRole } from '../shared/access';
@@ -87,7 +92,8 @@ export class AlertService {
    * Why an alert was decided as it was, in words: the engine's account of its current decision,
    * from the evidence recorded then, and its history. The activation that decision used is shown
    * twice, labelled: as it was at decision time (the evidence) and as it is now (its row), since
-   * an outcome or a cancellation may have come since. Null when the caller may not see the alert.
+   * an outcome or a cancellation may have come since. Its supplier's claims about it, if any,
+   * follow, marked as claims: the decision never used them. Null when the caller may not see the alert.
    */
   async explain(principal: Principal, id: string): Promise<{ alert: AlertEntity; lines: string[] } | null> {
     const alert = await this.byId(principal, id);
@@ -122,6 +128,10 @@ export class AlertService {
       const unlabelled = lines.findIndex((l) => l.startsWith(`Activation ${then.requestId} is `));
       if (unlabelled >= 0) lines.splice(unlabelled, 1, ...labelled);
       else lines.push(...labelled);
+      const claims = await this.dataSource
+        .getRepository(ActivationOutcomeClaimEntity)
+        .find({ where: { activationId: then.id }, order: { receivedAt: 'ASC', id: 'ASC' } });
+      lines.push(...claims.map((c) => describeClaim(c, now)));
     }
     return { alert, lines: [...lines, ...history(ledger)] };
   }
@@ -221,6 +231,22 @@ function describeActivation(a: {
   return (
     `${a.status}${a.outcomeCode ? ` (${a.outcomeCode})` : ''}, requested for ${a.requestedAt}` +
     (a.actualExecutedAt ? `, executed at ${a.actualExecutedAt}` : ', execution time not known')
+  );
+}
+
+/**
+ * A supplier's claim about the activation, shown so that a reader sees what was said and that no
+ * decision used it; where DCC's outcome is known and says otherwise, that is said too.
+ */
+function describeClaim(claim: ActivationOutcomeClaimEntity, now: FirmwareActivationEntity | null): string {
+  const said = `${claim.outcomeCode} at ${claim.executedAt.toISOString()}`;
+  const dcc =
+    now?.outcomeCode && now.actualExecutedAt
+      ? `${now.outcomeCode} at ${now.actualExecutedAt.toISOString()}`
+      : null;
+  return (
+    `Its supplier claims ${said} (received ${claim.receivedAt.toISOString()}): a claim, not evidence, so no decision uses it` +
+    (dcc && dcc !== said ? `; DCC's outcome says ${dcc}.` : '.')
   );
 }
 

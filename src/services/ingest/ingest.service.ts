@@ -45,7 +45,8 @@ interface IngestRequest {
  * ingestAlerts: one transaction per batch. Alerts are validated first (one bad alert rejects the
  * batch and nothing is written), stored once each (natural key, and DUIS response ID when
  * present), routed to the MPAN's network operator or the UNROUTED queue, and decided.
- * Activation outcomes in the batch are applied first, so the AD1s beside them see them.
+ * Activation outcomes in the batch are applied first, so the AD1s beside them see them; one whose
+ * execution time its activation cannot have had is refused alone (its result's reason says why).
  */
 export class IngestService {
   private readonly coalescer: BatchCoalescer<IngestRequest, IngestResult[]>;
@@ -129,14 +130,14 @@ export class IngestService {
   ): Promise<{ results: IngestResult[]; changes: DecisionChange[] }> {
     const inputs = entries.map((e) => e.input);
     const results: (IngestResult | undefined)[] = new Array(inputs.length);
-    await this.recordActivationFacts(tx, entries, now, results);
+    const touched = await this.recordActivationFacts(tx, entries, now, results);
     const stored = await this.storeAlerts(tx, entries, now);
     const changes = [...stored.changes];
     const affected = await this.affectedOpenAlerts(
       tx,
       stored.withheldNeighbours,
       stored.newRestores,
-      inputs,
+      touched,
       now,
     );
     const newIds = new Set(stored.newAd1s.map((a) => a.id));
@@ -156,24 +157,35 @@ export class IngestService {
     return { results: results as IngestResult[], changes };
   }
 
-  /** Activation outcomes and hub activations of the batch, recorded before its alerts. */
+  /**
+   * Activation outcomes and hub activations of the batch, recorded before its alerts; returns
+   * the devices and instants they touched. An outcome refused (EXECUTED_AT_OUT_OF_RANGE) or a hub
+   * the inventory does not know is reported for that alert alone, with nothing written for it: a
+   * batch never loses its other alerts.
+   */
   private async recordActivationFacts(
     tx: EntityManager,
     entries: readonly { readonly input: AlertInput; readonly user: User }[],
     now: Date,
     results: (IngestResult | undefined)[],
-  ): Promise<void> {
+  ): Promise<{ device: string; at: Date }[]> {
+    const touched: { device: string; at: Date }[] = [];
     for (const [index, { input, user }] of entries.entries()) {
       if (input.kind === 'ACTIVATION_OUTCOME') {
-        const activation = await this.activations.recordOutcomeIn(tx, user, input, now);
-        results[index] = activationResult(index, input.kind, activation.id);
+        const outcome = await this.activations.applyOutcomeIn(tx, user, input, now);
+        results[index] = outcome.recorded
+          ? activationResult(index, input.kind, outcome.activation.id)
+          : { ...activationResult(index, input.kind, null), reason: outcome.refusal.reason };
+        if (outcome.recorded) touched.push({ device: input.esmeGuid, at: input.executedAt });
       } else if (input.kind === 'CH_FIRMWARE_ACTIVATION') {
         const activation = await this.activations.recordCommsHubActivationIn(tx, input, now);
         results[index] = activation
           ? activationResult(index, input.kind, activation.id)
           : { ...activationResult(index, input.kind, null), reason: 'UNKNOWN_DEVICE' };
+        if (activation) touched.push({ device: input.commsHubGuid, at: input.activatedAt });
       }
     }
+    return touched;
   }
 
   /**
@@ -227,7 +239,7 @@ export class IngestService {
     tx: EntityManager,
     withheldNeighbours: readonly string[],
     newRestores: readonly AlertEntity[],
-    inputs: readonly AlertInput[],
+    activationFacts: readonly { device: string; at: Date }[],
     now: Date,
   ): Promise<string[]> {
     // Neighbours of the new AD1s come with their facts (DecisionService.decideOutageAlerts).
@@ -237,17 +249,7 @@ export class IngestService {
         { device: r.deviceGuid, at: r.eventAt },
         ...(r.restoredAt ? [{ device: r.deviceGuid, at: r.restoredAt }] : []),
       ]),
-      ...inputs
-        .filter(
-          (i): i is Extract<AlertInput, { kind: 'ACTIVATION_OUTCOME' }> => i.kind === 'ACTIVATION_OUTCOME',
-        )
-        .map((i) => ({ device: i.esmeGuid, at: i.executedAt })),
-      ...inputs
-        .filter(
-          (i): i is Extract<AlertInput, { kind: 'CH_FIRMWARE_ACTIVATION' }> =>
-            i.kind === 'CH_FIRMWARE_ACTIVATION',
-        )
-        .map((i) => ({ device: i.commsHubGuid, at: i.activatedAt })),
+      ...activationFacts,
     ];
     if (touched.length) (await this.decisions.alertsOpenNear(tx, touched, now)).forEach((id) => ids.add(id));
     return [...ids];

@@ -75,7 +75,7 @@ export function makeFleet(
 
 /**
  * Loads the fleet through the API: devices, links, the fixed image, the rule, and an executed
- * activation (success) for every affected ESME. Returns the execution time: affected AD1s start after it.
+ * activation (success, by DCC's 0x8F66) for every affected ESME. Returns the execution time: affected AD1s start after it.
  */
 export async function seedFleet(
   baseUrl: string,
@@ -145,11 +145,25 @@ export async function seedFleet(
   );
   if (schedule.length) await gqlOk(baseUrl, `mutation { ${schedule.join('\n')} }`, {}, tokens.supplier);
   const executedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-  const outcomes = requests.map(
-    (requestId, i) =>
-      `o${i}: recordActivationOutcome(outcome: { requestId: "${requestId}", outcomeCode: success, executedAt: "${executedAt.toISOString()}", firmwareVersion: "00020130" }) { status }`,
-  );
-  if (outcomes.length) await gqlOk(baseUrl, `mutation { ${outcomes.join('\n')} }`, {}, tokens.supplier);
+  // DCC's 0x8F66 for each, as the operator ingests it: the evidence that they ran.
+  const outcomes = fleet.affected.map((p, i) => ({
+    activationOutcome: {
+      esmeGuid: p.esme,
+      alertCode: '8F66',
+      requestId: requests[i],
+      outcomeCode: 'success',
+      executedAt: executedAt.toISOString(),
+      firmwareVersion: '00020130',
+    },
+  }));
+  if (outcomes.length) {
+    await gqlOk(
+      baseUrl,
+      `mutation ($a: [AlertInput!]!) { ingestAlerts(alerts: $a) { activationId } }`,
+      { a: outcomes },
+      op,
+    );
+  }
   return executedAt;
 }
 
