@@ -58,14 +58,7 @@ export class DecisionService {
     earlier: readonly DecisionChange[] = [],
   ): Promise<DecisionChange[]> {
     if (alertIds.length === 0) return [];
-    // Lock in id order so concurrent batches touching the same alerts cannot deadlock.
-    const alerts = await tx
-      .getRepository(AlertEntity)
-      .createQueryBuilder('a')
-      .setLock('pessimistic_write')
-      .where("a.id = ANY(:ids::bigint[]) AND a.kind = 'AD1'", { ids: [...new Set(alertIds)] })
-      .orderBy('a.id')
-      .getMany();
+    const alerts = await this.lockOutageAlerts(tx, alertIds);
     return (await this.decideOutageAlerts(tx, alerts, now, trigger, earlier)).changes;
   }
 
@@ -80,11 +73,25 @@ export class DecisionService {
     trigger: DecisionTrigger,
     earlier: readonly DecisionChange[] = [],
   ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
+    return this.decideHeldAlerts(tx, alerts, now, trigger, earlier, true);
+  }
+
+  /**
+   * decideOutageAlerts; with `redecideRefused`, the AD1s whose read of the meter the request
+   * budget refused are decided again at once (see redecideRefused).
+   */
+  private async decideHeldAlerts(
+    tx: EntityManager,
+    alerts: readonly AlertEntity[],
+    now: Date,
+    trigger: DecisionTrigger,
+    earlier: readonly DecisionChange[],
+    redecideRefused: boolean,
+  ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
     if (alerts.length === 0) return { changes: [], withheldNeighbours: [] };
     const plan = await this.plan(tx, alerts, now, trigger, earlier, false);
     await appendDecisions(tx, plan.rows);
-    if (plan.awaitingVerification.length && this.verifications)
-      await this.verifications.requestFor(tx, plan.awaitingVerification, now);
+    const refused = await this.askMeters(tx, plan.awaitingVerification, now);
     if (plan.flagOnly.length) {
       await tx.query(
         `UPDATE alert SET in_activation_window = f.flag
@@ -107,7 +114,48 @@ export class DecisionService {
       now,
       trigger,
     );
-    return { changes: [...plan.changes, ...restoreChanges], withheldNeighbours: plan.withheldNeighbours };
+    const changes = [...plan.changes, ...restoreChanges];
+    if (redecideRefused && refused.length)
+      changes.push(...(await this.redecideRefused(tx, refused, now, trigger, [...earlier, ...changes])));
+    return { changes, withheldNeighbours: plan.withheldNeighbours };
+  }
+
+  /** Locks stored AD1s in id order (so concurrent batches touching the same alerts cannot deadlock). */
+  private lockOutageAlerts(tx: EntityManager, alertIds: readonly string[]): Promise<AlertEntity[]> {
+    return tx
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .setLock('pessimistic_write')
+      .where("a.id = ANY(:ids::bigint[]) AND a.kind = 'AD1'", { ids: [...new Set(alertIds)] })
+      .orderBy('a.id')
+      .getMany();
+  }
+
+  /** Sends the reads of the meter these decisions ask for; returns the AD1s the budget refused. */
+  private async askMeters(
+    tx: EntityManager,
+    awaiting: readonly { alert: AlertEntity; decision: AlertDecision }[],
+    now: Date,
+  ): Promise<string[]> {
+    if (awaiting.length === 0 || !this.verifications) return [];
+    return this.verifications.requestFor(tx, awaiting, now);
+  }
+
+  /**
+   * Decides again, in the transaction that asked, the AD1s whose read of the meter the budget
+   * just refused: the engine sees the SKIPPED request and releases them (VERIFICATION_BUDGET_SPENT),
+   * so they reach their DNO with this transaction's other changes. Once only: should the engine
+   * hold one again, it holds it on a timer of its own, which decides it later.
+   */
+  private async redecideRefused(
+    tx: EntityManager,
+    alertIds: readonly string[],
+    now: Date,
+    trigger: DecisionTrigger,
+    earlier: readonly DecisionChange[],
+  ): Promise<DecisionChange[]> {
+    const alerts = await this.lockOutageAlerts(tx, alertIds);
+    return (await this.decideHeldAlerts(tx, alerts, now, trigger, earlier, false)).changes;
   }
 
   /**
@@ -129,11 +177,10 @@ export class DecisionService {
     const byId = new Map(alerts.map((a) => [a.id, a]));
     const stored = await store(plan.rows.map((row) => ({ alert: byId.get(row.alertId)!, ledger: row })));
     const awaiting = plan.awaitingVerification.filter((a) => stored.has(a.alert.id));
-    if (awaiting.length && this.verifications) await this.verifications.requestFor(tx, awaiting, now);
-    return {
-      changes: plan.changes.filter((c) => stored.has(c.alert.id)),
-      withheldNeighbours: plan.withheldNeighbours,
-    };
+    const refused = await this.askMeters(tx, awaiting, now);
+    const changes = plan.changes.filter((c) => stored.has(c.alert.id));
+    if (refused.length) changes.push(...(await this.redecideRefused(tx, refused, now, 'INGEST', changes)));
+    return { changes, withheldNeighbours: plan.withheldNeighbours };
   }
 
   /** Loads the facts and runs the engine: what would change, nothing written. */
