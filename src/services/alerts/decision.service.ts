@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import {
   decidePowerOutageAlert,
   decideSupplyRestoredAlert,
+  enforceHoldCeiling,
   identify,
   sameDecision,
 } from '../../domain/engine';
@@ -156,6 +157,61 @@ export class DecisionService {
   ): Promise<DecisionChange[]> {
     const alerts = await this.lockOutageAlerts(tx, alertIds);
     return (await this.decideHeldAlerts(tx, alerts, now, trigger, earlier, false)).changes;
+  }
+
+  /**
+   * The last resort of the liveness guarantee (docs/ENGINE.md, "Liveness"), for AD1s the caller
+   * has locked and decided again with `now`: one still HELD against the guarantee
+   * (enforceHoldCeiling) is released with HOLD_CEILING_ENFORCED, its restores following; one held
+   * within it but with no timer gets its timer back. Returns the changes and what it did to whom.
+   */
+  async enforceHoldCeilings(
+    tx: EntityManager,
+    alertIds: readonly string[],
+    now: Date,
+    trigger: DecisionTrigger,
+  ): Promise<{ changes: DecisionChange[]; released: string[]; rearmed: string[] }> {
+    const held = (await this.lockOutageAlerts(tx, alertIds)).filter((a) => a.outcome === 'HELD');
+    const latest = held.length
+      ? await this.latestDecisions(
+          tx,
+          held.map((a) => a.id),
+        )
+      : new Map();
+    const rows: LedgerRow[] = [];
+    const changes: DecisionChange[] = [];
+    const rearm: { alert: AlertEntity; dueAt: Date }[] = [];
+    for (const alert of held) {
+      const json: unknown = latest.get(alert.id);
+      const decision = json ? decodeAlertDecision(json) : null;
+      if (decision === null) continue;
+      const released = enforceHoldCeiling(toOutageAlertFact(alert), decision, this.settings, now);
+      if (released) {
+        const { row, change } = changeOf(alert, released, alert.inActivationWindow, trigger, now, undefined);
+        rows.push(row);
+        changes.push(change);
+      } else if (alert.dueAt === null && decision.dueAt) rearm.push({ alert, dueAt: decision.dueAt });
+    }
+    await appendDecisions(tx, rows);
+    if (rearm.length) {
+      await tx.query(
+        `UPDATE alert SET due_at = r.due_at
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS r(id, event_at, due_at)
+          WHERE alert.id = r.id AND alert.event_at >= r.event_at AND alert.event_at < r.event_at + interval '1 ms'`,
+        [rearm.map((r) => r.alert.id), rearm.map((r) => r.alert.eventAt), rearm.map((r) => r.dueAt)],
+      );
+    }
+    const restores = await this.followPairedRestores(
+      tx,
+      changes.map((c) => ({ alert: c.alert, decision: c.decision as AlertDecision })),
+      now,
+      trigger,
+    );
+    return {
+      changes: [...changes, ...restores],
+      released: changes.map((c) => c.alert.id),
+      rearmed: rearm.map((r) => r.alert.id),
+    };
   }
 
   /**
