@@ -12,6 +12,7 @@ import { RegisteredSuppliers1763700830000 } from './1763700830000-RegisteredSupp
 import { ShardedBudgetCounters1763700840000 } from './1763700840000-ShardedBudgetCounters';
 import { WithheldAlertsByArea1763700850000 } from './1763700850000-WithheldAlertsByArea';
 import { CorrectionMessages1763700860000 } from './1763700860000-CorrectionMessages';
+import { HeldSweepIndex1763700870000 } from './1763700870000-HeldSweepIndex';
 import { ActivationOutcomeClaims1763700880000 } from './1763700880000-ActivationOutcomeClaims';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
@@ -30,5 +31,6 @@ export const MIGRATIONS = [
   ShardedBudgetCounters1763700840000,
   WithheldAlertsByArea1763700850000,
   CorrectionMessages1763700860000,
+  HeldSweepIndex1763700870000,
   ActivationOutcomeClaims1763700880000,
 ];

@@ -104,7 +104,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const ready = async () => !draining && pubSubHandle.healthy() && (await isDatabaseReady(dataSource));
     const schema = await buildAppSchema(pubSubHandle.pubSub);
     const server = await startServer(ctx, { schema, services, verifier, metrics, dataSource, ready });
-    startScheduler(ctx, dataSource, services);
+    startScheduler(ctx, dataSource, services, metrics);
     await startRetention(ctx, services, metrics);
     startOutcomeExpiry(ctx, services, metrics);
     logListening(ctx, server);
@@ -268,11 +268,17 @@ function startScheduler(
   { config, log, clock, cleanups }: StartContext,
   dataSource: DataSource,
   services: Services,
+  metrics: Metrics,
 ) {
-  const scheduler = new DecisionScheduler(dataSource, services.decisions, services.delivery, clock, log, {
-    pollMs: config.ingest.schedulerPollMs,
-    batchSize: 200,
-  });
+  const scheduler = new DecisionScheduler(
+    dataSource,
+    services.decisions,
+    services.delivery,
+    clock,
+    log,
+    { pollMs: config.ingest.schedulerPollMs, batchSize: 200, holdMinutes: config.engine.holdMinutes },
+    metrics.observer,
+  );
   scheduler.start();
   cleanups.push(() => scheduler.stop());
 }

@@ -254,6 +254,11 @@ function registerServiceCounters(registry: Registry): {
     labelNames: ['kind', 'outcome', 'reason'] as const,
     registers: [registry],
   });
+  const heldPastCeiling = new Counter({
+    name: 'poa_sieve_held_past_ceiling_total',
+    help: 'AD1s found still HELD when they must have been decided (at or past their hold ceiling, or due with no timer), released with HOLD_CEILING_ENFORCED. Always 0 unless something is wrong.',
+    registers: [registry],
+  });
   const dnoSubscribers = new Gauge({
     name: 'poa_sieve_dno_subscribers',
     help: 'Open dnoAlerts subscriptions, per DNO (this instance).',
@@ -266,6 +271,7 @@ function registerServiceCounters(registry: Registry): {
       decided: (kind, outcome, reason, count) => decisions.inc({ kind, outcome, reason }, count),
       ingested: (kind, result, count) => alertsIngested.inc({ kind, result }, count),
       ingestFailed: (error) => ingestFailures.inc({ code: classify(error)?.code ?? 'INTERNAL' }),
+      heldPastCeiling: (count) => heldPastCeiling.inc(count),
     },
     dnoSubscribers,
   };

@@ -187,6 +187,7 @@ export async function replayScenario(scenario: Scenario, options: ReplayOptions 
     const scheduler = new DecisionScheduler(dataSource, services.decisions, services.delivery, clock, log, {
       pollMs: 1000,
       batchSize: 500,
+      holdMinutes: config.engine.holdMinutes,
     });
     await loadInventory(scenario, services, dataSource, clock, config, options.onProgress);
     const t1 = Date.now();

@@ -23,7 +23,7 @@ import {
   timelineEvidence,
   verificationState,
 } from './evidence';
-import type { PowerOutageAlertFacts } from './facts';
+import type { PowerOutageAlertFact, PowerOutageAlertFacts } from './facts';
 import type { EngineSettings } from './settings';
 import { addMinutes, earliest } from './time';
 
@@ -42,10 +42,45 @@ function notWithheld(previous: AlertDecision | null, reason: DecisionReason): Ve
 
 /** The hold ceiling: the one promised when the alert was held stands, even if the setting grew since. */
 function effectiveCeiling(facts: PowerOutageAlertFacts, settings: EngineSettings): Date {
-  const previous = facts.previousDecision;
+  return ceilingAfter(facts.alert, facts.previousDecision, settings);
+}
+
+function ceilingAfter(
+  alert: PowerOutageAlertFact,
+  previous: AlertDecision | null,
+  settings: EngineSettings,
+): Date {
   const promised = previous?.outcome === 'HELD' ? previous.evidence.timeline?.ceilingAt : undefined;
-  const ceiling = holdCeiling(facts.alert, settings);
+  const ceiling = holdCeiling(alert, settings);
   return promised ? earliest(ceiling, new Date(promised)) : ceiling;
+}
+
+/**
+ * The liveness guarantee, checked on a stored decision: a HELD AD1 is due again after `now` and
+ * no later than its hold ceiling (`receivedAt + holdMinutes`, or the earlier one it was promised).
+ * The engine never holds otherwise. Should a stored hold still break it (a defect, a lost timer)
+ * once the engine has decided the alert again, the service releases the alert with the decision
+ * returned here (`HOLD_CEILING_ENFORCED`, the hold's evidence kept) rather than withhold it from
+ * its DNO for good. `null`: not HELD, or a hold that keeps the guarantee.
+ */
+export function enforceHoldCeiling(
+  alert: PowerOutageAlertFact,
+  decision: AlertDecision,
+  settings: EngineSettings,
+  now: Date,
+): AlertDecision | null {
+  if (decision.outcome !== 'HELD') return null;
+  const ceiling = ceilingAfter(alert, decision, settings).getTime();
+  const due = decision.dueAt?.getTime();
+  if (due !== undefined && now.getTime() < due && due <= ceiling) return null;
+  return {
+    ...decision,
+    outcome: 'RELEASED',
+    reason: 'HOLD_CEILING_ENFORCED',
+    decidedAt: now,
+    dueAt: null,
+    late: false,
+  };
 }
 
 /** How far the meter's restore times move to compare with the hub's outage start (hub - meter offset). */

@@ -17,7 +17,9 @@ import type { SuppressionWindow } from '../suppression-window';
  * - not a candidate, delivered (or released when it had been withheld): the first eleven;
  * - `AWAITING_EVIDENCE` (HELD), `OTA_INDUCED` (SUPPRESSED / PAIRED);
  * - release evidence: the rest, up to `SAFETY_BUDGET_SPENT`;
- * - active verification: `AWAITING_VERIFICATION` (HELD) and the three ways it releases.
+ * - active verification: `AWAITING_VERIFICATION` (HELD) and the three ways it releases;
+ * - `HOLD_CEILING_ENFORCED` (RELEASED): the service's last resort, never the engine's own verdict
+ *   (see enforceHoldCeiling in decide.ts).
  */
 export const DECISION_REASONS = [
   'UNKNOWN_DEVICE',
@@ -45,6 +47,7 @@ export const DECISION_REASONS = [
   'VERIFICATION_UNANSWERED',
   'VERIFICATION_NOT_ACTIVATED',
   'VERIFICATION_BUDGET_SPENT',
+  'HOLD_CEILING_ENFORCED',
 ] as const;
 /** One of {@link DECISION_REASONS}. */
 export type DecisionReason = (typeof DECISION_REASONS)[number];

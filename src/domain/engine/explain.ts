@@ -38,6 +38,8 @@ export const REASON_TEXT: Readonly<Record<DecisionReason | RestoreDecisionReason
     'the meter answered with the firmware from before the activation, so the activation did not run and cannot explain the outage',
   VERIFICATION_BUDGET_SPENT:
     'too many verification requests were being sent here, so the meter could not be asked (fail open)',
+  HOLD_CEILING_ENFORCED:
+    'the alert was still held at its hold ceiling, which no hold may pass, so it was released (fail open)',
   NO_PAIRED_OUTAGE_ALERT: 'no power outage alert pairs with this restoration, so it is delivered on its own',
   OUTAGE_ALERT_UNDECIDED:
     'the paired power outage alert has no decision yet, so the restoration is delivered',

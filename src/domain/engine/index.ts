@@ -40,7 +40,7 @@ export type {
   WindowEvidence,
 } from './decision';
 export { DECISION_REASONS, isWithheld, nextEvaluationAt, sameDecision } from './decision';
-export { decidePowerOutageAlert } from './decide';
+export { decidePowerOutageAlert, enforceHoldCeiling } from './decide';
 export type { Candidate, Identification } from './candidate';
 export { activationWindow, associationsAt, identify } from './candidate';
 export { ruleCoversActivation } from './firmware-match';

@@ -1,3 +1,7 @@
+/**
+ * The decision ledger: each decision change becomes a ledger row, written together with the alert
+ * row's move to the state and timer it records.
+ */
 import type { EntityManager } from 'typeorm';
 import { nextEvaluationAt } from '../../domain/engine';
 import type { AlertDecision } from '../../domain/engine';

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import {
   decidePowerOutageAlert,
   decideSupplyRestoredAlert,
+  enforceHoldCeiling,
   identify,
   sameDecision,
 } from '../../domain/engine';
@@ -58,14 +59,7 @@ export class DecisionService {
     earlier: readonly DecisionChange[] = [],
   ): Promise<DecisionChange[]> {
     if (alertIds.length === 0) return [];
-    // Lock in id order so concurrent batches touching the same alerts cannot deadlock.
-    const alerts = await tx
-      .getRepository(AlertEntity)
-      .createQueryBuilder('a')
-      .setLock('pessimistic_write')
-      .where("a.id = ANY(:ids::bigint[]) AND a.kind = 'AD1'", { ids: [...new Set(alertIds)] })
-      .orderBy('a.id')
-      .getMany();
+    const alerts = await this.lockOutageAlerts(tx, alertIds);
     return (await this.decideOutageAlerts(tx, alerts, now, trigger, earlier)).changes;
   }
 
@@ -80,11 +74,25 @@ export class DecisionService {
     trigger: DecisionTrigger,
     earlier: readonly DecisionChange[] = [],
   ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
+    return this.decideHeldAlerts(tx, alerts, now, trigger, earlier, true);
+  }
+
+  /**
+   * decideOutageAlerts; with `redecideRefused`, the AD1s whose read of the meter the request
+   * budget refused are decided again at once (see redecideRefused).
+   */
+  private async decideHeldAlerts(
+    tx: EntityManager,
+    alerts: readonly AlertEntity[],
+    now: Date,
+    trigger: DecisionTrigger,
+    earlier: readonly DecisionChange[],
+    redecideRefused: boolean,
+  ): Promise<{ changes: DecisionChange[]; withheldNeighbours: string[] }> {
     if (alerts.length === 0) return { changes: [], withheldNeighbours: [] };
     const plan = await this.plan(tx, alerts, now, trigger, earlier, false);
     await appendDecisions(tx, plan.rows);
-    if (plan.awaitingVerification.length && this.verifications)
-      await this.verifications.requestFor(tx, plan.awaitingVerification, now);
+    const refused = await this.askMeters(tx, plan.awaitingVerification, now);
     if (plan.flagOnly.length) {
       await tx.query(
         `UPDATE alert SET in_activation_window = f.flag
@@ -107,7 +115,103 @@ export class DecisionService {
       now,
       trigger,
     );
-    return { changes: [...plan.changes, ...restoreChanges], withheldNeighbours: plan.withheldNeighbours };
+    const changes = [...plan.changes, ...restoreChanges];
+    if (redecideRefused && refused.length)
+      changes.push(...(await this.redecideRefused(tx, refused, now, trigger, [...earlier, ...changes])));
+    return { changes, withheldNeighbours: plan.withheldNeighbours };
+  }
+
+  /** Locks stored AD1s in id order (so concurrent batches touching the same alerts cannot deadlock). */
+  private lockOutageAlerts(tx: EntityManager, alertIds: readonly string[]): Promise<AlertEntity[]> {
+    return tx
+      .getRepository(AlertEntity)
+      .createQueryBuilder('a')
+      .setLock('pessimistic_write')
+      .where("a.id = ANY(:ids::bigint[]) AND a.kind = 'AD1'", { ids: [...new Set(alertIds)] })
+      .orderBy('a.id')
+      .getMany();
+  }
+
+  /** Sends the reads of the meter these decisions ask for; returns the AD1s the budget refused. */
+  private async askMeters(
+    tx: EntityManager,
+    awaiting: readonly { alert: AlertEntity; decision: AlertDecision }[],
+    now: Date,
+  ): Promise<string[]> {
+    if (awaiting.length === 0 || !this.verifications) return [];
+    return this.verifications.requestFor(tx, awaiting, now);
+  }
+
+  /**
+   * Decides again, in the transaction that asked, the AD1s whose read of the meter the budget
+   * just refused: the engine sees the SKIPPED request and releases them (VERIFICATION_BUDGET_SPENT),
+   * so they reach their DNO with this transaction's other changes. Once only: should the engine
+   * hold one again, it holds it on a timer of its own, which decides it later.
+   */
+  private async redecideRefused(
+    tx: EntityManager,
+    alertIds: readonly string[],
+    now: Date,
+    trigger: DecisionTrigger,
+    earlier: readonly DecisionChange[],
+  ): Promise<DecisionChange[]> {
+    const alerts = await this.lockOutageAlerts(tx, alertIds);
+    return (await this.decideHeldAlerts(tx, alerts, now, trigger, earlier, false)).changes;
+  }
+
+  /**
+   * The last resort of the liveness guarantee (docs/ENGINE.md, "Liveness"), for AD1s the caller
+   * has locked and decided again with `now`: one still HELD against the guarantee
+   * (enforceHoldCeiling) is released with HOLD_CEILING_ENFORCED, its restores following; one held
+   * within it but with no timer gets its timer back. Returns the changes and what it did to whom.
+   */
+  async enforceHoldCeilings(
+    tx: EntityManager,
+    alertIds: readonly string[],
+    now: Date,
+    trigger: DecisionTrigger,
+  ): Promise<{ changes: DecisionChange[]; released: string[]; rearmed: string[] }> {
+    const held = (await this.lockOutageAlerts(tx, alertIds)).filter((a) => a.outcome === 'HELD');
+    const latest = held.length
+      ? await this.latestDecisions(
+          tx,
+          held.map((a) => a.id),
+        )
+      : new Map();
+    const rows: LedgerRow[] = [];
+    const changes: DecisionChange[] = [];
+    const rearm: { alert: AlertEntity; dueAt: Date }[] = [];
+    for (const alert of held) {
+      const json: unknown = latest.get(alert.id);
+      const decision = json ? decodeAlertDecision(json) : null;
+      if (decision === null) continue;
+      const released = enforceHoldCeiling(toOutageAlertFact(alert), decision, this.settings, now);
+      if (released) {
+        const { row, change } = changeOf(alert, released, alert.inActivationWindow, trigger, now, undefined);
+        rows.push(row);
+        changes.push(change);
+      } else if (alert.dueAt === null && decision.dueAt) rearm.push({ alert, dueAt: decision.dueAt });
+    }
+    await appendDecisions(tx, rows);
+    if (rearm.length) {
+      await tx.query(
+        `UPDATE alert SET due_at = r.due_at
+           FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS r(id, event_at, due_at)
+          WHERE alert.id = r.id AND alert.event_at >= r.event_at AND alert.event_at < r.event_at + interval '1 ms'`,
+        [rearm.map((r) => r.alert.id), rearm.map((r) => r.alert.eventAt), rearm.map((r) => r.dueAt)],
+      );
+    }
+    const restores = await this.followPairedRestores(
+      tx,
+      changes.map((c) => ({ alert: c.alert, decision: c.decision as AlertDecision })),
+      now,
+      trigger,
+    );
+    return {
+      changes: [...changes, ...restores],
+      released: changes.map((c) => c.alert.id),
+      rearmed: rearm.map((r) => r.alert.id),
+    };
   }
 
   /**
@@ -129,11 +233,10 @@ export class DecisionService {
     const byId = new Map(alerts.map((a) => [a.id, a]));
     const stored = await store(plan.rows.map((row) => ({ alert: byId.get(row.alertId)!, ledger: row })));
     const awaiting = plan.awaitingVerification.filter((a) => stored.has(a.alert.id));
-    if (awaiting.length && this.verifications) await this.verifications.requestFor(tx, awaiting, now);
-    return {
-      changes: plan.changes.filter((c) => stored.has(c.alert.id)),
-      withheldNeighbours: plan.withheldNeighbours,
-    };
+    const refused = await this.askMeters(tx, awaiting, now);
+    const changes = plan.changes.filter((c) => stored.has(c.alert.id));
+    if (refused.length) changes.push(...(await this.redecideRefused(tx, refused, now, 'INGEST', changes)));
+    return { changes, withheldNeighbours: plan.withheldNeighbours };
   }
 
   /** Loads the facts and runs the engine: what would change, nothing written. */

@@ -77,7 +77,7 @@ export class OutboxWriter {
           messages.map((m) => m.kind),
           messages.map((m) => m.alertId),
           messages.map((m) => m.revision),
-          // One JSON array, not a jsonb[] (see DecisionService.append).
+          // One JSON array, not a jsonb[] (see appendDecisions in alerts/decision-ledger.ts).
           `[${messages.map((m) => m.payload).join(',')}]`,
           messages.map((m) => m.alertEventAt),
           this.clock.now(),

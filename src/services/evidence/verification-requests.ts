@@ -66,16 +66,20 @@ export class VerificationOutbox {
   /**
    * Sends the requests that decisions of this transaction ask for (reason AWAITING_VERIFICATION),
    * inside it: a device with a request still pending is not asked again; one over the budget gets
-   * a SKIPPED row instead, and its alerts fall due at once so the engine releases them.
+   * a SKIPPED row instead. Returns the alerts (of `decided`) whose device was refused: the caller
+   * decides them again in the same transaction, and the engine, seeing the SKIPPED request,
+   * releases them (VERIFICATION_BUDGET_SPENT). Setting their timer to `now` instead left it to
+   * whoever ran next, and the scheduler's own transaction cleared such a timer as stuck: the AD1
+   * stayed HELD with no timer at all.
    * Takes the verification sequence lock, held until commit, so the stream commits in order.
    */
   async requestFor(
     tx: EntityManager,
     decided: readonly { alert: AlertEntity; decision: AlertDecision }[],
     now: Date,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const wanted = await this.devicesToAsk(tx, decided, now);
-    if (wanted.length === 0) return;
+    if (wanted.length === 0) return [];
     const since = new Date(now.getTime() - this.settings.budget.windowMinutes * MINUTE_MS);
     const used = await this.budgetUsed(tx, wanted, since);
     const rows = wanted.map(({ alert, device }) => {
@@ -91,14 +95,14 @@ export class VerificationOutbox {
       return { alert, device, allowed };
     });
     await this.insertRequests(tx, rows, now);
-    const refused = rows.filter((r) => !r.allowed).map((r) => r.alert.id);
-    // The engine releases an alert whose request was refused; let the timer do it at once.
-    if (refused.length) {
-      await tx.query(`UPDATE alert SET due_at = $2 WHERE id = ANY($1::bigint[]) AND due_at IS NOT NULL`, [
-        refused,
-        now,
-      ]);
-    }
+    // Every alert that asked about a refused device: the one the request names and the others.
+    const refused = new Set(rows.filter((r) => !r.allowed).map((r) => r.device));
+    return decided
+      .filter(({ decision }) => {
+        const device = decision.evidence.timeline?.verification.deviceGuid;
+        return decision.reason === 'AWAITING_VERIFICATION' && device !== undefined && refused.has(device);
+      })
+      .map(({ alert }) => alert.id);
   }
 
   /**

@@ -16,6 +16,8 @@ export interface ServiceObserver {
   ingested(kind: IngestKind, result: 'stored' | 'duplicate', count: number): void;
   /** An ingest batch that wrote nothing, with the error it failed on. */
   ingestFailed(error: unknown): void;
+  /** AD1s found still HELD when they must have been decided, released (HOLD_CEILING_ENFORCED). */
+  heldPastCeiling(count: number): void;
 }
 
 export const silentObserver: ServiceObserver = {
@@ -23,6 +25,7 @@ export const silentObserver: ServiceObserver = {
   decided: () => undefined,
   ingested: () => undefined,
   ingestFailed: () => undefined,
+  heldPastCeiling: () => undefined,
 };
 
 /** Groups items by a key, keeping the first item of each group and the group's size. */
