@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
+import { deviceTimeAllowanceMinutes } from '../domain/engine';
 import type { Logger } from '../logger';
 import type { AppPubSub } from '../realtime/pubsub';
 import { ActivationService } from './activations/activation.service';
@@ -65,6 +66,7 @@ export function createServices(deps: ServiceDeps): Services {
     {
       horizonDays: config.activation.horizonDays,
       skewMinutes: config.engine.skewMinutes,
+      deviceTimeMinutes: deviceTimeAllowanceMinutes(config.engine),
       outcomeBoundMinutes: config.activation.outcomeBoundMinutes,
       maxCampaignSize: config.graphql.maxBatchSize,
     },

@@ -23,7 +23,7 @@ export type {
 } from './facts';
 export { SUPPLY_RESTORED_ALERT_CODES } from './facts';
 export type { EngineSettings, SafetyBudgetSettings, VerificationSettings } from './settings';
-export { DEFAULT_ENGINE_SETTINGS, validateEngineSettings } from './settings';
+export { DEFAULT_ENGINE_SETTINGS, deviceTimeAllowanceMinutes, validateEngineSettings } from './settings';
 export type {
   ActivationEvidence,
   AlertDecision,

@@ -194,3 +194,15 @@ export function validateEngineSettings(settings: EngineSettings): EngineSettings
   check(nonNegative(settings.budget.minSample), 'budget.minSample', 'budget.minSample must be >= 0');
   return settings;
 }
+
+/**
+ * How far a device's own time stamp (an outcome's executedAt, a read's answeredAt) may lie outside
+ * what the service knows of the request before it is refused as no fact about it: the larger of
+ * the window's skew and the most a device clock may be off, and at least a minute (DUIS times are
+ * whole seconds, and clocks are never quite together).
+ */
+export function deviceTimeAllowanceMinutes(
+  settings: Pick<EngineSettings, 'skewMinutes' | 'maxClockSkewMinutes'>,
+): number {
+  return Math.max(1, settings.skewMinutes, settings.maxClockSkewMinutes);
+}

@@ -3,6 +3,8 @@ import type { ActivationStatus } from '../../domain/model';
 export interface ActivationSettings {
   readonly horizonDays: number;
   readonly skewMinutes: number;
+  /** How far a meter's executedAt may lie outside the request's times (deviceTimeAllowanceMinutes). */
+  readonly deviceTimeMinutes: number;
   readonly outcomeBoundMinutes: number;
   readonly maxCampaignSize: number;
 }

@@ -180,11 +180,11 @@ export class ActivationService {
     const now = this.clock.now();
     if (user.role !== 'OPERATOR') {
       return this.dataSource.transaction((tx) =>
-        recordClaimIn(tx, user, input, now, this.settings.skewMinutes),
+        recordClaimIn(tx, user, input, now, this.settings.deviceTimeMinutes),
       );
     }
     return this.withDecisions(async (tx, touched) => {
-      const activation = await recordOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
+      const activation = await recordOutcomeIn(tx, user, input, now, this.settings.deviceTimeMinutes);
       touched.push({
         device: activation.deviceGuid,
         at: activation.actualExecutedAt ?? activation.requestedAt,
@@ -203,7 +203,7 @@ export class ActivationService {
     input: ActivationOutcomeInput,
     now: Date,
   ): Promise<OutcomeResult> {
-    return applyOutcomeIn(tx, user, input, now, this.settings.skewMinutes);
+    return applyOutcomeIn(tx, user, input, now, this.settings.deviceTimeMinutes);
   }
 
   /** The claims suppliers made about each activation, oldest first (for loaders under a checked parent). */

@@ -117,8 +117,7 @@ function executedAtOutOfRange(
   now: Date,
   skewMinutes: number,
 ): InvalidInputError | null {
-  // At least a minute: DUIS times are whole seconds, and clocks are never quite together.
-  const skewMs = Math.max(skewMinutes, 1) * 60_000;
+  const skewMs = skewMinutes * 60_000;
   const notBefore = Math.max(activation.submittedAt.getTime(), activation.requestedAt.getTime());
   const earliest = new Date(notBefore - skewMs);
   const latest = new Date(now.getTime() + skewMs);
@@ -126,7 +125,7 @@ function executedAtOutOfRange(
   return new InvalidInputError(
     'EXECUTED_AT_OUT_OF_RANGE',
     `executedAt must lie between ${earliest.toISOString()} (the request's receipt or its requested execution time, ` +
-      `whichever is later, less the allowed skew) and ${latest.toISOString()} (now plus the skew)`,
+      `whichever is later, less the device clock allowance) and ${latest.toISOString()} (now plus the allowance)`,
     'executedAt',
     { earliest: earliest.toISOString(), latest: latest.toISOString() },
   );

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Principal } from '../../auth/principal';
 import type { Clock } from '../../clock';
+import { deviceTimeAllowanceMinutes } from '../../domain/engine';
 import type { EngineSettings } from '../../domain/engine';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../domain/errors';
 import { parseFirmwareVersion } from '../../domain/identifiers';
@@ -70,7 +71,7 @@ export class VerificationService {
       input.firmwareVersion === undefined || input.firmwareVersion === null
         ? null
         : parseFirmwareVersion(input.firmwareVersion, 'firmwareVersion');
-    const skewMs = this.engine.skewMinutes * MINUTE_MS;
+    const skewMs = deviceTimeAllowanceMinutes(this.engine) * MINUTE_MS;
     const { row, enqueued } = await this.dataSource.transaction(async (tx) => {
       const [current] = (await tx.query(
         `SELECT ${VERIFICATION_COLUMNS} FROM verification_request WHERE request_id = $1 FOR UPDATE`,
@@ -92,7 +93,7 @@ export class VerificationService {
       if (t < current.requestedAt.getTime() - skewMs || t > now.getTime() + skewMs) {
         throw new InvalidInputError(
           'INVALID_ANSWER_TIME',
-          'answeredAt must lie between the request time and now (give or take the clock-skew tolerance)',
+          'answeredAt must lie between the request time and now (give or take the device clock allowance)',
           'answeredAt',
         );
       }
