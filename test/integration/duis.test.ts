@@ -602,10 +602,16 @@ describe('POST /duis', () => {
     });
   });
 
-  test('service errors keep their GraphQL codes (NOT_FOUND, CONFLICT)', async () => {
+  test('service errors keep their GraphQL codes (CONFLICT); an outcome of an unknown request is refused alone', async () => {
+    // An alert document goes through ingestAlerts: an outcome nobody can apply is reported in
+    // its result, as in a batch, and nothing is written for it.
+    const before = await counts();
     const unknown = await post(OUTCOME_8F66.replace('>1003<', '>1999<'), operator);
-    expect(unknown.status).toBe(404);
-    expect(unknown.body.errors![0]).toMatchObject({ code: 'NOT_FOUND' });
+    expect(unknown.status).toBe(200);
+    expect(unknown.body.results).toEqual([
+      expect.objectContaining({ activationId: null, reason: 'UNKNOWN_ACTIVATION' }),
+    ]);
+    expect(await counts()).toEqual(before);
     // A new cancel (its own request ID; the sample's own was used above) with nothing pending.
     const nothingToCancel = await post(CANCEL.replace(`:${ESME}:1002<`, `:${ESME}:1098<`), supplier);
     expect(nothingToCancel.status).toBe(409);

@@ -401,10 +401,14 @@ describe("a supplier's outcome is a claim; only DCC's outcome is evidence", () =
     );
 
     // DCC's outcome in a batch is refused alone: the batch keeps its other alerts.
-    const [outage, fact] = await ingest([
+    // So is an outcome for a request nobody sent.
+    const unknown = a.requestId.replace(/:\d+$/, ':999999');
+    const [outage, fact, stranger] = await ingest([
       ad1(PLAIN, T + 30 * MINUTE),
       dccOutcome(P.range, a.requestId, T + 30 * MINUTE),
+      dccOutcome(P.range, unknown, T + 30 * MINUTE),
     ]);
+    expect(stranger).toMatchObject({ index: 2, activationId: null, reason: 'UNKNOWN_ACTIVATION' });
     expect(outage).toMatchObject({ kind: 'AD1', outcome: 'DELIVERED', reason: 'NO_ACTIVATION_WINDOW' });
     expect(outage.alertId).not.toBeNull();
     expect(fact).toEqual({

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Principal } from '../../auth/principal';
 import type { Clock } from '../../clock';
 import type { EngineSettings } from '../../domain/engine';
-import { InvalidInputError } from '../../domain/errors';
+import { InvalidInputError, NotFoundError } from '../../domain/errors';
 import type { AlertRouting } from '../../domain/routing';
 import type { AlertEntity } from '../../entities';
 import type { ActivationService } from '../activations/activation.service';
@@ -172,10 +172,10 @@ export class IngestService {
     const touched: { device: string; at: Date }[] = [];
     for (const [index, { input, user }] of entries.entries()) {
       if (input.kind === 'ACTIVATION_OUTCOME') {
-        const outcome = await this.activations.applyOutcomeIn(tx, user, input, now);
+        const outcome = await this.applyOutcome(tx, user, input, now);
         results[index] = outcome.recorded
           ? activationResult(index, input.kind, outcome.activation.id)
-          : { ...activationResult(index, input.kind, null), reason: outcome.refusal.reason };
+          : { ...activationResult(index, input.kind, null), reason: outcome.reason };
         if (outcome.recorded) touched.push({ device: input.esmeGuid, at: input.executedAt });
       } else if (input.kind === 'CH_FIRMWARE_ACTIVATION') {
         const activation = await this.activations.recordCommsHubActivationIn(tx, input, now);
@@ -186,6 +186,27 @@ export class IngestService {
       }
     }
     return touched;
+  }
+
+  /**
+   * One DCC outcome of a batch: applied, or the reason it was refused alone (an execution time
+   * its request cannot have had; a request ID nobody knows, or another supplier's), with nothing
+   * written for it.
+   */
+  private async applyOutcome(
+    tx: EntityManager,
+    user: User,
+    input: Extract<AlertInput, { kind: 'ACTIVATION_OUTCOME' }>,
+    now: Date,
+  ): Promise<{ recorded: true; activation: { id: string } } | { recorded: false; reason: string }> {
+    try {
+      const outcome = await this.activations.applyOutcomeIn(tx, user, input, now);
+      return outcome.recorded ? outcome : { recorded: false, reason: outcome.refusal.reason };
+    } catch (error) {
+      // The lookup is a read: nothing was written, and the transaction goes on.
+      if (error instanceof NotFoundError) return { recorded: false, reason: 'UNKNOWN_ACTIVATION' };
+      throw error;
+    }
   }
 
   /**
