@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { connected, eventually, startTestApp, subscribe, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
+import { installAffectedRule, installPremises } from '../support/fleet-setup';
 import { guid, mpan, ok } from '../support/integration';
 
 /**
@@ -22,6 +23,13 @@ const LINKED_FROM = '2026-01-01T00:00:00Z';
 const SCHEMA_DIR = path.resolve(__dirname, '../../../shared/reference/duis');
 const IMAGE_HASH = crypto.createHash('sha256').update('AB01/010A030B/00020130').digest('hex');
 const AFFECTED_MODEL = '010A030B';
+const FLEET = {
+  supplierId: SUP,
+  manufacturer: 'AB01',
+  model: AFFECTED_MODEL,
+  firmwareVersion: '0002012F',
+  since: LINKED_FROM,
+};
 
 interface Premises {
   readonly esme: string;
@@ -271,59 +279,13 @@ describe('late evidence: deferred runs, corrections on the stream, clusters and 
     operator = await t.token({ role: 'OPERATOR', ttlSeconds });
     supplier = await t.token({ role: 'IS', supplierId: SUP, ttlSeconds });
     dno = await t.token({ role: 'ED', distributorIds: ['12'], ttlSeconds });
-    const devices = ALL.flatMap((p) => [
-      {
-        guid: p.esme,
-        deviceType: 'ESME',
-        importSupplierId: SUP,
-        manufacturer: 'AB01',
-        model: p.model,
-        firmwareVersion: '0002012F',
-        firmwareEffectiveFrom: LINKED_FROM,
-        mpan: p.mpan,
-        areaKey: p.area,
-      },
-      {
-        guid: p.ch,
-        deviceType: 'CHF',
-        manufacturer: 'AB01',
-        model: '0C0C0C0C',
-        firmwareVersion: '00010001',
-        firmwareEffectiveFrom: LINKED_FROM,
-        areaKey: p.area,
-      },
-    ]);
-    ok(
-      (
-        await t.gql(
-          `mutation ($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted } }`,
-          { d: devices },
-          operator,
-        )
-      ).body,
-    );
-    const links = ALL.map(
-      (p, i) =>
-        `l${i}: linkCommsHub(commsHubGuid: "${p.ch}", esmeGuid: "${p.esme}", effectiveFrom: "${LINKED_FROM}") { esmeGuid }`,
-    ).join('\n');
-    ok((await t.gql(`mutation { ${links} }`, {}, operator)).body);
-    ok(
-      (
-        await t.gql(
-          `mutation { registerFirmwareImage(image: { manufacturer: "AB01", model: "${AFFECTED_MODEL}", version: "00020130", imageHash: "${IMAGE_HASH}" }) { id } }`,
-          {},
-          operator,
-        )
-      ).body,
-    );
-    ok(
-      (
-        await t.gql(
-          `mutation { upsertAffectedFirmwareRule(rule: { name: "E470", manufacturer: "AB01", model: "${AFFECTED_MODEL}", affectedFirmwareVersions: ["0002012F"] }) { id } }`,
-          {},
-          operator,
-        )
-      ).body,
+    await installPremises(t, operator, FLEET, ALL);
+    await installAffectedRule(
+      t,
+      operator,
+      FLEET,
+      { version: '00020130', imageHash: IMAGE_HASH },
+      { name: 'E470' },
     );
   });
   afterAll(() => t?.stop());

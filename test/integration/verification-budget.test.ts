@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { eventually, startTestApp, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
+import { installAffectedRule, installPremises } from '../support/fleet-setup';
 import { guid, mpan, ok } from '../support/integration';
 
 /**
@@ -17,6 +18,13 @@ const LINKED_FROM = '2026-01-01T00:00:00Z';
 const OLD_VERSION = '0002012F';
 const NEW_VERSION = '00020000';
 const MODEL = '010A030B';
+const FLEET = {
+  supplierId: SUP,
+  manufacturer: 'AB01',
+  model: MODEL,
+  firmwareVersion: OLD_VERSION,
+  since: LINKED_FROM,
+};
 const IMAGE_HASH = crypto.createHash('sha256').update(`AB01/${MODEL}/${NEW_VERSION}`).digest('hex');
 /** Skew (2) + the rule's longest cut (3) + transit (1): when evidence from the premises can first arrive. */
 const EVIDENCE_AFTER = 6 * MINUTE;
@@ -130,48 +138,17 @@ describe('verification budget: a refused read of the meter releases the AD1 at o
     t = await startTestApp(ENV, clock);
     operator = await t.token({ role: 'OPERATOR', ttlSeconds: 7 * 24 * 3600 });
     supplier = await t.token({ role: 'IS', supplierId: SUP, ttlSeconds: 7 * 24 * 3600 });
-    await gql(`mutation ($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted } }`, {
-      d: ALL.flatMap((p) => [
-        {
-          guid: p.esme,
-          deviceType: 'ESME',
-          importSupplierId: SUP,
-          manufacturer: 'AB01',
-          model: MODEL,
-          firmwareVersion: OLD_VERSION,
-          firmwareEffectiveFrom: LINKED_FROM,
-          mpan: p.mpan,
-          areaKey: p.area,
-        },
-        {
-          guid: p.ch,
-          deviceType: 'CHF',
-          manufacturer: 'AB01',
-          model: '0C0C0C0C',
-          firmwareVersion: '00010001',
-          firmwareEffectiveFrom: LINKED_FROM,
-          areaKey: p.area,
-        },
-      ]),
-    });
-    await gql(
-      `mutation { ${ALL.map(
-        (p, i) =>
-          `l${i}: linkCommsHub(commsHubGuid: "${p.ch}", esmeGuid: "${p.esme}", effectiveFrom: "${LINKED_FROM}") { esmeGuid }`,
-      ).join('\n')} }`,
-    );
-    await gql(`mutation ($i: FirmwareImageInput!) { registerFirmwareImage(image: $i) { id } }`, {
-      i: { manufacturer: 'AB01', model: MODEL, version: NEW_VERSION, imageHash: IMAGE_HASH },
-    });
-    await gql(`mutation ($r: AffectedFirmwareRuleInput!) { upsertAffectedFirmwareRule(rule: $r) { id } }`, {
-      r: {
+    await installPremises(t, operator, FLEET, ALL);
+    await installAffectedRule(
+      t,
+      operator,
+      FLEET,
+      { version: NEW_VERSION, imageHash: IMAGE_HASH },
+      {
         name: 'cut 3 min',
-        manufacturer: 'AB01',
-        model: MODEL,
-        affectedFirmwareVersions: [OLD_VERSION],
         maxCommsHubOffMinutes: 3,
       },
-    });
+    );
   });
   afterAll(() => t?.stop());
 
