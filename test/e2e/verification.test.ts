@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createSchemaValidator } from '../../src/ingest/schema-validator';
 import { connected, eventually, startTestApp, subscribe, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
-import { expectError, guid, mpan, ok } from '../support/integration';
+import { evidenceDeadline, expectError, guid, mpan, ok } from '../support/integration';
 
 /**
  * Active verification end to end, through the real HTTP and WebSocket server on a hand-moved
@@ -38,8 +38,6 @@ const LONG_CUT = { model: '010A030C', maxCommsHubOffMinutes: 15 };
 const hashOf = (model: string) =>
   crypto.createHash('sha256').update(`AB01/${model}/${NEW_VERSION}`).digest('hex');
 /** Skew (2) + the rule's longest cut + transit (1): when evidence from the premises can first arrive. */
-const evidenceAfter = (cut: { maxCommsHubOffMinutes: number }) =>
-  (2 + cut.maxCommsHubOffMinutes + 1) * MINUTE;
 
 interface Premises {
   readonly esme: string;
@@ -199,7 +197,7 @@ describe('active verification: SR 11.2 requests, answers and the timeline', () =
     at(T + 4 * MINUTE);
     const [held] = await ingest([{ p, startAt: T + MINUTE }]);
     expect(held).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE' });
-    const evidenceAt = T + MINUTE + evidenceAfter(SHORT_CUT);
+    const evidenceAt = evidenceDeadline(T + MINUTE, T + 4 * MINUTE, SHORT_CUT.maxCommsHubOffMinutes);
     expect(Date.parse(held.dueAt!)).toBe(evidenceAt);
     return { T, alertId: held.alertId, evidenceAt };
   };
@@ -410,7 +408,8 @@ describe('active verification: SR 11.2 requests, answers and the timeline', () =
     const ask = async (list: readonly Premises[]) => {
       const T = begin();
       for (const p of list) await schedule(p);
-      at(T + MINUTE + evidenceAfter(SHORT_CUT));
+      // Received once the hubs must be back (the skew no longer counts by then).
+      at(T + MINUTE + (2 + SHORT_CUT.maxCommsHubOffMinutes + 1) * MINUTE);
       const held = await ingest(list.map((p) => ({ p, startAt: T + MINUTE })));
       expect(held.map((h) => h.reason)).toEqual(list.map(() => 'AWAITING_VERIFICATION'));
       return held;
@@ -512,7 +511,7 @@ describe('active verification: SR 11.2 requests, answers and the timeline', () =
     const startAt = T + MINUTE + 30_000;
     at(T + 5 * MINUTE);
     const [held] = await ingest([{ p, startAt }]);
-    const evidenceAt = startAt + evidenceAfter(LONG_CUT);
+    const evidenceAt = evidenceDeadline(startAt, T + 5 * MINUTE, LONG_CUT.maxCommsHubOffMinutes);
     expect(held).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE', dueAt: iso(evidenceAt) });
 
     at(startAt + 12 * MINUTE);

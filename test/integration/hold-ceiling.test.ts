@@ -6,7 +6,7 @@ import { silentObserver } from '../../src/services/shared/observer';
 import { startTestApp, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
 import { installAffectedRule, installPremises } from '../support/fleet-setup';
-import { guid, metricValue, mpan, ok, scrapeMetrics } from '../support/integration';
+import { evidenceDeadline, guid, metricValue, mpan, ok, scrapeMetrics } from '../support/integration';
 
 /**
  * The liveness guarantee behind the timers: no AD1 stays HELD past its hold ceiling, whatever
@@ -32,8 +32,8 @@ const FLEET = {
   since: LINKED_FROM,
 };
 const IMAGE_HASH = crypto.createHash('sha256').update(`AB01/${MODEL}/${NEW_VERSION}`).digest('hex');
-/** Skew (2) + the rule's longest cut (3) + transit (1): when evidence from the premises can first arrive. */
-const EVIDENCE_AFTER = 6 * MINUTE;
+/** The rule's longest cut, minutes. */
+const CUT = 3;
 
 const premises = (n: number) => ({
   esme: guid('DE-00-00-00-00-51', n),
@@ -117,7 +117,7 @@ describe('hold ceiling: no AD1 stays HELD past it', () => {
         { a: [{ powerOutage: { commsHubGuid: p.ch, startAt: iso(T + MINUTE), mpan: p.mpan } }] },
       )
     ).ingestAlerts;
-    const evidenceAt = T + MINUTE + EVIDENCE_AFTER;
+    const evidenceAt = evidenceDeadline(T + MINUTE, T + 4 * MINUTE, CUT);
     expect(r).toMatchObject({ outcome: 'HELD', reason: 'AWAITING_EVIDENCE', dueAt: iso(evidenceAt) });
     return { id: r.alertId, evidenceAt, ceiling: T + 4 * MINUTE + HOLD };
   };
@@ -135,7 +135,7 @@ describe('hold ceiling: no AD1 stays HELD past it', () => {
       { version: NEW_VERSION, imageHash: IMAGE_HASH },
       {
         name: 'cut 3',
-        maxCommsHubOffMinutes: 3,
+        maxCommsHubOffMinutes: CUT,
       },
     );
   });

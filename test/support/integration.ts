@@ -109,3 +109,14 @@ export async function dbQueriesTotal(t: TestApp): Promise<number> {
   if (total === undefined) throw new Error('poa_sieve_db_queries_total is not exposed at /metrics');
   return total;
 }
+
+/**
+ * When evidence from an OTA-cut premises can first arrive (docs/ENGINE.md, "Timeline"), with the
+ * default skew (2 min), transit (1 min) and a hub that raises AD1 after 3 minutes dark: the hub
+ * went dark by its stamped start plus the skew or by the AD1's receipt less 3 minutes, whichever
+ * is earlier, and is back within the rule's longest cut.
+ */
+export function evidenceDeadline(startAt: number, receivedAt: number, cutMinutes: number): number {
+  const MINUTE = 60_000;
+  return Math.min(startAt + 2 * MINUTE, receivedAt - 3 * MINUTE) + (cutMinutes + 1) * MINUTE;
+}

@@ -246,7 +246,13 @@ export function maxCommsHubOff(candidate: Candidate, settings: EngineSettings): 
  * start (by the CH clock, so up to the skew later) and lasts at most the rule's longest cut.
  */
 export function hubBackBy(alert: PowerOutageAlertFact, candidate: Candidate, settings: EngineSettings): Date {
-  return addMinutes(alert.startAt, candidate.skewMinutes + maxCommsHubOff(candidate, settings));
+  // The hub went dark by its stamped start (give or take the skew), and no later than the AD1's
+  // receipt less the 3 minutes a hub waits before raising it: the earlier bound counts, so a
+  // hub whose clock runs fast does not hold a genuine outage longer.
+  const stamped = addMinutes(alert.startAt, candidate.skewMinutes);
+  const raised = addMinutes(alert.receivedAt, -settings.commsHubAlertDelayMinutes);
+  const dark = stamped.getTime() <= raised.getTime() ? stamped : raised;
+  return addMinutes(dark, maxCommsHubOff(candidate, settings));
 }
 
 /**

@@ -1069,7 +1069,7 @@ describe('the worked example in docs/ENGINE.md (default settings)', () => {
   const pending = facts({ alert: ad1, activations: [scheduled()] });
   const executed = facts({ alert: ad1, activations: [activation({ actualExecutedAt: at(0, 40 * S) })] });
 
-  it('held at 02:04:20, still held when the outcome crosses the hub at 02:12:30, suppressed at 02:18:50, released late at 03:10', () => {
+  it('held at 02:04:20, still held when the outcome crosses the hub at 02:12:30, suppressed at 02:17:20, released late at 03:10', () => {
     const restored = facts({
       alert: ad1,
       activations: [activation({ actualExecutedAt: at(0, 40 * S) })],
@@ -1081,7 +1081,7 @@ describe('the worked example in docs/ENGINE.md (default settings)', () => {
       [
         { facts: pending, now: at(4, 20 * S) },
         { facts: executed, now: at(12, 30 * S) },
-        { facts: executed, now: at(18, 50 * S) },
+        { facts: executed, now: at(17, 20 * S) },
         { facts: restored, now: at(70) },
       ],
       d,
@@ -1092,7 +1092,7 @@ describe('the worked example in docs/ENGINE.md (default settings)', () => {
       ['SUPPRESSED', 'OTA_INDUCED', false],
       ['RELEASED', 'SUPPLY_RESTORED_OVERLAP', true],
     ]);
-    expect(steps[0].dueAt).toEqual(at(18, 50 * S));
+    expect(steps[0].dueAt).toEqual(at(17, 20 * S));
     expect(steps[0].window).toMatchObject({ from: at(-2), to: at(30), anchoredOnActual: false });
     expect(steps[1].window).toMatchObject({
       from: at(-2, 40 * S),

@@ -34,8 +34,11 @@ const SEC = 1000;
 /** An OTA cut: the meter executes at T0 and the hub goes dark 10 s later; the AD1 comes 3.5 min on. */
 const START = at(0, 10 * SEC);
 const RECEIVED = at(3, 40 * SEC);
-/** The hub is back by start + skew (2) + longest cut (15), the outcome here by + transit (1). */
-const EVIDENCE_AT = at(18, 10 * SEC);
+/**
+ * The hub went dark by 00:40 (its AD1 arrived at 03:40 and is raised after 3 minutes dark;
+ * earlier than start + skew), is back by + longest cut (15), the outcome here by + transit (1).
+ */
+const EVIDENCE_AT = at(16, 40 * SEC);
 
 function ota(overrides: Partial<PowerOutageAlertFacts> = {}): PowerOutageAlertFacts {
   return facts({ alert: alert({ startAt: START, receivedAt: RECEIVED }), ...overrides });
@@ -82,7 +85,7 @@ describe('hold until evidence can arrive', () => {
     expect(brief(held)).toEqual(['HELD', 'AWAITING_EVIDENCE', EVIDENCE_AT.toISOString()]);
     expect(held.evidence.timeline).toMatchObject({
       maxCommsHubOffMinutes: 15,
-      hubBackBy: at(17, 10 * SEC).toISOString(),
+      hubBackBy: at(15, 40 * SEC).toISOString(),
       evidenceAt: EVIDENCE_AT.toISOString(),
       ceilingAt: at(33, 40 * SEC).toISOString(),
     });
@@ -107,7 +110,7 @@ describe('hold until evidence can arrive', () => {
 
   it("the rule's own longest cut sets the bound", () => {
     const f = ota({ rules: [rule({ maxCommsHubOffMinutes: 5 })] });
-    expect(decideAt(f, RECEIVED).dueAt).toEqual(at(8, 10 * SEC));
+    expect(decideAt(f, RECEIVED).dueAt).toEqual(at(6, 40 * SEC));
   });
 
   it('release evidence during the hold releases at once, without waiting for the bound', () => {
@@ -210,7 +213,7 @@ describe('asking the meter when the outcome is missing', () => {
       'AWAITING_VERIFICATION',
       new Date(EVIDENCE_AT.getTime() + 2 * MIN).toISOString(),
     ]);
-    const waiting = decideAt({ ...lost, verifications: [request()] }, at(19), firstAsk);
+    const waiting = decideAt({ ...lost, verifications: [request()] }, at(17, 40 * SEC), firstAsk);
     expect(brief(waiting)).toEqual(brief(firstAsk));
   });
 
@@ -385,7 +388,9 @@ describe('timeline properties', () => {
         const s = caseSettings(c);
         const first = decidePowerOutageAlert(f, s, f.alert.receivedAt);
         if (first.outcome !== 'HELD') return;
-        const evidenceAt = f.alert.startAt.getTime() + (2 + c.cutMinutes + 1) * MIN;
+        // Dark by the stamped start + skew, or by the receipt less the 3 minutes before AD1.
+        const dark = Math.min(f.alert.startAt.getTime() + 2 * MIN, f.alert.receivedAt.getTime() - 3 * MIN);
+        const evidenceAt = dark + (c.cutMinutes + 1) * MIN;
         const now = new Date(f.alert.receivedAt.getTime() + elapsed);
         if (now.getTime() >= evidenceAt) return;
         const d = decidePowerOutageAlert({ ...f, previousDecision: first }, s, now);
