@@ -156,10 +156,13 @@ function judgeCandidate(
   const activationRan = verification?.activationRan ?? null;
   const byOutcome = confirmedByOutcome(candidate, settings);
   if (findings.restoreIds.length > 0) return notWithheld(previous, 'SUPPLY_RESTORED_OVERLAP');
-  // A cluster releases, unless DCC's outcome puts this very outage in its meter's narrow window,
-  // or the cluster's span holds as many campaign AD1s as others (then the meter is asked).
+  // A cluster releases, unless the cluster's span holds as many campaign AD1s as others, or DCC's
+  // outcome puts this very outage in its meter's narrow window. Even then a feeder fault may have
+  // struck seconds after the activation (a storm does): the outcome alone does not confirm, and
+  // the meter is asked once its hub should be back; a dark hub's meter cannot answer.
   const cluster = findings.cluster;
-  if (cluster?.found && !byOutcome && !campaignCluster(cluster)) return notWithheld(previous, 'AREA_CLUSTER');
+  const clusterDoubt = cluster?.found === true && !campaignCluster(cluster);
+  if (clusterDoubt && !byOutcome) return notWithheld(previous, 'AREA_CLUSTER');
   const activationReason = activationReleaseReason(candidate.activation, settings, activationRan);
   if (activationReason !== null) return notWithheld(previous, activationReason);
 
@@ -178,7 +181,7 @@ function judgeCandidate(
   // it but whose run could have been any time since the request (no outcome, nothing showing
   // when it could run) does not date this outage.
   const untimed = candidate.timing === 'OUTCOME_PENDING';
-  const confirmed = byOutcome || (activationRan === true && !untimed);
+  const confirmed = (byOutcome && !clusterDoubt) || (activationRan === true && !untimed);
   if (activationRan === true && untimed && !byOutcome) return notWithheld(previous, 'OUTCOME_NOT_RECEIVED');
   const withhold: Verdict = {
     outcome: facts.deliveryPreference === 'PAIR' ? 'PAIRED' : 'SUPPRESSED',
@@ -288,7 +291,9 @@ function correction(
     (candidate.timing === 'DEFERRED_RESTORE' || candidate.timing === 'DEFERRED_OUTAGE');
   if (!byOutcome && !deferredRun) return null;
   if (findings.restoreIds.length > 0) return null;
-  if (findings.cluster?.found && !byOutcome) return null;
+  // A delivered AD1 in a cluster of others is not withdrawn: only the meter could tell a feeder
+  // fault from the cut, and it is not asked about an AD1 already delivered.
+  if (findings.cluster?.found && (!byOutcome || !campaignCluster(findings.cluster))) return null;
   if (activationReleaseReason(candidate.activation, settings, findings.verification?.activationRan ?? null))
     return null;
   if (facts.alert.distributorId === null) return null;

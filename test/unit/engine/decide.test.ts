@@ -514,15 +514,21 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     expect(released.late).toBe(true);
   });
 
-  it("DCC's outcome dating the cut to this outage is not overridden by a cluster", () => {
+  it("DCC's outcome dating the cut to this outage, in a cluster of others: not released blindly, the meter decides", () => {
     const dated = facts({
       activations: [activation({ actualExecutedAt: at(4) })],
       area: area([neighbour('n1'), neighbour('n2'), neighbour('n3')]),
     });
-    const [first, final] = heldThenDue(dated);
+    // The meter answers once its hub is back: the cut was the activation's.
+    const answered = { ...dated, verifications: meterSaysRan.verifications ?? [] };
+    const [first, final] = heldThenDue(answered);
     expect(summary(first)).toEqual(HELD);
     expect(summary(final)).toEqual(SUPPRESSED);
     expect(final.evidence.cluster?.found).toBe(true);
+    // No answer: a feeder fault struck seconds after the activation (a storm does), and the hub
+    // is still dark. Released, never suppressed on the outcome alone.
+    const [, silent] = heldThenDue(dated);
+    expect(silent.outcome).toBe('RELEASED');
   });
 
   it('a cluster made mostly of campaign AD1s is not released blindly: the evidence decides', () => {
