@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_SCENARIO,
-  FINDING_KINDS,
+  formatFindingCounts,
   SCENARIO_PRESETS,
   formatScoreTable,
   runReplaySimulation,
@@ -295,9 +295,7 @@ async function main(): Promise<void> {
     formatScoreTable(r.scores),
     '',
     `Our decisions on arrived AD1s: ${JSON.stringify(r.oursByOutcome)}`,
-    `Findings: ${r.findings.length} (${FINDING_KINDS.map(
-      (k) => `${k} ${r.findings.filter((f) => f.kind === k).length}`,
-    ).join(', ')}); details in scoreboard.json`,
+    formatFindingCounts(r.findings),
     `Wrote ${files.join(', ')}`,
   ];
   process.stdout.write(lines.filter((l, i) => l !== '' || i > 2).join('\n') + '\n');

@@ -34,6 +34,12 @@ export const FINDING_KINDS = [
   'GENUINE_AD1_DELAYED',
 ] as const;
 
+/** One line counting the findings by kind, as both reports print it. */
+export function formatFindingCounts(findings: readonly Finding[]): string {
+  const counts = FINDING_KINDS.map((k) => `${k} ${findings.filter((f) => f.kind === k).length}`);
+  return `Findings: ${findings.length} (${counts.join(', ')}); details in scoreboard.json`;
+}
+
 /** A genuine AD1 delivered later than this after it arrived is a finding (the target's maximum). */
 export const DELAY_FINDING_MINUTES = 20;
 

@@ -1,4 +1,4 @@
-import { FINDING_KINDS } from './index';
+import { formatFindingCounts } from './index';
 import { formatScoreTable } from './scoreboard';
 import type { LiveReport } from './live';
 
@@ -35,9 +35,7 @@ export function formatLiveSummary(r: LiveReport, files: readonly string[]): stri
     formatScoreTable(r.scores),
     '',
     `Our decisions on arrived AD1s: ${JSON.stringify(r.oursByOutcome)}`,
-    `Findings: ${r.findings.length} (${FINDING_KINDS.map(
-      (k) => `${k} ${r.findings.filter((f) => f.kind === k).length}`,
-    ).join(', ')}); details in scoreboard.json`,
+    formatFindingCounts(r.findings),
     `Wrote ${files.join(', ')}`,
   ];
   return lines.join('\n');

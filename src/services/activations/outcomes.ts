@@ -30,9 +30,7 @@ export async function applyOutcomeIn(
   now: Date,
   skewMinutes: number,
 ): Promise<OutcomeResult> {
-  const outcome = parseOutcome(input);
-  const activation = await lockActivation(tx, user, { requestId: input.requestId });
-  const refusal = executedAtOutOfRange(activation, outcome.executedAt, now, skewMinutes);
+  const { outcome, activation, refusal } = await checkedOutcome(tx, user, input, now, skewMinutes);
   if (refusal) return { recorded: false, activationId: activation.id, refusal };
   const next = await transition(tx, activation, { kind: 'OUTCOME', outcome }, now);
   if (next.status === 'SUCCEEDED' && next.resultingFirmwareVersion && next.actualExecutedAt) {
@@ -69,9 +67,7 @@ export async function recordClaimIn(
   now: Date,
   skewMinutes: number,
 ): Promise<FirmwareActivationEntity> {
-  const outcome = parseOutcome(input);
-  const activation = await lockActivation(tx, user, { requestId: input.requestId });
-  const refusal = executedAtOutOfRange(activation, outcome.executedAt, now, skewMinutes);
+  const { outcome, activation, refusal } = await checkedOutcome(tx, user, input, now, skewMinutes);
   if (refusal) throw refusal;
   await tx.query(
     `INSERT INTO activation_outcome_claim
@@ -82,6 +78,27 @@ export async function recordClaimIn(
     [activation.id, user.supplierId, outcome.code, outcome.executedAt, outcome.firmwareVersion, now],
   );
   return activation;
+}
+
+/** The outcome parsed, its activation locked, and why its execution time is refused, if it is. */
+async function checkedOutcome(
+  tx: EntityManager,
+  user: User,
+  input: ActivationOutcomeInput,
+  now: Date,
+  skewMinutes: number,
+): Promise<{
+  outcome: ReturnType<typeof parseOutcome>;
+  activation: FirmwareActivationEntity;
+  refusal: InvalidInputError | null;
+}> {
+  const outcome = parseOutcome(input);
+  const activation = await lockActivation(tx, user, { requestId: input.requestId });
+  return {
+    outcome,
+    activation,
+    refusal: executedAtOutOfRange(activation, outcome.executedAt, now, skewMinutes),
+  };
 }
 
 /** An outcome's code and firmware version, checked (its execution time is checked against its activation). */
