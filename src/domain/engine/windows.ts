@@ -42,6 +42,21 @@ export const WINDOW_TIMINGS = [
 ] as const;
 export type WindowTiming = (typeof WINDOW_TIMINGS)[number];
 
+/**
+ * Which window explains an outage when several contain its start: the execution; then a restore
+ * that shows the meter dark at its requested time (it ran when supply returned, so the request's
+ * own window cannot be the one, and that restore is the deferral's evidence, not a release); then
+ * the others in {@link WINDOW_TIMINGS} order.
+ */
+const PREFERENCE: readonly WindowTiming[] = [
+  'EXECUTED',
+  'DEFERRED_RESTORE',
+  'REQUESTED',
+  'DEFERRED_OUTAGE',
+  'NOT_YET_ACTIVATED',
+  'OUTCOME_PENDING',
+];
+
 /** One window an activation opens, in its anchor's own clock. */
 export interface TimedWindow {
   readonly timing: WindowTiming;
@@ -287,8 +302,7 @@ export interface FoundWindow {
 
 /**
  * The activation's best window for this outage start: one that contains it before one that only
- * an unknown clock could, then by {@link WINDOW_TIMINGS} order (the execution, the request, the
- * deferred runs). `null` when none can.
+ * an unknown clock could, then by {@link PREFERENCE}. `null` when none can.
  */
 export function bestWindow(
   path: 'ESME' | 'CHF',
@@ -311,7 +325,7 @@ export function bestWindow(
       settings,
     );
     if (placed.match === 'OUT') continue;
-    const rank = (placed.match === 'IN' ? 0 : 10) + WINDOW_TIMINGS.indexOf(timed.timing);
+    const rank = (placed.match === 'IN' ? 0 : 10) + PREFERENCE.indexOf(timed.timing);
     if (best !== null && best.rank <= rank) continue;
     best = {
       rank,

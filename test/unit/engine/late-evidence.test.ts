@@ -102,6 +102,23 @@ describe('deferred execution: the meter runs the activation when supply returns'
     expect(d.evidence.supplyRestoredAlertIds).toEqual([]);
   });
 
+  it('supply back within the half hour after the requested time: the restore, not the request, dates the run', () => {
+    // Requested at T0, supply back at T0+20 min, the hub dark again 20 s later: the request's own
+    // window [T0-2, T0+30] contains the cut too, but the meter had no mains at T0.
+    const cut = alert({ id: 'ad1-early', startAt: at(20, 20 * SEC), receivedAt: at(23, 50 * SEC) });
+    const early = restore({ ...measured, restorationAt: at(20), receivedAt: at(24) });
+    const d = decideAt(
+      facts({ alert: cut, activations: [pending], commsHubAlerts: [genuine], supplyRestoredAlerts: [early] }),
+      cut.receivedAt,
+    );
+    expect(brief(d)).toEqual(['HELD', 'AWAITING_EVIDENCE']);
+    expect(d.evidence.window).toMatchObject({
+      timing: 'DEFERRED_RESTORE',
+      timingEvidenceId: 'restore-genuine',
+    });
+    expect(d.evidence.supplyRestoredAlertIds).toEqual([]);
+  });
+
   it('the late outcome narrows the window on the execution and confirms it: suppressed', () => {
     const f = facts({
       alert: deferredCut,
