@@ -43,10 +43,10 @@ export const WINDOW_TIMINGS = [
 export type WindowTiming = (typeof WINDOW_TIMINGS)[number];
 
 /**
- * Which window explains an outage when several contain its start: the execution; then a restore
- * that shows the meter dark at its requested time (it ran when supply returned, so the request's
- * own window cannot be the one, and that restore is the deferral's evidence, not a release); then
- * the others in {@link WINDOW_TIMINGS} order.
+ * Which window explains an outage when several contain its start, when a restore shows the meter
+ * dark at its requested time beyond the skew (TimedWindow.ruledOutRequest): the execution, then
+ * that restore's window (the meter ran when supply returned, and the restore is the deferral's
+ * evidence, not a release), then the others. Otherwise {@link WINDOW_TIMINGS} order.
  */
 const PREFERENCE: readonly WindowTiming[] = [
   'EXECUTED',
@@ -69,6 +69,12 @@ export interface TimedWindow {
   readonly endsBy: Date | null;
   /** The fact that placed the anchor: a restore, an AD1 of the hub, a read. */
   readonly evidenceId: string | null;
+  /**
+   * The evidence shows the meter without mains at the requested time beyond any clock skew (a
+   * restore whose interruption began more than the skew before it): the request's own window
+   * cannot be the run's, and this one is preferred to it.
+   */
+  readonly ruledOutRequest?: boolean;
 }
 
 /** What the premises' other messages say about an activation that has no execution time yet. */
@@ -125,6 +131,9 @@ export function activationWindows(
       ...window('DEFERRED_RESTORE', restore.restorationAt, 'DEVICE', lengths.windowMinutes),
       endsBy,
       evidenceId: restore.id,
+      ruledOutRequest:
+        restore.interruptionAt.getTime() + skewMs < activation.requestedAt.getTime() &&
+        activation.requestedAt.getTime() + skewMs < restore.restorationAt.getTime(),
     });
   }
   const outage = outageAtRequest(activation, history, skewMs, hours);
@@ -302,7 +311,7 @@ export interface FoundWindow {
 
 /**
  * The activation's best window for this outage start: one that contains it before one that only
- * an unknown clock could, then by {@link PREFERENCE}. `null` when none can.
+ * an unknown clock could, then by {@link PREFERENCE} or {@link WINDOW_TIMINGS}. `null` when none can.
  */
 export function bestWindow(
   path: 'ESME' | 'CHF',
@@ -314,7 +323,9 @@ export function bestWindow(
   settings: EngineSettings,
 ): FoundWindow | null {
   let best: (FoundWindow & { rank: number }) | null = null;
-  for (const timed of activationWindows(path, activation, bounds, versionBefore, history, settings)) {
+  const windows = activationWindows(path, activation, bounds, versionBefore, history, settings);
+  const order = windows.some((w) => w.ruledOutRequest) ? PREFERENCE : WINDOW_TIMINGS;
+  for (const timed of windows) {
     const anchorClock = timed.anchorClock === 'DCC' ? exactClock('DCC') : clocks.device;
     const placed = matchWindow(
       timed,
@@ -325,7 +336,7 @@ export function bestWindow(
       settings,
     );
     if (placed.match === 'OUT') continue;
-    const rank = (placed.match === 'IN' ? 0 : 10) + PREFERENCE.indexOf(timed.timing);
+    const rank = (placed.match === 'IN' ? 0 : 10) + order.indexOf(timed.timing);
     if (best !== null && best.rank <= rank) continue;
     best = {
       rank,
