@@ -159,6 +159,9 @@ const schema = z.object({
   BUDGET_MAX_PER_AREA: positiveInt.default(DEFAULT_ENGINE_SETTINGS.budget.maxSuppressionsPerArea),
   BUDGET_MAX_SHARE: z.coerce.number().gt(0).lte(1).default(DEFAULT_ENGINE_SETTINGS.budget.maxShare),
   BUDGET_MIN_SAMPLE: positiveInt.default(DEFAULT_ENGINE_SETTINGS.budget.minSample),
+  BUDGET_SHARE_EXEMPT: z
+    .enum(['NONE', 'DCC_OUTCOME', 'CONFIRMED'])
+    .default(DEFAULT_ENGINE_SETTINGS.budget.shareExempt),
   ACTIVATION_FAILURE_RELEASES: bool.default(true),
   REQUIRE_AREA_KEY: bool.default(true),
   MAX_INGEST_BATCH: positiveInt.default(1000),
@@ -359,6 +362,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxSuppressionsPerArea: e.BUDGET_MAX_PER_AREA,
         maxShare: e.BUDGET_MAX_SHARE,
         minSample: e.BUDGET_MIN_SAMPLE,
+        shareExempt: e.BUDGET_SHARE_EXEMPT,
       },
       activationFailureReleases: e.ACTIVATION_FAILURE_RELEASES,
       requireAreaKey: e.REQUIRE_AREA_KEY,

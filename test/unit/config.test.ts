@@ -19,7 +19,7 @@ describe('loadConfig', () => {
       maxCommsHubOffMinutes: 15,
       transitMinutes: 1,
       executedWindowMinutes: 3,
-      verification: { enabled: true, timeoutMinutes: 2, attempts: 2 },
+      verification: { enabled: true, timeoutMinutes: 2, attempts: 3 },
       clusterSize: 3,
       clusterMinutes: 10,
     });

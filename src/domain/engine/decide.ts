@@ -14,7 +14,7 @@ import { isWithheld, sameDecision } from './decision';
 import {
   activationReleaseReason,
   budgetEvidence,
-  budgetSpent,
+  budgetAllows,
   campaignCluster,
   evidenceDeadline,
   findCluster,
@@ -172,30 +172,29 @@ function judgeCandidate(
 
   if (facts.alert.distributorId === null) return notWithheld(previous, 'UNROUTED_ALERT');
   if (facts.area === null && settings.requireAreaKey) return notWithheld(previous, 'UNKNOWN_AREA');
-  if (findings.budget !== null && budgetSpent(findings.budget)) {
-    return notWithheld(previous, 'SAFETY_BUDGET_SPENT');
-  }
+  // A spent budget that no evidence could satisfy delivers at once; a spent share that DCC's
+  // outcome (or the meter's answer, by setting) may still satisfy waits for that evidence.
+  const allows = (evidence: { byOutcome: boolean; confirmed: boolean }): boolean =>
+    budgetAllows(findings.budget, evidence, settings);
+  if (!allows({ byOutcome: true, confirmed: true })) return notWithheld(previous, 'SAFETY_BUDGET_SPENT');
 
   // The activation ran and explains the outage: DCC's outcome anchors the narrow window on the
   // actual execution time, or the meter itself reported the new firmware. A meter that reports
   // it but whose run could have been any time since the request (no outcome, nothing showing
   // when it could run) does not date this outage.
   const untimed = candidate.timing === 'OUTCOME_PENDING';
-  const confirmed = (byOutcome && !clusterDoubt) || (activationRan === true && !untimed);
+  const outcomeConfirms = byOutcome && !clusterDoubt;
+  const confirmed = outcomeConfirms || (activationRan === true && !untimed);
   if (activationRan === true && untimed && !byOutcome) return notWithheld(previous, 'OUTCOME_NOT_RECEIVED');
-  const withhold: Verdict = {
-    outcome: facts.deliveryPreference === 'PAIR' ? 'PAIRED' : 'SUPPRESSED',
-    reason: 'OTA_INDUCED',
-    dueAt: null,
-    late: false,
-  };
+  const withhold: Verdict = allows({ byOutcome: outcomeConfirms, confirmed })
+    ? {
+        outcome: facts.deliveryPreference === 'PAIR' ? 'PAIRED' : 'SUPPRESSED',
+        reason: 'OTA_INDUCED',
+        dueAt: null,
+        late: false,
+      }
+    : notWithheld(previous, 'SAFETY_BUDGET_SPENT');
   const ceiling = effectiveCeiling(facts, settings);
-  const held = (reason: DecisionReason, until: Date): Verdict => ({
-    outcome: 'HELD',
-    reason,
-    dueAt: earliest(until, ceiling),
-    late: false,
-  });
 
   // The ceiling ends every hold: decide with what is known.
   if (now.getTime() >= ceiling.getTime()) return confirmed ? withhold : notWithheld(previous, 'HOLD_EXPIRED');
@@ -204,21 +203,39 @@ function judgeCandidate(
   // outcome proves nothing: wait, whatever is already known, so that a restore or a cluster can
   // still release the alert and the decision does not depend on the order facts arrive in.
   const evidenceAt = evidenceDeadline(facts.alert, candidate, settings);
-  if (now.getTime() < evidenceAt.getTime()) return held('AWAITING_EVIDENCE', evidenceAt);
+  if (now.getTime() < evidenceAt.getTime()) return held('AWAITING_EVIDENCE', evidenceAt, ceiling);
   if (confirmed) return withhold;
+  // Only DCC's outcome could lift the spent share, and it has not come: asking the meter is no use.
+  if (!allows({ byOutcome: false, confirmed: true })) return notWithheld(previous, 'SAFETY_BUDGET_SPENT');
+  return askTheMeter(verification, previous, ceiling, settings, now);
+}
 
-  // No outcome although it could have arrived: ask the meter (the service sends the request when
-  // it sees AWAITING_VERIFICATION with no request pending). An answer confirms or releases; no
-  // answer after every attempt means the meter and its hub are still dark: a genuine outage.
+function held(reason: DecisionReason, until: Date, ceiling: Date): Verdict {
+  return { outcome: 'HELD', reason, dueAt: earliest(until, ceiling), late: false };
+}
+
+/**
+ * No outcome although it could have arrived: ask the meter (the service sends the request when it
+ * sees AWAITING_VERIFICATION with no request pending). An answer confirms or releases; no answer
+ * after every attempt means the meter and its hub are still dark: a genuine outage.
+ */
+function askTheMeter(
+  verification: Findings['verification'],
+  previous: AlertDecision | null,
+  ceiling: Date,
+  settings: EngineSettings,
+  now: Date,
+): Verdict {
   if (!settings.verification.enabled || verification === null) return notWithheld(previous, 'HOLD_EXPIRED');
   if (verification.skipped) return notWithheld(previous, 'VERIFICATION_BUDGET_SPENT');
-  if (verification.pending !== null) return held('AWAITING_VERIFICATION', verification.pending.timeoutAt);
+  if (verification.pending !== null)
+    return held('AWAITING_VERIFICATION', verification.pending.timeoutAt, ceiling);
   if (verification.sent < settings.verification.attempts) {
     const timeoutAt = addMinutes(now, settings.verification.timeoutMinutes);
     // An attempt the ceiling would cut short is not worth a read of the meter: decide now, as the
     // ceiling would (HOLD_EXPIRED), rather than hold again for a fraction of an attempt.
     if (timeoutAt.getTime() > ceiling.getTime()) return notWithheld(previous, 'HOLD_EXPIRED');
-    return held('AWAITING_VERIFICATION', timeoutAt);
+    return held('AWAITING_VERIFICATION', timeoutAt, ceiling);
   }
   return notWithheld(previous, 'VERIFICATION_UNANSWERED');
 }
@@ -298,7 +315,7 @@ function correction(
     return null;
   if (facts.alert.distributorId === null) return null;
   if (facts.area === null && settings.requireAreaKey) return null;
-  if (findings.budget !== null && budgetSpent(findings.budget)) return null;
+  if (!budgetAllows(findings.budget, { byOutcome, confirmed: true }, settings)) return null;
   const verdict: Verdict = {
     outcome: facts.deliveryPreference === 'PAIR' ? 'PAIRED' : 'SUPPRESSED',
     reason: 'OTA_INDUCED',

@@ -224,11 +224,40 @@ export function budgetEvidence(
   };
 }
 
-/** True when either scope forbids one more suppression. */
-export function budgetSpent(budget: BudgetEvidence): boolean {
-  return (
-    (budget.dno !== null && budget.dno.spent !== null) || (budget.area !== null && budget.area.spent !== null)
-  );
+/**
+ * What the budget forbids: `COUNT` when either scope's count is spent (no suppression at all),
+ * else `SHARE` when either scope's share is (only the exempt ones; settings.budget.shareExempt),
+ * else `null`.
+ */
+export function budgetLimit(budget: BudgetEvidence | null): 'COUNT' | 'SHARE' | null {
+  if (budget === null) return null;
+  const spent = [budget.dno?.spent ?? null, budget.area?.spent ?? null];
+  if (spent.includes('COUNT')) return 'COUNT';
+  return spent.includes('SHARE') ? 'SHARE' : null;
+}
+
+/**
+ * Whether the budget lets this AD1 be withheld on its evidence: DCC's outcome dating the outage
+ * in its meter's narrow window (`byOutcome`), or any confirmation (`confirmed`, the meter's
+ * answer included). A spent count forbids it whatever the evidence; a spent share forbids all
+ * but the evidence the setting exempts.
+ */
+export function budgetAllows(
+  budget: BudgetEvidence | null,
+  evidence: { readonly byOutcome: boolean; readonly confirmed: boolean },
+  settings: EngineSettings,
+): boolean {
+  const limit = budgetLimit(budget);
+  if (limit === null) return true;
+  if (limit === 'COUNT') return false;
+  switch (settings.budget.shareExempt) {
+    case 'NONE':
+      return false;
+    case 'DCC_OUTCOME':
+      return evidence.byOutcome;
+    case 'CONFIRMED':
+      return evidence.confirmed;
+  }
 }
 
 /** The latest instant a HELD AD1 may stay held, whatever else: receivedAt + the hold ceiling. */

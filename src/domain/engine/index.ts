@@ -22,8 +22,18 @@ export type {
   VerificationStatus,
 } from './facts';
 export { SUPPLY_RESTORED_ALERT_CODES } from './facts';
-export type { EngineSettings, SafetyBudgetSettings, VerificationSettings } from './settings';
-export { DEFAULT_ENGINE_SETTINGS, deviceTimeAllowanceMinutes, validateEngineSettings } from './settings';
+export type {
+  BudgetShareExempt,
+  EngineSettings,
+  SafetyBudgetSettings,
+  VerificationSettings,
+} from './settings';
+export {
+  BUDGET_SHARE_EXEMPTIONS,
+  DEFAULT_ENGINE_SETTINGS,
+  deviceTimeAllowanceMinutes,
+  validateEngineSettings,
+} from './settings';
 export type {
   ActivationEvidence,
   AlertDecision,

@@ -17,7 +17,19 @@ export interface SafetyBudgetSettings {
   readonly maxShare: number;
   /** ...but only once at least this many AD1s were received (small samples are noisy). */
   readonly minSample: number;
+  /**
+   * Which suppressions the share limit does not stop (the count limits stop every one). During a
+   * firmware campaign most of a DNO's AD1s are OTA-induced: a share limit that stopped every
+   * suppression would deliver the campaign exactly when it matters. `DCC_OUTCOME`: an AD1 that
+   * DCC's outcome puts in its own meter's narrow window may still be withheld, anything weaker
+   * may not; `CONFIRMED`: also an AD1 confirmed by the meter's own answer; `NONE`: none.
+   */
+  readonly shareExempt: BudgetShareExempt;
 }
+
+/** See {@link SafetyBudgetSettings.shareExempt}. */
+export type BudgetShareExempt = 'NONE' | 'DCC_OUTCOME' | 'CONFIRMED';
+export const BUDGET_SHARE_EXEMPTIONS: readonly BudgetShareExempt[] = ['NONE', 'DCC_OUTCOME', 'CONFIRMED'];
 
 /** Active verification: how long to wait for the meter's answer, and how often to ask. */
 export interface VerificationSettings {
@@ -102,7 +114,7 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
   deferredActivationHours: 24,
   correctionHours: 24,
   executedWindowMinutes: 3,
-  verification: Object.freeze({ enabled: true, timeoutMinutes: 2, attempts: 2 }),
+  verification: Object.freeze({ enabled: true, timeoutMinutes: 2, attempts: 3 }),
   outcomeBoundMinutes: 60,
   clusterSize: 3,
   clusterMinutes: 10,
@@ -112,6 +124,7 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
     maxSuppressionsPerArea: 10,
     maxShare: 0.5,
     minSample: 20,
+    shareExempt: 'DCC_OUTCOME',
   }),
   activationFailureReleases: true,
   requireAreaKey: true,
@@ -192,6 +205,11 @@ export function validateEngineSettings(settings: EngineSettings): EngineSettings
     'budget.maxShare must be within 0..1',
   );
   check(nonNegative(settings.budget.minSample), 'budget.minSample', 'budget.minSample must be >= 0');
+  check(
+    BUDGET_SHARE_EXEMPTIONS.includes(settings.budget.shareExempt),
+    'budget.shareExempt',
+    `budget.shareExempt must be one of ${BUDGET_SHARE_EXEMPTIONS.join(', ')}`,
+  );
   return settings;
 }
 

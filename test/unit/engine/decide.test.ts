@@ -1,11 +1,12 @@
 import type {
   AlertDecision,
+  BudgetShareExempt,
   NeighbourOutageAlertFact,
   OutageAreaFacts,
   PowerOutageAlertFacts,
 } from '../../../src/domain/engine';
 import { CANCELLATION_SENTINEL } from '../../../src/domain/model';
-import { DEFAULT_ENGINE_SETTINGS } from '../../../src/domain/engine';
+import { BUDGET_SHARE_EXEMPTIONS, DEFAULT_ENGINE_SETTINGS } from '../../../src/domain/engine';
 import {
   CH,
   CH_OTHER,
@@ -880,11 +881,12 @@ describe('safety budget', () => {
       final: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
     },
     {
-      name: 'DNO share spent (11 of 20 > 0.5)',
+      name: "DNO share spent (11 of 20 > 0.5), DCC's outcome dates the outage: exempt",
       facts: facts({ dnoBudget: { suppressions: 10, alerts: 20 } }),
-      first: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
-      final: ['DELIVERED', 'SAFETY_BUDGET_SPENT'],
+      first: HELD,
+      final: SUPPRESSED,
     },
+
     {
       name: 'DNO share at the limit (10 of 20 = 0.5)',
       facts: facts({ dnoBudget: { suppressions: 9, alerts: 20 } }),
@@ -914,6 +916,78 @@ describe('safety budget', () => {
       final: SUPPRESSED,
     },
   ]);
+
+  describe('which evidence a spent share lets through (budget.shareExempt)', () => {
+    // Default bounds: the hub is back by 02:20 (start 02:05 + 15 min cut, the receipt less 3 min
+    // being earlier than the start plus skew), its messages by 02:21; the meter answers at 02:22.
+    const shareSpent = { dnoBudget: { suppressions: 10, alerts: 20 } };
+    const EVIDENCE = at(21);
+    const meterSaysRan = {
+      id: 'read-1',
+      deviceGuid: ESME,
+      requestedAt: EVIDENCE,
+      timeoutAt: at(23),
+      status: 'ANSWERED' as const,
+      answeredAt: at(22),
+      firmwareVersion: NEW_FW,
+    };
+    const exempting = (shareExempt: BudgetShareExempt) => ({
+      ...DEFAULT_ENGINE_SETTINGS,
+      maxClockSkewMinutes: 0,
+      budget: { ...DEFAULT_ENGINE_SETTINGS.budget, shareExempt },
+    });
+    const noOutcome = facts({ ...shareSpent, activations: [scheduled()] });
+    const answered = { ...noOutcome, verifications: [meterSaysRan] };
+    const heldThen = (later: PowerOutageAlertFacts, now: Date, mode: BudgetShareExempt) =>
+      sequence(
+        [
+          { facts: noOutcome, now: at(8) },
+          { facts: later, now },
+        ],
+        exempting(mode),
+      );
+
+    it('DCC_OUTCOME (default), no outcome: held for it, then released without asking the meter', () => {
+      const [first, due] = heldThen(noOutcome, EVIDENCE, 'DCC_OUTCOME');
+      expect(summary(first)).toEqual(HELD);
+      expect(summary(due)).toEqual(['RELEASED', 'SAFETY_BUDGET_SPENT']);
+    });
+
+    it("DCC_OUTCOME: DCC's outcome in the narrow window lifts it", () => {
+      const dated = { ...noOutcome, activations: [activation({ actualExecutedAt: at(4, 50_000) })] };
+      expect(summary(heldThen(dated, EVIDENCE, 'DCC_OUTCOME')[1])).toEqual(SUPPRESSED);
+    });
+
+    it("DCC_OUTCOME: the meter's answer alone does not lift it", () => {
+      expect(summary(heldThen(answered, at(22), 'DCC_OUTCOME')[1])).toEqual([
+        'RELEASED',
+        'SAFETY_BUDGET_SPENT',
+      ]);
+    });
+
+    it("CONFIRMED: the meter's answer lifts it as DCC's outcome does", () => {
+      expect(summary(heldThen(noOutcome, EVIDENCE, 'CONFIRMED')[1])).toEqual([
+        'HELD',
+        'AWAITING_VERIFICATION',
+      ]);
+      expect(summary(heldThen(answered, at(22), 'CONFIRMED')[1])).toEqual(SUPPRESSED);
+    });
+
+    it('NONE: delivered at once', () => {
+      const d = decide(noOutcome, at(8), exempting('NONE'));
+      expect(summary(d)).toEqual(['DELIVERED', 'SAFETY_BUDGET_SPENT']);
+    });
+
+    it('a spent count stops every suppression, whatever the exemption', () => {
+      const countSpent = { ...noOutcome, dnoBudget: { suppressions: 500, alerts: 600 } };
+      for (const mode of BUDGET_SHARE_EXEMPTIONS) {
+        expect(summary(decide(countSpent, at(8), exempting(mode)))).toEqual([
+          'DELIVERED',
+          'SAFETY_BUDGET_SPENT',
+        ]);
+      }
+    });
+  });
 
   it('says which scope and why', () => {
     const d = decide(facts({ dnoBudget: { suppressions: 10, alerts: 20 } }), at(8), s);

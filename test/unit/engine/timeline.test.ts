@@ -240,25 +240,32 @@ describe('asking the meter when the outcome is missing', () => {
     expect(brief(d)).toEqual(['RELEASED', 'VERIFICATION_NOT_ACTIVATED', null]);
   });
 
-  it('no answer: asks again, then releases as genuine at the bound', () => {
-    const first = request({ status: 'TIMED_OUT' });
-    const retryAt = new Date(EVIDENCE_AT.getTime() + 2 * MIN);
-    const retry = decideAt({ ...lost, verifications: [first] }, retryAt, firstAsk);
-    expect(brief(retry)).toEqual([
-      'HELD',
-      'AWAITING_VERIFICATION',
-      new Date(retryAt.getTime() + 2 * MIN).toISOString(),
-    ]);
-    const second = request({
-      id: 'v-2',
-      requestedAt: retryAt,
-      timeoutAt: new Date(retryAt.getTime() + 2 * MIN),
-      status: 'PENDING',
-    });
-    const end = new Date(retryAt.getTime() + 2 * MIN);
-    const released = decideAt({ ...lost, verifications: [first, second] }, end, retry);
+  it('no answer: asks again, twice, then releases as genuine at the bound', () => {
+    const attempt = (n: number, status: 'TIMED_OUT' | 'PENDING') => {
+      const requestedAt = new Date(EVIDENCE_AT.getTime() + (n - 1) * 2 * MIN);
+      return request({
+        id: `v-${n}`,
+        requestedAt,
+        timeoutAt: new Date(requestedAt.getTime() + 2 * MIN),
+        status,
+      });
+    };
+    let previous = firstAsk;
+    for (const n of [2, 3]) {
+      const askedAt = new Date(EVIDENCE_AT.getTime() + (n - 1) * 2 * MIN);
+      const earlier = Array.from({ length: n - 1 }, (_, i) => attempt(i + 1, 'TIMED_OUT'));
+      previous = decideAt({ ...lost, verifications: earlier }, askedAt, previous);
+      expect(brief(previous)).toEqual([
+        'HELD',
+        'AWAITING_VERIFICATION',
+        new Date(askedAt.getTime() + 2 * MIN).toISOString(),
+      ]);
+    }
+    const end = new Date(EVIDENCE_AT.getTime() + 3 * 2 * MIN);
+    const all = [attempt(1, 'TIMED_OUT'), attempt(2, 'TIMED_OUT'), attempt(3, 'PENDING')];
+    const released = decideAt({ ...lost, verifications: all }, end, previous);
     expect(brief(released)).toEqual(['RELEASED', 'VERIFICATION_UNANSWERED', null]);
-    // The added delay: bound (start + 2 + 15 + 1 + 2 x 2) minus receipt, under 20 minutes.
+    // The added delay: bound (start + 2 + 15 + 1 + 3 x 2) minus receipt, under 20 minutes.
     expect(end.getTime() - RECEIVED.getTime()).toBeLessThan(20 * MIN);
   });
 
