@@ -254,9 +254,10 @@ export interface ClockedWindow {
 /**
  * Places the outage start against a window. IN: inside the window as it stood (the skew
  * allowance either side of nothing known), or inside it once moved by what the two clocks'
- * messages show of their offsets. PLAUSIBLE: outside both, but inside once any offset a clock with
- * no history could have (`maxClockSkewMinutes`) is allowed: not enough to decide on, so the meter
- * is asked, and its answer bounds its clock. OUT: nothing known explains it.
+ * messages show of their offsets, neither beyond `maxClockSkewMinutes`. PLAUSIBLE: inside only once
+ * moved by a larger correction, or once any offset a clock with no history could have
+ * (`maxClockSkewMinutes`) is allowed: not enough to decide on, so the meter is asked, and its
+ * answer bounds its clock. OUT: nothing known explains it.
  */
 export function matchWindow(
   timed: TimedWindow,
@@ -277,7 +278,11 @@ export function matchWindow(
   const inside = (a: number, b: number) => a <= t && t <= b;
   const asStood = inside(anchor - skew, cap(anchor + length));
   const moved = inside(anchor + shiftMs - skew, cap(anchor + shiftMs + length));
-  if (asStood || moved) return { match: 'IN', from: new Date(from), to: new Date(to), shiftMs };
+  if (asStood || (moved && believable(hub, anchorClock, settings)))
+    return { match: 'IN', from: new Date(from), to: new Date(to), shiftMs };
+  // A correction beyond any offset a clock is presumed to have rests on facts that may not hold
+  // together (a late request, a queued message): it may explain the start, not decide on it.
+  if (moved) return { match: 'PLAUSIBLE', from: new Date(from), to: new Date(to), shiftMs };
   // Two clocks their messages bound closely leave nothing to ask about.
   const close = 2 * skew;
   const unknownClock = !isLearned(hub, close) || !isLearned(anchorClock, close);
@@ -286,6 +291,12 @@ export function matchWindow(
   const range = relativeOffsetRange(hub, anchorClock, settings.maxClockSkewMinutes * MINUTE_MS);
   const plausible = inside(anchor + range.low - MINUTE_MS, cap(anchor + range.high + length));
   return { match: plausible ? 'PLAUSIBLE' : 'OUT', from: new Date(from), to: new Date(to), shiftMs };
+}
+
+/** True when neither clock's correction exceeds the most a device clock is presumed to be off. */
+function believable(hub: ClockEstimate, anchorClock: ClockEstimate, settings: EngineSettings): boolean {
+  const most = settings.maxClockSkewMinutes * MINUTE_MS;
+  return most <= 0 || (Math.abs(hub.offsetMs) <= most && Math.abs(anchorClock.offsetMs) <= most);
 }
 
 /** The clocks a path judges windows with: the hub's, and the activated device's. */

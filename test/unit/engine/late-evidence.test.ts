@@ -332,6 +332,25 @@ describe('clocks: each device bounded from its own messages', () => {
     expect(d.evidence.window).toMatchObject({ clockUnsure: false });
   });
 
+  it('a correction beyond MAX_CLOCK_SKEW_MINUTES does not decide: the meter is asked', () => {
+    // The same cut, but the meter's earlier read shows it 7 minutes fast: more than any clock is
+    // presumed off (5 min). The facts may not hold together (a late request, a queued message),
+    // so the window moved by 7 minutes explains the start without deciding on it.
+    const FAR = 7;
+    const farRead = read({
+      id: 'read-0',
+      requestedAt: at(-60),
+      answeredAt: at(-60 + FAR, 20 * SEC),
+      answerReceivedAt: at(-60, 30 * SEC),
+    });
+    const farExecuted = activation({ actualExecutedAt: at(FAR, 5 * SEC), outcomeReceivedAt: at(9) });
+    const f = facts({ alert: cut, activations: [farExecuted], verifications: [farRead] });
+    const held = decideAt(f, cut.receivedAt);
+    expect(held.evidence.window).toMatchObject({ timing: 'EXECUTED', clockUnsure: true });
+    const asked = decideAt(f, at(18, 30 * SEC), held);
+    expect(brief(asked)).toEqual(['HELD', 'AWAITING_VERIFICATION']);
+  });
+
   it("an immediate activation's outcome bounds the meter's clock from its submission", () => {
     const f = facts({ alert: cut, activations: [executed] });
     const d = decideAt(f, at(18, 30 * SEC), decideAt(f, cut.receivedAt));
