@@ -11,7 +11,9 @@ import type { Scenario, SimEvent } from './scenario';
  * time moves by the lag: the server would refuse a time in the past). So once the server has
  * acknowledged an SR11.3 (and said when it received it), every later device fact of that
  * activation moves by the lag that delayed the request: the outcome's and the claim's executedAt
- * and arrival, and the AD1s of the cut it causes (StartDateTime and arrival). Those events are
+ * and arrival, the AD1s of the cut it causes (StartDateTime and arrival), and the AD1s and
+ * restores of a genuine outage the scenario places relative to its execution (a coincident
+ * outage minutes later: left behind, it would seem to start before the activation ran). Those events are
  * then sent at their moved time, after whatever falls due before it. Events go one at a time and
  * each is acknowledged before the next is sent, so no event of an activation is ever sent while
  * an earlier one is unacknowledged. Pure bookkeeping: the caller sends.
@@ -47,17 +49,23 @@ export class CausalQueue {
   private readonly moves = new Map<number, number>();
   private readonly requestLags: number[] = [];
   private shiftedEvents = 0;
-  /** AD1 key of an OTA cut to the activation that caused it. */
-  private readonly cutOwner = new Map<string, number>();
+  /**
+   * AD1 key to the activation its outage is placed by: the OTA cut it caused, or a genuine outage
+   * the scenario places minutes after it (coincident premises, a feeder in its window).
+   */
+  private readonly ad1Owner = new Map<string, number>();
+  /** Outage ID to that activation, for the restores of such a genuine outage. */
+  private readonly outageOwner = new Map<string, number>();
 
   constructor(
     private readonly events: readonly SimEvent[],
     scenario: Pick<Scenario, 'ad1s' | 'outages'>,
   ) {
     const outages = new Map(scenario.outages.map((o) => [o.id, o]));
+    for (const o of scenario.outages) if (o.activation !== null) this.outageOwner.set(o.id, o.activation);
     for (const a of scenario.ad1s) {
       const o = outages.get(a.outageId);
-      if (o && !o.genuine && o.activation !== null) this.cutOwner.set(a.key, o.activation);
+      if (o && o.activation !== null) this.ad1Owner.set(a.key, o.activation);
     }
   }
 
@@ -143,8 +151,10 @@ export class CausalQueue {
       e.kind === 'OUTCOME' || e.kind === 'CLAIM'
         ? e.activation
         : e.kind === 'AD1'
-          ? this.cutOwner.get(e.key)
-          : undefined;
+          ? this.ad1Owner.get(e.key)
+          : e.kind === 'RESTORE'
+            ? this.outageOwner.get(e.outageId)
+            : undefined;
     return owner === undefined ? 0 : (this.shifts.get(owner) ?? 0);
   }
 
@@ -187,6 +197,13 @@ export function moved(e: SimEvent, shift: number): SimEvent {
       return { ...e, at: e.at + shift, executedAt: e.executedAt + shift };
     case 'AD1':
       return { ...e, at: e.at + shift, startAt: e.startAt + shift };
+    case 'RESTORE':
+      return {
+        ...e,
+        at: e.at + shift,
+        interruptionAt: e.interruptionAt + shift,
+        restorationAt: e.restorationAt + shift,
+      };
     default:
       return e;
   }

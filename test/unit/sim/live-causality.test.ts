@@ -3,8 +3,8 @@ import type { SimEvent } from '../../../src/sim/scenario';
 
 /**
  * Live mode under lag: an SR11.3 that reached the server late delays its activation's device
- * facts (outcome, claim, the AD1s of its cut) by that lag; they are then sent in order of their
- * moved times, and nothing else moves.
+ * facts (outcome, claim, the AD1s of its cut, a genuine outage placed after its execution) by
+ * that lag; they are then sent in order of their moved times, and nothing else moves.
  */
 
 const SECOND = 1000;
@@ -144,9 +144,39 @@ describe('live mode: causality under lag', () => {
     expect(q.report()).toMatchObject({ movedRequests: 1, shiftedActivations: 1, shiftSeconds: { max: 750 } });
   });
 
+  it('moves a genuine outage the scenario places after the execution with it: its AD1 and restores', () => {
+    // Outage g starts 6 min after activation 0 ran (coincident premises): left behind by a
+    // 10-minute lag, it would start before the activation DCC says ran.
+    const events = [
+      schedule(0, 0, null),
+      ad1('coincident', 10 * MIN, 6 * MIN),
+      restore(40 * MIN),
+      outcome(0, 45 * MIN, 30 * SECOND),
+    ];
+    const truth = {
+      ad1s: [{ key: 'coincident', outageId: 'g' }],
+      outages: [{ id: 'g', genuine: true, activation: 0 }],
+    } as unknown as ConstructorParameters<typeof CausalQueue>[1];
+    const q = new CausalQueue(events, truth);
+    const sent = drain(q, (e) => q.requestReceived(e as Extract<SimEvent, { kind: 'SCHEDULE' }>, 10 * MIN));
+    expect(sent.map((x) => [x.event.kind, x.due])).toEqual([
+      ['SCHEDULE', 0],
+      ['AD1', 20 * MIN],
+      ['RESTORE', 50 * MIN],
+      ['OUTCOME', 55 * MIN],
+    ]);
+    expect(sent[1].event).toMatchObject({ startAt: 16 * MIN });
+    expect(sent[2].event).toMatchObject({ interruptionAt: 10 * MIN, restorationAt: 50 * MIN });
+  });
+
   it('moves only device facts', () => {
-    const r = restore(MIN);
-    expect(moved(r, MIN)).toBe(r);
+    const s = schedule(3, MIN, null);
+    expect(moved(s, MIN)).toBe(s);
     expect(moved(outcome(0, MIN, 0), MIN)).toMatchObject({ at: 2 * MIN, executedAt: MIN });
+    expect(moved(restore(MIN), MIN)).toMatchObject({
+      at: 2 * MIN,
+      interruptionAt: MIN,
+      restorationAt: 2 * MIN,
+    });
   });
 });
