@@ -1166,4 +1166,53 @@ describe('decisions: the safety budget', () => {
       await t.stop();
     }
   });
+
+  test("16. a spent share still lets DCC's outcome suppress a campaign's AD1; without one the AD1 is released, and BUDGET_SHARE_EXEMPT=NONE delivers at once", async () => {
+    const T = Date.parse('2026-03-02T10:00:00Z');
+    const clock = new TestClock(new Date(T));
+    // Every suppression is over the share from the first AD1 on; the counts out of reach.
+    const shareSpent = { ...ENV, HOLD_MINUTES: '30', BUDGET_MAX_SHARE: '0.5', BUDGET_MIN_SAMPLE: '1' };
+    const t = await startTestApp(shareSpent, clock);
+    try {
+      const c = client(t, clock);
+      await c.init();
+      const [dated, silent] = [premises(50, 'FEEDER-D1'), premises(51, 'FEEDER-D2')];
+      await c.seed([dated, silent]);
+      const a1 = await c.schedule(dated.esme);
+      await c.schedule(silent.esme); // its outcome never comes
+      c.at(T + MINUTE);
+      await c.outcome(a1.requestId, 'success', T + MINUTE);
+      c.at(T + 5 * MINUTE);
+      const [first, second] = await c.ingest([ad1(dated, T + 2 * MINUTE), ad1(silent, T + 2 * MINUTE)]);
+      expect(first).toMatchObject({ outcome: 'HELD' });
+      expect(second).toMatchObject({ outcome: 'HELD' });
+      c.at(T + 25 * MINUTE);
+      const suppressed = await c.until(first.alertId!, 'SUPPRESSED');
+      const released = await c.until(second.alertId!, 'RELEASED');
+      expect(suppressed.decision!.reasonCode).toBe('OTA_INDUCED');
+      expect(released.decision!.reasonCode).toBe('SAFETY_BUDGET_SPENT');
+      // The meter was not asked: its answer could not have lifted the share.
+      const reads = await t.app.dataSource.query('SELECT count(*)::int AS n FROM verification_request');
+      expect(reads).toEqual([{ n: 0 }]);
+    } finally {
+      await t.stop();
+    }
+
+    const noneClock = new TestClock(new Date(T));
+    const none = await startTestApp({ ...shareSpent, BUDGET_SHARE_EXEMPT: 'NONE' }, noneClock);
+    try {
+      const c = client(none, noneClock);
+      await c.init();
+      const p = premises(52, 'FEEDER-D3');
+      await c.seed([p]);
+      const a = await c.schedule(p.esme);
+      c.at(T + MINUTE);
+      await c.outcome(a.requestId, 'success', T + MINUTE);
+      c.at(T + 5 * MINUTE);
+      const [r] = await c.ingest([ad1(p, T + 2 * MINUTE)]);
+      expect(r).toMatchObject({ outcome: 'DELIVERED', reason: 'SAFETY_BUDGET_SPENT' });
+    } finally {
+      await none.stop();
+    }
+  });
 });
