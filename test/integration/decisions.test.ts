@@ -1167,12 +1167,12 @@ describe('decisions: the safety budget', () => {
     }
   });
 
-  test("16. a spent share still lets DCC's outcome suppress a campaign's AD1; without one the AD1 is released, and BUDGET_SHARE_EXEMPT=NONE delivers at once", async () => {
+  test("16. BUDGET_SHARE_EXEMPT=DCC_OUTCOME: a spent share still lets DCC's outcome suppress a campaign's AD1, releases one without it, and NONE delivers at once", async () => {
     const T = Date.parse('2026-03-02T10:00:00Z');
     const clock = new TestClock(new Date(T));
     // Every suppression is over the share from the first AD1 on; the counts out of reach.
     const shareSpent = { ...ENV, HOLD_MINUTES: '30', BUDGET_MAX_SHARE: '0.5', BUDGET_MIN_SAMPLE: '1' };
-    const t = await startTestApp(shareSpent, clock);
+    const t = await startTestApp({ ...shareSpent, BUDGET_SHARE_EXEMPT: 'DCC_OUTCOME' }, clock);
     try {
       const c = client(t, clock);
       await c.init();

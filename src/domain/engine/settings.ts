@@ -20,9 +20,11 @@ export interface SafetyBudgetSettings {
   /**
    * Which suppressions the share limit does not stop (the count limits stop every one). During a
    * firmware campaign most of a DNO's AD1s are OTA-induced: a share limit that stopped every
-   * suppression would deliver the campaign exactly when it matters. `DCC_OUTCOME`: an AD1 that
-   * DCC's outcome puts in its own meter's narrow window may still be withheld, anything weaker
-   * may not; `CONFIRMED`: also an AD1 confirmed by the meter's own answer; `NONE`: none.
+   * suppression would deliver the campaign exactly when it matters. `CONFIRMED` (default): an AD1
+   * confirmed on its own evidence (DCC's outcome in its meter's narrow window, or the meter's own
+   * answer once its hub is back) may still be withheld; the engine withholds nothing less, so a
+   * spent share is then an alarm (evidence, metric) and the counts are the kill-switch.
+   * `DCC_OUTCOME`: only DCC's outcome lifts it; `NONE`: nothing does.
    */
   readonly shareExempt: BudgetShareExempt;
 }
@@ -124,7 +126,7 @@ export const DEFAULT_ENGINE_SETTINGS: EngineSettings = Object.freeze({
     maxSuppressionsPerArea: 10,
     maxShare: 0.5,
     minSample: 20,
-    shareExempt: 'DCC_OUTCOME',
+    shareExempt: 'CONFIRMED',
   }),
   activationFailureReleases: true,
   requireAreaKey: true,

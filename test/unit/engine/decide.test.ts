@@ -947,7 +947,7 @@ describe('safety budget', () => {
         exempting(mode),
       );
 
-    it('DCC_OUTCOME (default), no outcome: held for it, then released without asking the meter', () => {
+    it('DCC_OUTCOME, no outcome: held for it, then released without asking the meter', () => {
       const [first, due] = heldThen(noOutcome, EVIDENCE, 'DCC_OUTCOME');
       expect(summary(first)).toEqual(HELD);
       expect(summary(due)).toEqual(['RELEASED', 'SAFETY_BUDGET_SPENT']);
@@ -965,7 +965,7 @@ describe('safety budget', () => {
       ]);
     });
 
-    it("CONFIRMED: the meter's answer lifts it as DCC's outcome does", () => {
+    it("CONFIRMED (default): the meter's answer lifts it as DCC's outcome does", () => {
       expect(summary(heldThen(noOutcome, EVIDENCE, 'CONFIRMED')[1])).toEqual([
         'HELD',
         'AWAITING_VERIFICATION',
