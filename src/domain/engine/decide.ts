@@ -35,10 +35,12 @@ const HOUR_MS = 3600_000;
  */
 function notWithheld(previous: AlertDecision | null, reason: DecisionReason): Verdict {
   const wasWithheld = previous !== null && isWithheld(previous.outcome);
-  const wasSuppressed =
-    previous !== null && (previous.outcome === 'SUPPRESSED' || previous.outcome === 'PAIRED');
+  const wasSuppressed = previous !== null && isSuppression(previous.outcome);
   return { outcome: wasWithheld ? 'RELEASED' : 'DELIVERED', reason, dueAt: null, late: wasSuppressed };
 }
+
+const isSuppression = (outcome: AlertDecision['outcome']): boolean =>
+  outcome === 'SUPPRESSED' || outcome === 'PAIRED';
 
 /** The hold ceiling: the one promised when the alert was held stands, even if the setting grew since. */
 function effectiveCeiling(facts: PowerOutageAlertFacts, settings: EngineSettings): Date {
@@ -160,15 +162,19 @@ function judgeCandidate(
   // outcome puts this very outage in its meter's narrow window. Even then a feeder fault may have
   // struck seconds after the activation (a storm does): the outcome alone does not confirm, and
   // the meter is asked once its hub should be back; a dark hub's meter cannot answer.
+  // A suppression made on DCC's outcome before the cluster formed is released too, unless the
+  // meter itself answered: what the engine would not suppress knowing the cluster, it does not keep.
   const cluster = findings.cluster;
   const clusterDoubt = cluster?.found === true && !campaignCluster(cluster);
-  if (clusterDoubt && !byOutcome) return notWithheld(previous, 'AREA_CLUSTER');
+  const kept = previous !== null && isSuppression(previous.outcome);
+  if (clusterDoubt && (!byOutcome || (kept && activationRan !== true)))
+    return notWithheld(previous, 'AREA_CLUSTER');
   const activationReason = activationReleaseReason(candidate.activation, settings, activationRan);
   if (activationReason !== null) return notWithheld(previous, activationReason);
 
   // A suppression, once made, stands until release evidence arrives. The guards below stop
   // *new* suppressions only: a budget that fills up later must not release old ones in bulk.
-  if (previous !== null && (previous.outcome === 'SUPPRESSED' || previous.outcome === 'PAIRED')) return null;
+  if (kept) return null;
 
   if (facts.alert.distributorId === null) return notWithheld(previous, 'UNROUTED_ALERT');
   if (facts.area === null && settings.requireAreaKey) return notWithheld(previous, 'UNKNOWN_AREA');

@@ -532,6 +532,29 @@ describe('area cluster (N = 3 within T = 10 min)', () => {
     expect(silent.outcome).toBe('RELEASED');
   });
 
+  it("a suppression on DCC's outcome alone is released when a cluster of others forms after it; one the meter confirmed stands", () => {
+    // Found by the arrival-order property: knowing the cluster, the outcome alone would not have
+    // suppressed it, so whichever came first, the DNO must end up with the AD1.
+    const dated = facts({ activations: [activation({ actualExecutedAt: at(4) })] });
+    const cluster = area([neighbour('n1'), neighbour('n2'), neighbour('n3')]);
+    const [, suppressed, released] = sequence([
+      { facts: dated, now: at(8) },
+      { facts: dated, now: DUE },
+      { facts: { ...dated, area: cluster }, now: at(20) },
+    ]);
+    expect(summary(suppressed)).toEqual(SUPPRESSED);
+    expect(summary(released)).toEqual(['RELEASED', 'AREA_CLUSTER']);
+    expect(released.late).toBe(true);
+    const answered = { ...dated, verifications: meterSaysRan.verifications ?? [] };
+    const [, confirmed, stands] = sequence([
+      { facts: answered, now: at(8) },
+      { facts: answered, now: DUE },
+      { facts: { ...answered, area: cluster }, now: at(20) },
+    ]);
+    expect(summary(confirmed)).toEqual(SUPPRESSED);
+    expect(stands).toBe(confirmed);
+  });
+
   it('a cluster made mostly of campaign AD1s is not released blindly: the evidence decides', () => {
     const campaign = facts({
       ...meterSaysRan,
