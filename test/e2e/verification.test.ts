@@ -370,7 +370,7 @@ describe('active verification: SR 11.2 requests, answers and the timeline', () =
     expect((await post(response(request.requestId))).status).toBe(200);
   });
 
-  test('b. an unanswered verification releases at the bound after two requests (VERIFICATION_UNANSWERED)', async () => {
+  test('b. an unanswered verification releases at the bound after three requests (VERIFICATION_UNANSWERED)', async () => {
     const { alertId, evidenceAt } = await lostOutcome(P.unanswered);
     at(evidenceAt);
     const [first] = await requestsOf(alertId, 1);
@@ -386,9 +386,18 @@ describe('active verification: SR 11.2 requests, answers and the timeline', () =
     expect((await alert(alertId)).outcome).toBe('HELD');
 
     at(evidenceAt + 4 * MINUTE);
+    const three = await requestsOf(alertId, 3);
+    expect(three.map((r) => [r.attempt, r.status])).toEqual([
+      [1, 'TIMED_OUT'],
+      [2, 'TIMED_OUT'],
+      [3, 'PENDING'],
+    ]);
+    expect((await alert(alertId)).outcome).toBe('HELD');
+
+    at(evidenceAt + 6 * MINUTE);
     const released = await until(alertId, 'RELEASED');
     expect(released.decision).toMatchObject({ reasonCode: 'VERIFICATION_UNANSWERED', trigger: 'TIMER' });
-    expect((await requests()).filter((r) => r.alertId === alertId)).toHaveLength(2);
+    expect((await requests()).filter((r) => r.alertId === alertId)).toHaveLength(3);
   });
 
   test('c. an answer with the old version releases (VERIFICATION_NOT_ACTIVATED)', async () => {
