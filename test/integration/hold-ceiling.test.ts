@@ -155,7 +155,7 @@ describe('hold ceiling: no AD1 stays HELD past it', () => {
     expect(await s.runDue()).toBe(1);
     expect((await alert(id)).decision.reasonCode).toBe('AWAITING_VERIFICATION');
     // The meter never answers: released by its timers, before the ceiling.
-    for (const step of [2, 4]) {
+    for (const step of [2, 4, 6]) {
       at(evidenceAt + step * MINUTE);
       expect(await s.runDue()).toBe(1);
     }

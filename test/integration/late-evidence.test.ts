@@ -314,7 +314,7 @@ describe('late evidence: deferred runs, corrections on the stream, clusters and 
     });
 
     // The hub is back after 11 min; the meter's restore arrives, but its outcome is lost, and so
-    // are both reads of the meter: the second cut is released as a genuine outage.
+    // are all three reads of the meter: the second cut is released as a genuine outage.
     at(cut + 12 * MINUTE);
     await ingest([restore(p, T + 30 * MINUTE, T + 3 * HOUR)]);
     expect((await alert(second.alertId!)).decision!.evidence.window).toMatchObject({
@@ -324,7 +324,9 @@ describe('late evidence: deferred runs, corrections on the stream, clusters and 
     await asked(second.alertId!, 1);
     at(cut + 20 * MINUTE);
     await asked(second.alertId!, 2);
-    await runTo(cut + 22 * MINUTE, second.alertId!, 'RELEASED', 'VERIFICATION_UNANSWERED');
+    at(cut + 22 * MINUTE);
+    await asked(second.alertId!, 3);
+    await runTo(cut + 24 * MINUTE, second.alertId!, 'RELEASED', 'VERIFICATION_UNANSWERED');
 
     const seen = await first.waitFor(3);
     expect(seen.map((e) => [e.dnoAlerts.kind, e.dnoAlerts.alert.id])).toEqual([
