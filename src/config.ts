@@ -72,8 +72,10 @@ const schema = z.object({
   AUTH_AUDIENCE: z.string().min(1).optional(),
   /** How often a long-lived WebSocket connection re-checks its token's expiry. */
   AUTH_RECHECK_SECONDS: positiveInt.default(30),
-  // Tokens must carry exp; exp - iat may not exceed this (0: any lifetime). Default: 7 days.
+  // Tokens must carry exp; exp - iat and exp - now may not exceed this (0: any lifetime). Default: 7 days.
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: nonNegativeInt.default(7 * 24 * 3600),
+  /** How far a token's iat may lie ahead of this server's wall clock (the issuer's clock running fast). */
+  AUTH_CLOCK_SKEW_SECONDS: nonNegativeInt.max(3600).default(60),
 
   GRAPHQL_INTROSPECTION: bool.default(true),
   /** Browser origins allowed to call /graphql and /duis across origins; unset: no CORS headers at all. */
@@ -206,8 +208,10 @@ export interface Config {
     readonly issuer?: string;
     readonly audience?: string;
     readonly recheckSeconds: number;
-    /** The longest token lifetime (exp - iat) accepted; 0: no maximum (exp is still required). */
+    /** The longest token lifetime (exp - iat, exp - now) accepted, wall seconds; 0: no maximum (exp is still required). */
     readonly maxTokenLifetimeSeconds: number;
+    /** How far in the future a token's iat may lie. */
+    readonly clockSkewSeconds: number;
   };
   readonly graphql: {
     readonly introspection: boolean;
@@ -311,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audience: e.AUTH_AUDIENCE,
       recheckSeconds: e.AUTH_RECHECK_SECONDS,
       maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+      clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
     },
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION,

@@ -123,7 +123,21 @@ export async function startHttpServer(
   );
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const recheckTimers = new Map<object, NodeJS.Timeout>();
-  const wsServer = serveGraphqlWs<Record<string, unknown>, { principal?: Principal }>(
+  // A token that no longer verifies (expired on wall time, or its key withdrawn) closes its socket.
+  const stillValid = async (extra: {
+    token?: string;
+    socket: { close(code: number, why: string): void };
+  }) => {
+    const valid =
+      extra.token !== undefined &&
+      (await deps.verifier.verify(extra.token).then(
+        () => true,
+        () => false,
+      ));
+    if (!valid) extra.socket.close(UNAUTHORIZED_CLOSE, 'Token expired');
+    return valid;
+  };
+  const wsServer = serveGraphqlWs<Record<string, unknown>, { principal?: Principal; token?: string }>(
     {
       schema: deps.schema,
       onConnect: async (ctx) => {
@@ -135,18 +149,13 @@ export async function startHttpServer(
             throw new UnauthenticatedError('connection_init must carry { authorization: "Bearer <token>" }');
           const principal = await deps.verifier.verify(token);
           ctx.extra.principal = principal;
+          ctx.extra.token = token;
           metrics.wsConnections.inc();
-          // Long-lived connections outlive tokens: re-check expiry and close when it passes.
-          if (principal.kind === 'user' && principal.expiresAt) {
-            const expiresAt = principal.expiresAt.getTime();
-            const timer = setInterval(() => {
-              if (deps.clock.now().getTime() >= expiresAt) {
-                ctx.extra.socket.close(UNAUTHORIZED_CLOSE, 'Token expired');
-              }
-            }, deps.authRecheckSeconds * 1000);
-            timer.unref();
-            recheckTimers.set(ctx.extra.socket, timer);
-          }
+          // Long-lived connections outlive tokens: re-check now and then (and at every operation,
+          // in onSubscribe) and close once the token no longer verifies.
+          const timer = setInterval(() => void stillValid(ctx.extra), deps.authRecheckSeconds * 1000);
+          timer.unref();
+          recheckTimers.set(ctx.extra.socket, timer);
           return true;
         } catch (error) {
           const reason = error instanceof DomainError ? error.message : 'Unauthorized';
@@ -165,6 +174,9 @@ export async function startHttpServer(
       },
       // The same parse/validation codes, query limits and mutation rate limit as over HTTP.
       onSubscribe: async (ctx, _id, payload) => {
+        if (!(await stillValid(ctx.extra))) {
+          return [toGraphQLError(new UnauthenticatedError('the token has expired'))];
+        }
         const prepared = prepareWsOperation(deps.schema, payload, limits, deps.introspection);
         if (Array.isArray(prepared)) return prepared;
         const operation = getOperationAST(prepared.document, prepared.operationName);
