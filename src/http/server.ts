@@ -35,6 +35,7 @@ import { RateLimitedError } from '../domain/errors';
 import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
 import { NoFederationSdlRule } from '../schema/schema-privacy';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
+import { persistedQueryCheck } from './persisted-queries';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
 import { subscribeSharingEvents } from '../realtime/shared-events';
 import { serveGraphqlWs } from '../realtime/ws-transport';
@@ -223,7 +224,8 @@ export async function startHttpServer(
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
       onError: (_ctx, _id, _payload, errors) => {
-        log.warn({ errors: errors.map((e) => e.message) }, 'subscription operation failed');
+        // Refused operations (bad input, limits, rate): the client's mistake, not the server's.
+        log.info({ errors: errors.map((e) => e.message) }, 'WebSocket operation refused');
         return errors.map((e) => formatError(e.toJSON(), e));
       },
     },
@@ -314,6 +316,7 @@ export async function startHttpServer(
   app.use(
     '/graphql',
     graphqlJsonBody(limits.maxBodyBytes),
+    persistedQueryCheck(),
     // After the body is read (stream events would leave the async context): a statement budget
     // for this request, which the query limits plugin arms once it knows the operation is a query.
     (_req: express.Request, _res: express.Response, next: express.NextFunction) =>

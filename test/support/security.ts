@@ -41,7 +41,12 @@ export function expectNoInternal(body: GqlBody<unknown>): void {
 export type WsOutcome =
   { kind: 'result'; data?: unknown; errors?: GqlBody<unknown>['errors'] } | { kind: 'closed'; code: number };
 
-/** Runs one operation over the client: its first result, the errors it ended with, or the close code. */
+/**
+ * Runs one query or mutation over the client: its result once the server completes it, the errors
+ * it ended with, or the code the socket was closed with. It waits for the server's `complete`
+ * rather than disposing on the first result: a dispose racing the server's complete makes the
+ * graphql-ws client count its operation twice and close an idle socket (1000).
+ */
 export function wsOnce(
   client: WsClient,
   query: string,
@@ -49,27 +54,27 @@ export function wsOnce(
   timeoutMs = 10_000,
 ): Promise<WsOutcome> {
   return new Promise((resolve, reject) => {
+    let result: WsOutcome | undefined;
     const timer = setTimeout(() => reject(new Error('no answer over WebSocket')), timeoutMs);
     const done = (outcome: WsOutcome) => {
       clearTimeout(timer);
-      dispose();
+      offClosed();
       resolve(outcome);
     };
-    const offClosed = client.on('closed', (event) => {
-      offClosed();
-      done({ kind: 'closed', code: (event as { code: number }).code });
-    });
-    const dispose = client.subscribe(
+    const offClosed = client.on('closed', (event) =>
+      done({ kind: 'closed', code: (event as { code: number }).code }),
+    );
+    client.subscribe(
       { query, variables },
       {
-        next: (value) => done({ kind: 'result', data: value.data, errors: value.errors as never }),
+        next: (value) => (result = { kind: 'result', data: value.data, errors: value.errors as never }),
         error: (error) => {
           if (Array.isArray(error)) done({ kind: 'result', errors: error as never });
           else if ((error as { code?: number }).code !== undefined)
             done({ kind: 'closed', code: (error as { code: number }).code });
           else reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
         },
-        complete: () => undefined,
+        complete: () => (result ? done(result) : undefined),
       },
     );
   });
