@@ -238,7 +238,11 @@ async function startServer(
       clock,
       log,
       metrics,
-      introspection: config.graphql.introspection,
+      schemaAccess: {
+        introspection: config.graphql.introspection,
+        suggestions: config.graphql.suggestions,
+        federationSdl: config.graphql.federationSdl,
+      },
       exposeInternalErrors: config.exposeInternalErrors,
       keepAliveSeconds: config.ws.keepAliveSeconds,
       authRecheckSeconds: config.auth.recheckSeconds,

@@ -77,7 +77,11 @@ const schema = z.object({
   /** How far a token's iat may lie ahead of this server's wall clock (the issuer's clock running fast). */
   AUTH_CLOCK_SKEW_SECONDS: nonNegativeInt.max(3600).default(60),
 
-  GRAPHQL_INTROSPECTION: bool.default(true),
+  /** Introspection (__schema, __type) and "Did you mean ...?" hints: default on, off when NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  GRAPHQL_SUGGESTIONS: bool.optional(),
+  /** Federation's `_service { sdl }`, which gateways compose from: answered whatever introspection says. */
+  GRAPHQL_FEDERATION_SDL: bool.default(true),
   /** Browser origins allowed to call /graphql and /duis across origins; unset: no CORS headers at all. */
   CORS_ORIGINS: origins.optional(),
   // Who may read /metrics: a port of its own, a bearer token, or (neither) callers on this host.
@@ -215,6 +219,10 @@ export interface Config {
   };
   readonly graphql: {
     readonly introspection: boolean;
+    /** "Did you mean ...?" hints in validation errors, which spell out the schema one guess at a time. */
+    readonly suggestions: boolean;
+    /** `_service { sdl }` for gateways; false refuses it like introspection (compose from schema.graphql). */
+    readonly federationSdl: boolean;
     readonly maxBatchSize: number;
     readonly maxDepth: number;
     readonly maxComplexity: number;
@@ -318,7 +326,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
     },
     graphql: {
-      introspection: e.GRAPHQL_INTROSPECTION,
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+      suggestions: e.GRAPHQL_SUGGESTIONS ?? e.NODE_ENV !== 'production',
+      federationSdl: e.GRAPHQL_FEDERATION_SDL,
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,

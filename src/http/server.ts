@@ -34,6 +34,7 @@ import type { Services } from '../services';
 import { RateLimitedError } from '../domain/errors';
 import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
 import { NoFederationSdlRule } from '../schema/schema-privacy';
+import type { SchemaAccess } from '../schema/schema-privacy';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
 import { persistedQueryCheck } from './persisted-queries';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
@@ -50,7 +51,8 @@ export interface HttpServerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly introspection: boolean;
+  /** What callers may learn of the schema: introspection, suggestions, the federation SDL. */
+  readonly schemaAccess: SchemaAccess;
   readonly exposeInternalErrors: boolean;
   readonly keepAliveSeconds: number;
   readonly authRecheckSeconds: number;
@@ -178,7 +180,7 @@ export async function startHttpServer(
         if (!(await stillValid(ctx.extra))) {
           return [toGraphQLError(new UnauthenticatedError('the token has expired'))];
         }
-        const prepared = prepareWsOperation(deps.schema, payload, limits, deps.introspection);
+        const prepared = prepareWsOperation(deps.schema, payload, limits, deps.schemaAccess);
         if (Array.isArray(prepared)) return prepared;
         const operation = getOperationAST(prepared.document, prepared.operationName);
         if (rateLimiter && operation) {
@@ -253,11 +255,10 @@ export async function startHttpServer(
   };
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
-    introspection: deps.introspection,
-    // Introspection off hides the schema on every route: no _service SDL, no "Did you mean".
-    ...(deps.introspection
-      ? {}
-      : { validationRules: [NoFederationSdlRule], hideSchemaDetailsFromClientErrors: true }),
+    // The same rules as over WebSocket (src/schema/schema-privacy.ts).
+    introspection: deps.schemaAccess.introspection,
+    hideSchemaDetailsFromClientErrors: !deps.schemaAccess.suggestions,
+    validationRules: deps.schemaAccess.federationSdl ? [] : [NoFederationSdlRule],
     formatError,
     includeStacktraceInErrorResponses: deps.exposeInternalErrors,
     // main.ts owns shutdown (drain, then close the database); Apollo's own signal handler would race it.
