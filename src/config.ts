@@ -175,6 +175,9 @@ const schema = z.object({
   DUIS_MAX_BYTES: positiveInt.default(1024 * 1024),
   /** Months of alerts, decisions and DNO messages kept (by the alert's event month); 0 keeps everything. */
   RETENTION_MONTHS: nonNegativeInt.default(13),
+  /** Date-times a client sends must lie in [INPUT_EARLIEST_DATE, now + INPUT_MAX_FUTURE_DAYS] (src/domain/input-dates.ts). */
+  INPUT_EARLIEST_DATE: z.iso.datetime({ offset: true }).default('2000-01-01T00:00:00Z'),
+  INPUT_MAX_FUTURE_DAYS: positiveInt.default(366),
 
   /**
    * An accelerated service clock for simulations (npm run simulate -- --mode live): it starts at
@@ -258,6 +261,8 @@ export interface Config {
   };
   /** POST /duis: the XSD folder (absolute; validation is off when unset) and the body size limit. */
   readonly duis: { readonly schemaDir?: string; readonly maxBytes: number };
+  /** The plausible range of client date-times: from `earliest` to `maxFutureDays` after now. */
+  readonly inputDates: { readonly earliest: Date; readonly maxFutureDays: number };
   /** Whole months kept before the current one (0: keep everything); see RetentionService. */
   readonly retention: { readonly months: number };
   /** Asking meters: the sender's EUI-64 and the request budget (beyond it, fail open). */
@@ -295,6 +300,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.NODE_ENV === 'production' && (e.CLOCK_SPEED !== undefined || e.CLOCK_START !== undefined)) {
     throw new ConfigError(
       'Invalid configuration:\n  CLOCK_SPEED and CLOCK_START are for simulations and tests: refused when NODE_ENV=production',
+    );
+  }
+  if (e.INPUT_MAX_FUTURE_DAYS < e.ACTIVATION_HORIZON_DAYS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  INPUT_MAX_FUTURE_DAYS must be at least ACTIVATION_HORIZON_DAYS (activations are scheduled that far ahead)',
     );
   }
   const clockSpeed = e.CLOCK_SPEED ?? 1;
@@ -388,6 +398,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.DUIS_MAX_BYTES,
     },
     retention: { months: e.RETENTION_MONTHS },
+    inputDates: { earliest: new Date(e.INPUT_EARLIEST_DATE), maxFutureDays: e.INPUT_MAX_FUTURE_DAYS },
     verification: {
       senderId: e.VERIFICATION_SENDER_ID.toUpperCase(),
       budget: {
