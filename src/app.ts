@@ -169,7 +169,7 @@ async function openDatabase(
 }
 
 /** The bearer-token verifier, with a secret of the config's or one generated for the embedded database. */
-function createVerifier({ config, log, clock }: StartContext): TokenVerifier {
+function createVerifier({ config, log }: StartContext): TokenVerifier {
   const { secret, generatedAt } = resolveJwtSecret(config);
   if (generatedAt) {
     log.warn(
@@ -182,9 +182,10 @@ function createVerifier({ config, log, clock }: StartContext): TokenVerifier {
     jwksUrl: config.auth.jwksUrl,
     issuer: config.auth.issuer,
     audience: config.auth.audience,
-    // The bound is in real seconds; exp and iat are on the service clock, which CLOCK_SPEED accelerates.
-    maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds * config.clock.speed,
-    now: () => clock.now(),
+    // Judged on wall time (the verifier's default), never on the service clock: tokens are issued
+    // on wall time, whatever CLOCK_SPEED and CLOCK_START make of the domain's.
+    maxLifetimeSeconds: config.auth.maxTokenLifetimeSeconds,
+    clockSkewSeconds: config.auth.clockSkewSeconds,
   });
 }
 
@@ -237,7 +238,11 @@ async function startServer(
       clock,
       log,
       metrics,
-      introspection: config.graphql.introspection,
+      schemaAccess: {
+        introspection: config.graphql.introspection,
+        suggestions: config.graphql.suggestions,
+        federationSdl: config.graphql.federationSdl,
+      },
       exposeInternalErrors: config.exposeInternalErrors,
       keepAliveSeconds: config.ws.keepAliveSeconds,
       authRecheckSeconds: config.auth.recheckSeconds,

@@ -72,10 +72,16 @@ const schema = z.object({
   AUTH_AUDIENCE: z.string().min(1).optional(),
   /** How often a long-lived WebSocket connection re-checks its token's expiry. */
   AUTH_RECHECK_SECONDS: positiveInt.default(30),
-  // Tokens must carry exp; exp - iat may not exceed this (0: any lifetime). Default: 7 days.
+  // Tokens must carry exp; exp - iat and exp - now may not exceed this (0: any lifetime). Default: 7 days.
   AUTH_MAX_TOKEN_LIFETIME_SECONDS: nonNegativeInt.default(7 * 24 * 3600),
+  /** How far a token's iat may lie ahead of this server's wall clock (the issuer's clock running fast). */
+  AUTH_CLOCK_SKEW_SECONDS: nonNegativeInt.max(3600).default(60),
 
-  GRAPHQL_INTROSPECTION: bool.default(true),
+  /** Introspection (__schema, __type) and "Did you mean ...?" hints: default on, off when NODE_ENV=production. */
+  GRAPHQL_INTROSPECTION: bool.optional(),
+  GRAPHQL_SUGGESTIONS: bool.optional(),
+  /** Federation's `_service { sdl }`, which gateways compose from: answered whatever introspection says. */
+  GRAPHQL_FEDERATION_SDL: bool.default(true),
   /** Browser origins allowed to call /graphql and /duis across origins; unset: no CORS headers at all. */
   CORS_ORIGINS: origins.optional(),
   // Who may read /metrics: a port of its own, a bearer token, or (neither) callers on this host.
@@ -172,6 +178,9 @@ const schema = z.object({
   DUIS_MAX_BYTES: positiveInt.default(1024 * 1024),
   /** Months of alerts, decisions and DNO messages kept (by the alert's event month); 0 keeps everything. */
   RETENTION_MONTHS: nonNegativeInt.default(13),
+  /** Date-times a client sends must lie in [INPUT_EARLIEST_DATE, now + INPUT_MAX_FUTURE_DAYS] (src/domain/input-dates.ts). */
+  INPUT_EARLIEST_DATE: z.iso.datetime({ offset: true }).default('2000-01-01T00:00:00Z'),
+  INPUT_MAX_FUTURE_DAYS: positiveInt.default(366),
 
   /**
    * An accelerated service clock for simulations (npm run simulate -- --mode live): it starts at
@@ -209,11 +218,17 @@ export interface Config {
     readonly issuer?: string;
     readonly audience?: string;
     readonly recheckSeconds: number;
-    /** The longest token lifetime (exp - iat) accepted; 0: no maximum (exp is still required). */
+    /** The longest token lifetime (exp - iat, exp - now) accepted, wall seconds; 0: no maximum (exp is still required). */
     readonly maxTokenLifetimeSeconds: number;
+    /** How far in the future a token's iat may lie. */
+    readonly clockSkewSeconds: number;
   };
   readonly graphql: {
     readonly introspection: boolean;
+    /** "Did you mean ...?" hints in validation errors, which spell out the schema one guess at a time. */
+    readonly suggestions: boolean;
+    /** `_service { sdl }` for gateways; false refuses it like introspection (compose from schema.graphql). */
+    readonly federationSdl: boolean;
     readonly maxBatchSize: number;
     readonly maxDepth: number;
     readonly maxComplexity: number;
@@ -249,6 +264,8 @@ export interface Config {
   };
   /** POST /duis: the XSD folder (absolute; validation is off when unset) and the body size limit. */
   readonly duis: { readonly schemaDir?: string; readonly maxBytes: number };
+  /** The plausible range of client date-times: from `earliest` to `maxFutureDays` after now. */
+  readonly inputDates: { readonly earliest: Date; readonly maxFutureDays: number };
   /** Whole months kept before the current one (0: keep everything); see RetentionService. */
   readonly retention: { readonly months: number };
   /** Asking meters: the sender's EUI-64 and the request budget (beyond it, fail open). */
@@ -288,6 +305,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'Invalid configuration:\n  CLOCK_SPEED and CLOCK_START are for simulations and tests: refused when NODE_ENV=production',
     );
   }
+  if (e.INPUT_MAX_FUTURE_DAYS < e.ACTIVATION_HORIZON_DAYS) {
+    throw new ConfigError(
+      'Invalid configuration:\n  INPUT_MAX_FUTURE_DAYS must be at least ACTIVATION_HORIZON_DAYS (activations are scheduled that far ahead)',
+    );
+  }
   const clockSpeed = e.CLOCK_SPEED ?? 1;
   return {
     nodeEnv: e.NODE_ENV ?? 'development',
@@ -314,9 +336,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       audience: e.AUTH_AUDIENCE,
       recheckSeconds: e.AUTH_RECHECK_SECONDS,
       maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+      clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
     },
     graphql: {
-      introspection: e.GRAPHQL_INTROSPECTION,
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+      suggestions: e.GRAPHQL_SUGGESTIONS ?? e.NODE_ENV !== 'production',
+      federationSdl: e.GRAPHQL_FEDERATION_SDL,
       maxBatchSize: e.MAX_BATCH_SIZE,
       maxDepth: e.GRAPHQL_MAX_DEPTH,
       maxComplexity: e.GRAPHQL_MAX_COMPLEXITY,
@@ -377,6 +402,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBytes: e.DUIS_MAX_BYTES,
     },
     retention: { months: e.RETENTION_MONTHS },
+    inputDates: { earliest: new Date(e.INPUT_EARLIEST_DATE), maxFutureDays: e.INPUT_MAX_FUTURE_DAYS },
     verification: {
       senderId: e.VERIFICATION_SENDER_ID.toUpperCase(),
       budget: {

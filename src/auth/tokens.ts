@@ -1,6 +1,7 @@
 import { SignJWT, createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
+import { systemClock } from '../clock';
 import { ROLES } from '../domain/model';
 import { UnauthenticatedError } from '../domain/errors';
 import type { Principal } from './principal';
@@ -11,8 +12,9 @@ import type { Principal } from './principal';
  *   role             ED | IS | GS | OPERATOR
  *   distributor_ids  for ED: the two-digit distributor IDs it operates
  *   supplier_id      for IS/GS: the supplier's EUI-64 party ID
- * exp is required (a token that never expires cannot be withdrawn) and its lifetime, exp - iat,
- * bounded by maxLifetimeSeconds; nbf is enforced when present; iss and aud when configured.
+ * exp is required (a token that never expires cannot be withdrawn) and its lifetime bounded by
+ * maxLifetimeSeconds, from iat and from now; an iat in the future (beyond a clock-skew allowance)
+ * is refused; nbf is enforced when present; iss and aud when configured. All on wall time.
  */
 const claimsSchema = z
   .object({
@@ -41,9 +43,18 @@ export interface TokenSettings {
   readonly jwksUrl?: string;
   readonly issuer?: string;
   readonly audience?: string;
-  /** The longest lifetime (exp - iat, or exp - now without iat) accepted; 0 or unset: no maximum. */
+  /**
+   * The longest lifetime accepted, in seconds: both exp - iat and exp - now (a token without iat
+   * is judged from now alone); 0 or unset: no maximum.
+   */
   readonly maxLifetimeSeconds?: number;
-  /** The service clock: exp and nbf are judged by it, as the WebSocket expiry re-check is (default: wall time). */
+  /** How far in the future an iat may lie (the issuer's clock ahead of ours); default 60 s. */
+  readonly clockSkewSeconds?: number;
+  /**
+   * Wall time, by which exp, nbf and iat are judged (default: the system clock; tests hand in a
+   * fixed one). Never the service clock: CLOCK_SPEED and CLOCK_START move that away from the time
+   * tokens are issued on.
+   */
   readonly now?: () => Date;
 }
 
@@ -52,8 +63,10 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
+type VerificationKey = Uint8Array | JWTVerifyGetKey;
+
 export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
-  let key: Uint8Array | JWTVerifyGetKey;
+  let key: VerificationKey;
   let algorithms: string[] | undefined;
   if (settings.jwksUrl) {
     key = createRemoteJWKSet(new URL(settings.jwksUrl));
@@ -68,16 +81,16 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
   // still refused once the token expires (or before its nbf); entries last at most a minute, so a
   // key withdrawn from the JWKS stops working within it.
   const verified = new Map<string, { principal: Principal; expMs: number; nbfMs: number; until: number }>();
-  const nowMs = () => (settings.now?.() ?? new Date()).getTime();
+  const now = () => settings.now?.() ?? systemClock.now();
   return {
     async verify(token) {
       const hit = verified.get(token);
       if (hit && performance.now() < hit.until) {
-        const now = nowMs();
-        if (now < hit.expMs && now >= hit.nbfMs) return hit.principal;
+        const at = now().getTime();
+        if (at < hit.expMs && at >= hit.nbfMs) return hit.principal;
       }
       verified.delete(token);
-      const principal = await verifyNow(token);
+      const principal = await verifyNow(token, key, algorithms, settings, now());
       const exp = principal.kind === 'user' ? principal.expiresAt?.getTime() : undefined;
       if (exp !== undefined) {
         if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
@@ -91,48 +104,66 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
       return principal;
     },
   };
+}
 
-  async function verifyNow(token: string): Promise<Principal> {
-    let payload: JWTPayload;
-    try {
-      const options = {
-        algorithms,
-        issuer: settings.issuer,
-        audience: settings.audience,
-        currentDate: settings.now?.(),
-        requiredClaims: ['exp'],
-      };
-      // jwtVerify has separate overloads for a key and a key resolver.
-      payload =
-        key instanceof Uint8Array
-          ? (await jwtVerify(token, key, options)).payload
-          : (await jwtVerify(token, key, options)).payload;
-    } catch (error) {
-      throw new UnauthenticatedError(describeJoseError(error));
-    }
-    const max = settings.maxLifetimeSeconds ?? 0;
-    if (max > 0 && typeof payload.exp === 'number') {
-      const issuedAt =
-        typeof payload.iat === 'number'
-          ? payload.iat
-          : Math.floor((settings.now?.() ?? new Date()).getTime() / 1000);
-      if (payload.exp - issuedAt > max) {
-        throw new UnauthenticatedError(`token lifetime exceeds the maximum of ${max} seconds`);
-      }
-    }
-    const claims = claimsSchema.safeParse(payload);
-    if (!claims.success) {
-      throw new UnauthenticatedError(`token claims are invalid: ${claims.error.issues[0]?.message ?? ''}`);
-    }
-    const c = claims.data;
-    return {
-      kind: 'user',
-      subject: c.sub,
-      role: c.role,
-      distributorIds: c.role === 'ED' ? [...new Set(c.distributor_ids)].sort() : [],
-      supplierId: c.role === 'IS' || c.role === 'GS' ? c.supplier_id?.toUpperCase() : undefined,
-      expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined,
+async function verifyNow(
+  token: string,
+  key: VerificationKey,
+  algorithms: string[] | undefined,
+  settings: TokenSettings,
+  now: Date,
+): Promise<Principal> {
+  let payload: JWTPayload;
+  try {
+    const options = {
+      algorithms,
+      issuer: settings.issuer,
+      audience: settings.audience,
+      currentDate: now,
+      requiredClaims: ['exp'],
     };
+    // jwtVerify has separate overloads for a key and a key resolver.
+    payload =
+      key instanceof Uint8Array
+        ? (await jwtVerify(token, key, options)).payload
+        : (await jwtVerify(token, key, options)).payload;
+  } catch (error) {
+    throw new UnauthenticatedError(describeJoseError(error));
+  }
+  checkLifetime(payload, Math.floor(now.getTime() / 1000), settings);
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) {
+    throw new UnauthenticatedError(`token claims are invalid: ${claims.error.issues[0]?.message ?? ''}`);
+  }
+  const c = claims.data;
+  return {
+    kind: 'user',
+    subject: c.sub,
+    role: c.role,
+    distributorIds: c.role === 'ED' ? [...new Set(c.distributor_ids)].sort() : [],
+    supplierId: c.role === 'IS' || c.role === 'GS' ? c.supplier_id?.toUpperCase() : undefined,
+    expiresAt: typeof payload.exp === 'number' ? new Date(payload.exp * 1000) : undefined,
+  };
+}
+
+/** The default allowance for an issuer's clock running ahead of ours, in seconds. */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * Refuses an iat in the future (beyond the skew allowance) and a lifetime over the maximum,
+ * counted both from iat and from now: without the second, a token "issued" in the future, or one
+ * whose iat is absurd (1e30), could live as long as it liked.
+ */
+function checkLifetime(payload: JWTPayload, nowSeconds: number, settings: TokenSettings): void {
+  const exp = payload.exp as number; // required, and a number: jose checked both
+  const skew = settings.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + skew) {
+    throw new UnauthenticatedError('token "iat" claim is in the future');
+  }
+  const max = settings.maxLifetimeSeconds ?? 0;
+  if (max <= 0) return;
+  if (exp - nowSeconds > max || (typeof payload.iat === 'number' && exp - payload.iat > max)) {
+    throw new UnauthenticatedError(`token lifetime exceeds the maximum of ${max} seconds`);
   }
 }
 

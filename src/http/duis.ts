@@ -102,6 +102,7 @@ export function createDuisRouter(deps: DuisRouterDeps): Router {
       ),
     );
 
+  const SR11_3_SENTINEL = new Set(['input.executeAt']);
   const router = express.Router();
   router.post('/', async (req, res) => {
     try {
@@ -139,6 +140,11 @@ export function createDuisRouter(deps: DuisRouterDeps): Router {
         if (!checked.valid) throw schemaFailure(schema, checked.violations);
       }
       const command = interpretDocument(root);
+      // The same plausible dates as GraphQL; the cancellation date only as an SR11.3's ExecutionDateTime.
+      deps.services.inputDates.check(
+        command,
+        command.document === 'SR11.3_REQUEST' ? SR11_3_SENTINEL : undefined,
+      );
       const results = await execute(deps.services, principal, command);
       deps.log.info(
         { document: command.document, subject: principal.kind === 'user' ? principal.subject : null },

@@ -34,7 +34,9 @@ import type { Services } from '../services';
 import { RateLimitedError } from '../domain/errors';
 import { prepareWsOperation, queryLimitsPlugin } from '../schema/limits';
 import { NoFederationSdlRule } from '../schema/schema-privacy';
+import type { SchemaAccess } from '../schema/schema-privacy';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
+import { persistedQueryCheck } from './persisted-queries';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
 import { subscribeSharingEvents } from '../realtime/shared-events';
 import { serveGraphqlWs } from '../realtime/ws-transport';
@@ -49,7 +51,8 @@ export interface HttpServerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly introspection: boolean;
+  /** What callers may learn of the schema: introspection, suggestions, the federation SDL. */
+  readonly schemaAccess: SchemaAccess;
   readonly exposeInternalErrors: boolean;
   readonly keepAliveSeconds: number;
   readonly authRecheckSeconds: number;
@@ -123,7 +126,21 @@ export async function startHttpServer(
   );
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const recheckTimers = new Map<object, NodeJS.Timeout>();
-  const wsServer = serveGraphqlWs<Record<string, unknown>, { principal?: Principal }>(
+  // A token that no longer verifies (expired on wall time, or its key withdrawn) closes its socket.
+  const stillValid = async (extra: {
+    token?: string;
+    socket: { close(code: number, why: string): void };
+  }) => {
+    const valid =
+      extra.token !== undefined &&
+      (await deps.verifier.verify(extra.token).then(
+        () => true,
+        () => false,
+      ));
+    if (!valid) extra.socket.close(UNAUTHORIZED_CLOSE, 'Token expired');
+    return valid;
+  };
+  const wsServer = serveGraphqlWs<Record<string, unknown>, { principal?: Principal; token?: string }>(
     {
       schema: deps.schema,
       onConnect: async (ctx) => {
@@ -135,18 +152,13 @@ export async function startHttpServer(
             throw new UnauthenticatedError('connection_init must carry { authorization: "Bearer <token>" }');
           const principal = await deps.verifier.verify(token);
           ctx.extra.principal = principal;
+          ctx.extra.token = token;
           metrics.wsConnections.inc();
-          // Long-lived connections outlive tokens: re-check expiry and close when it passes.
-          if (principal.kind === 'user' && principal.expiresAt) {
-            const expiresAt = principal.expiresAt.getTime();
-            const timer = setInterval(() => {
-              if (deps.clock.now().getTime() >= expiresAt) {
-                ctx.extra.socket.close(UNAUTHORIZED_CLOSE, 'Token expired');
-              }
-            }, deps.authRecheckSeconds * 1000);
-            timer.unref();
-            recheckTimers.set(ctx.extra.socket, timer);
-          }
+          // Long-lived connections outlive tokens: re-check now and then (and at every operation,
+          // in onSubscribe) and close once the token no longer verifies.
+          const timer = setInterval(() => void stillValid(ctx.extra), deps.authRecheckSeconds * 1000);
+          timer.unref();
+          recheckTimers.set(ctx.extra.socket, timer);
           return true;
         } catch (error) {
           const reason = error instanceof DomainError ? error.message : 'Unauthorized';
@@ -165,7 +177,10 @@ export async function startHttpServer(
       },
       // The same parse/validation codes, query limits and mutation rate limit as over HTTP.
       onSubscribe: async (ctx, _id, payload) => {
-        const prepared = prepareWsOperation(deps.schema, payload, limits, deps.introspection);
+        if (!(await stillValid(ctx.extra))) {
+          return [toGraphQLError(new UnauthenticatedError('the token has expired'))];
+        }
+        const prepared = prepareWsOperation(deps.schema, payload, limits, deps.schemaAccess);
         if (Array.isArray(prepared)) return prepared;
         const operation = getOperationAST(prepared.document, prepared.operationName);
         if (rateLimiter && operation) {
@@ -211,7 +226,8 @@ export async function startHttpServer(
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) };
       },
       onError: (_ctx, _id, _payload, errors) => {
-        log.warn({ errors: errors.map((e) => e.message) }, 'subscription operation failed');
+        // Refused operations (bad input, limits, rate): the client's mistake, not the server's.
+        log.info({ errors: errors.map((e) => e.message) }, 'WebSocket operation refused');
         return errors.map((e) => formatError(e.toJSON(), e));
       },
     },
@@ -239,11 +255,10 @@ export async function startHttpServer(
   };
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema,
-    introspection: deps.introspection,
-    // Introspection off hides the schema on every route: no _service SDL, no "Did you mean".
-    ...(deps.introspection
-      ? {}
-      : { validationRules: [NoFederationSdlRule], hideSchemaDetailsFromClientErrors: true }),
+    // The same rules as over WebSocket (src/schema/schema-privacy.ts).
+    introspection: deps.schemaAccess.introspection,
+    hideSchemaDetailsFromClientErrors: !deps.schemaAccess.suggestions,
+    validationRules: deps.schemaAccess.federationSdl ? [] : [NoFederationSdlRule],
     formatError,
     includeStacktraceInErrorResponses: deps.exposeInternalErrors,
     // main.ts owns shutdown (drain, then close the database); Apollo's own signal handler would race it.
@@ -302,6 +317,7 @@ export async function startHttpServer(
   app.use(
     '/graphql',
     graphqlJsonBody(limits.maxBodyBytes),
+    persistedQueryCheck(),
     // After the body is read (stream events would leave the async context): a statement budget
     // for this request, which the query limits plugin arms once it knows the operation is a query.
     (_req: express.Request, _res: express.Response, next: express.NextFunction) =>

@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { InvalidInputError } from '../domain/errors';
 
 /**
  * A small, hardened XML reader for DUIS and MMC documents, on fast-xml-parser.
@@ -216,9 +217,22 @@ export function childrenNamed(parent: XmlElement, ns: string, local: string): Xm
   return parent.children.filter((c) => c.ns === ns && c.local === local);
 }
 
-/** The first child named (ns, local), or undefined. */
+/**
+ * The one child named (ns, local), or undefined. Two are refused (BAD_USER_INPUT
+ * DUPLICATE_ELEMENT): with XSD validation off, a document with two RequestIDs or two
+ * ExecutionDateTimes would otherwise be read by its first, while another reader (an XSD-validating
+ * gateway, the DSP) reads it differently or refuses it. Repeated elements are read with childrenNamed.
+ */
 export function child(parent: XmlElement | undefined, ns: string, local: string): XmlElement | undefined {
-  return parent?.children.find((c) => c.ns === ns && c.local === local);
+  const found = parent?.children.filter((c) => c.ns === ns && c.local === local) ?? [];
+  if (found.length > 1) {
+    throw new InvalidInputError(
+      'DUPLICATE_ELEMENT',
+      `${parent!.local} has ${found.length} ${local} elements; it may have one`,
+      `${parent!.local}/${local}`,
+    );
+  }
+  return found[0];
 }
 
 /** Follows a path of local names in one namespace; undefined when any step is missing. */

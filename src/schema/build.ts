@@ -5,6 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import { InvalidInputError } from '../domain/errors';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { PubSub } from 'type-graphql';
+import { guardMutationDates } from './date-guard';
 import { DateTimeScalar } from './scalars';
 import { ActivationResolver, activationReference } from '../resolvers/activation.resolver';
 import { AlertResolver, alertReference } from '../resolvers/alert.resolver';
@@ -65,6 +66,7 @@ export async function buildAppSchema(pubSub: PubSub): Promise<GraphQLSchema> {
     resolvers: resolvers as never,
   });
   guardEntityReferences(schema);
+  guardMutationDates(schema);
   return schema;
 }
 

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
@@ -85,9 +85,32 @@ const APOLLO_BAD_REQUEST_CODES = new Set([
   'BAD_USER_INPUT',
   'BAD_REQUEST',
   'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
+
+/**
+ * Codes kept as Apollo gives them, because Apollo clients branch on them: on
+ * PERSISTED_QUERY_NOT_FOUND the client sends the query with its hash, on
+ * PERSISTED_QUERY_NOT_SUPPORTED it stops sending hashes (src/http/persisted-queries.ts).
+ */
+const APOLLO_PROTOCOL_CODES = new Set(['PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED']);
+
+/**
+ * graphql-js stops coercing variables after 50 errors and adds this one, which carries neither a
+ * code nor the variable's node: without this it was the only error of a bad request that read as
+ * INTERNAL.
+ */
+const VARIABLE_ERROR_LIMIT_MESSAGE =
+  'Too many errors processing variables, error limit reached. Execution aborted.';
+
+/** A variable that could not be coerced to its type, however many there were (graphql-js's wording). */
+function isVariableCoercionError(error: GraphQLError): boolean {
+  if (error.message === VARIABLE_ERROR_LIMIT_MESSAGE) return true;
+  const node = error.nodes?.length === 1 ? error.nodes[0] : undefined;
+  return (
+    node?.kind === Kind.VARIABLE_DEFINITION &&
+    error.message.startsWith(`Variable "$${node.variable.name.value}"`)
+  );
+}
 
 /** Apollo `formatError`. */
 export function createErrorFormatter(exposeInternals: boolean, onInternal: (error: unknown) => void) {
@@ -106,6 +129,15 @@ export function createErrorFormatter(exposeInternals: boolean, onInternal: (erro
       };
     }
     const code = formatted.extensions?.code;
+    if (original instanceof GraphQLError && isVariableCoercionError(original)) {
+      const cause = domainCause(original)?.details ?? {};
+      const extensions = stripStack(formatted.extensions);
+      const reason =
+        original.message === VARIABLE_ERROR_LIMIT_MESSAGE
+          ? 'TOO_MANY_INVALID_VARIABLES'
+          : 'INVALID_VARIABLES';
+      return { ...formatted, extensions: { ...extensions, reason, ...cause, code: 'BAD_USER_INPUT' } };
+    }
     // GraphQL's own failures (parse, validation, variable coercion, a malformed request) become
     // BAD_USER_INPUT with Apollo's code as the reason (GRAPHQL_PARSE_FAILED,
     // GRAPHQL_VALIDATION_FAILED, BAD_REQUEST...), so every error carries a code from one short
@@ -113,6 +145,7 @@ export function createErrorFormatter(exposeInternals: boolean, onInternal: (erro
     if (original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR') {
       const cause = domainCause(original)?.details ?? {};
       const extensions = stripStack(formatted.extensions);
+      if (APOLLO_PROTOCOL_CODES.has(code)) return { ...formatted, extensions: { ...extensions, code } };
       if (APOLLO_BAD_REQUEST_CODES.has(code)) {
         const reason = code === 'BAD_USER_INPUT' ? (extensions.reason ?? 'INVALID_VARIABLES') : code;
         return { ...formatted, extensions: { ...extensions, reason, ...cause, code: 'BAD_USER_INPUT' } };

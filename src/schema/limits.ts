@@ -21,6 +21,7 @@ import { QueryTooComplexError } from '../domain/errors';
 import { MAX_PAGE_SIZE } from '../services/shared/pagination';
 import type { GraphQLContext } from './context';
 import { NoFederationSdlRule, withoutSuggestions } from './schema-privacy';
+import type { SchemaAccess } from './schema-privacy';
 import { toGraphQLError } from './errors';
 import { budgetQuery } from '../db/statement-budget';
 
@@ -194,15 +195,16 @@ function badRequest(error: GraphQLError, reason: string): GraphQLError {
 }
 
 /**
- * The WebSocket side, for graphql-ws `onSubscribe`: parses and validates the operation (without
- * introspection when it is disabled, as on HTTP), then applies the same limits. Returns the
+ * The WebSocket side, for graphql-ws `onSubscribe`: parses and validates the operation with the
+ * same schema access as on HTTP (introspection, suggestions, the federation SDL), then applies the
+ * same limits. Returns the
  * execution arguments, or the errors to send the client.
  */
 export function prepareWsOperation(
   schema: GraphQLSchema,
   payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
   limits: QueryLimits,
-  introspection: boolean,
+  access: SchemaAccess,
 ):
   | { document: DocumentNode; operationName?: string; variableValues?: Record<string, unknown> }
   | GraphQLError[] {
@@ -218,14 +220,16 @@ export function prepareWsOperation(
           }),
     ];
   }
-  const rules: ValidationRule[] = introspection
-    ? [...specifiedRules]
-    : [...specifiedRules, NoSchemaIntrospectionCustomRule, NoFederationSdlRule];
+  const rules: ValidationRule[] = [
+    ...specifiedRules,
+    ...(access.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+    ...(access.federationSdl ? [] : [NoFederationSdlRule]),
+  ];
   const errors = validate(schema, document, rules);
   if (errors.length) {
     return errors.map((e) =>
       badRequest(
-        introspection
+        access.suggestions
           ? e
           : new GraphQLError(withoutSuggestions(e.message), { nodes: e.nodes, extensions: e.extensions }),
         'GRAPHQL_VALIDATION_FAILED',

@@ -2,12 +2,23 @@ import { GraphQLError } from 'graphql';
 import type { ValidationRule } from 'graphql';
 
 /**
- * With introspection off (GRAPHQL_INTROSPECTION=false), the schema is not handed to strangers by
- * other routes either: Apollo Federation's `_service { sdl }` is refused like `__schema`, and
- * validation errors lose graphql-js's "Did you mean ...?" hints, which spell out field, argument
- * and enum names one guess at a time. A gateway composes from the checked-in `schema.graphql`
- * (`npm run supergraph`) instead.
+ * What a caller may learn of the schema, the same over HTTP and WebSocket (config.ts, GRAPHQL_*):
+ *
+ * - introspection (`__schema`, `__type`): on by default, off when NODE_ENV=production;
+ * - suggestions: graphql-js's "Did you mean ...?" hints in validation errors, which spell out
+ *   field, argument and enum names one guess at a time; on by default, off in production;
+ * - the federation SDL (`_service { sdl }`): answered whatever introspection says, because a
+ *   gateway composes the supergraph from it. The SDL is no secret (it is `schema.graphql`, and the
+ *   supergraph other teams read); what guards the data is authorization. Turned off, it is refused
+ *   like `__schema`, and gateways compose from the checked-in `schema.graphql` (`npm run supergraph`).
  */
+export interface SchemaAccess {
+  readonly introspection: boolean;
+  readonly suggestions: boolean;
+  readonly federationSdl: boolean;
+}
+
+/** Refuses `_service` (GRAPHQL_FEDERATION_SDL=false). */
 export const NoFederationSdlRule: ValidationRule = (context) => ({
   Field(node) {
     if (node.name.value !== '_service') return;

@@ -12,6 +12,7 @@ import { DeviceService } from './inventory/device.service';
 import { FirmwareService } from './inventory/firmware.service';
 import { IngestService } from './ingest/ingest.service';
 import { NetworkOperatorService } from './inventory/network-operator.service';
+import { InputDates } from './shared/input-dates';
 import type { ServiceObserver } from './shared/observer';
 import { OperationsService } from './operations/operations.service';
 import { RetentionService } from './operations/retention.service';
@@ -44,6 +45,8 @@ export interface Services {
   readonly verification: VerificationService;
   /** The DSP adapter's reads of the verification outbox: pages and the live stream. */
   readonly verificationFeed: VerificationFeed;
+  /** The plausible range of every date-time a client sends (INPUT_EARLIEST_DATE, INPUT_MAX_FUTURE_DAYS). */
+  readonly inputDates: InputDates;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -93,6 +96,7 @@ export function createServices(deps: ServiceDeps): Services {
     }),
     delivery,
     verification,
+    inputDates: new InputDates(clock, config.inputDates),
     verificationFeed: new VerificationFeed(verification, {
       pollMs: config.ingest.schedulerPollMs,
       page: 200,

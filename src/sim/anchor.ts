@@ -124,19 +124,20 @@ export const scenarioAt = (anchor: TimeAnchor, real: number): number =>
   serverAt(anchor.clock, real) - anchor.offsetMs;
 
 /**
- * When a token minted now should say it was issued, and how long it must live: issued a minute of
- * server time back (so a server clock a little behind ours still accepts it), valid until the
- * server's clock passes `untilServerTime` plus a day of margin. Both on the server's clock,
- * because that is what checks them (tokens expire by the service clock).
+ * When a token minted now should say it was issued, and how long it must live: issued a minute
+ * back on the wall clock (so a server clock a little behind ours still accepts it), valid for the
+ * real time the server's clock takes to reach `untilServerTime`, plus an hour of margin. Tokens
+ * are judged on wall time, never on the server's (possibly accelerated) clock.
  */
 export function tokenTimes(
   clock: ServerClock,
   realNow: number,
   untilServerTime: number,
+  wallNow: number,
 ): { issuedAt: Date; ttlSeconds: number } {
-  const issuedAt = Math.floor(serverAt(clock, realNow) / SECOND) * SECOND - 60 * SECOND;
-  const until = Math.max(untilServerTime, issuedAt) + 24 * 3600 * SECOND;
-  return { issuedAt: new Date(issuedAt), ttlSeconds: Math.ceil((until - issuedAt) / SECOND) };
+  const issuedAt = Math.floor(wallNow / SECOND) * SECOND - 60 * SECOND;
+  const realRunMs = Math.max(0, untilServerTime - serverAt(clock, realNow)) / clock.speed;
+  return { issuedAt: new Date(issuedAt), ttlSeconds: Math.ceil((120 * SECOND + realRunMs) / SECOND) + 3600 };
 }
 
 /**

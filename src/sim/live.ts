@@ -213,11 +213,12 @@ async function drive(scenario: Scenario, live: LiveOptions, target: Target): Pro
   const t0 = performance.now();
   const clock = await measureServerClock(target.url, live.speed);
 
-  // 2. Tokens on the server's clock, valid past the end of the run.
+  // 2. Tokens on wall time, valid past the end of the run.
   const { issuedAt, ttlSeconds } = tokenTimes(
     clock,
     performance.now(),
     serverAt(clock, performance.now()) + (lastAt - scenario.start) + live.speed * 10 * MINUTE,
+    Date.now(),
   );
   const mint = (claims: Omit<Parameters<typeof mintToken>[1], 'ttlSeconds' | 'issuer' | 'audience'>) =>
     mintToken(

@@ -332,7 +332,11 @@ describe('mutation rate limit and introspection off', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ RATE_LIMIT_MUTATIONS_PER_MINUTE: '3', GRAPHQL_INTROSPECTION: 'false' });
+    t = await startTestApp({
+      RATE_LIMIT_MUTATIONS_PER_MINUTE: '3',
+      GRAPHQL_INTROSPECTION: 'false',
+      GRAPHQL_SUGGESTIONS: 'false',
+    });
   });
   afterAll(() => t?.stop());
 
@@ -368,7 +372,7 @@ describe('mutation rate limit and introspection off', () => {
     expectError(limited.body, 'RATE_LIMITED');
   });
 
-  test('GRAPHQL_INTROSPECTION=false refuses __schema and _service, and drops "Did you mean", over HTTP and WebSocket', async () => {
+  test('GRAPHQL_INTROSPECTION=false refuses __schema, GRAPHQL_SUGGESTIONS=false drops "Did you mean", over HTTP and WebSocket; _service stays for gateways', async () => {
     const res = await t.gql('{ __schema { types { name } } }');
     expect(res.status).toBe(400);
     expectError(res.body, 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED');
@@ -381,12 +385,12 @@ describe('mutation rate limit and introspection off', () => {
       code: 'BAD_USER_INPUT',
       reason: 'GRAPHQL_VALIDATION_FAILED',
     });
-    // The federation SDL is the whole schema: refused as well, anonymous or not.
+    // A gateway composes from the federation SDL: it is answered whatever introspection says
+    // (GRAPHQL_FEDERATION_SDL=false refuses it: test/security/schema-exposure).
     for (const token of [undefined, op]) {
       const sdl = await t.gql('{ _service { sdl } }', {}, token);
-      expect(sdl.status).toBe(400);
-      expectError(sdl.body, 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED');
-      expect(JSON.stringify(sdl.body)).not.toContain('type Query');
+      expect(sdl.status).toBe(200);
+      expect(JSON.stringify(sdl.body)).toContain('type Query');
     }
     // A misspelt field is refused without naming the real one.
     const typo = await t.gql('{ networkOperator { distributorId } }');

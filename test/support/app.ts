@@ -7,6 +7,7 @@ import { mintToken } from '../../src/auth/tokens';
 import type { TokenClaims } from '../../src/auth/tokens';
 import type { Clock } from '../../src/clock';
 import { loadConfig } from '../../src/config';
+import type { Logger } from '../../src/logger';
 import { createTestDatabase } from './database';
 import type { TestDatabase } from './database';
 
@@ -82,6 +83,8 @@ export async function startTestApp(
   clock?: Clock,
   /** Reuse this database (a restart); it is then left for its owner to drop. */
   existing?: TestDatabase,
+  /** Where the server logs (default: a logger at TEST_LOG_LEVEL, silent unless set). */
+  log?: Logger,
 ): Promise<TestApp> {
   const db = existing ?? (await createTestDatabase());
   const config = loadConfig({
@@ -96,13 +99,14 @@ export async function startTestApp(
     PUBSUB_MODE: db.backend === 'pglite' ? 'memory' : 'postgres',
     // PGlite has one backend; one connection keeps the messages of concurrent queries apart.
     DATABASE_POOL_SIZE: db.backend === 'pglite' ? '1' : '10',
-    // Tests drive simulated clocks over months, with tokens to match.
+    // Tests that drive simulated clocks over months mint long-lived tokens; the bound itself is
+    // tested with the default (test/security, test/integration/authorization).
     AUTH_MAX_TOKEN_LIFETIME_SECONDS: String(500 * 24 * 3600),
     ...env,
   });
   let app: App;
   try {
-    app = await startApp(config, { clock });
+    app = await startApp(config, { clock, log });
   } catch (error) {
     if (!existing) await db.drop();
     throw error;
@@ -119,7 +123,8 @@ export async function startTestApp(
       mintToken(
         TEST_SECRET,
         { subject: `test-${claims.role}`, ttlSeconds: 3600, ...claims },
-        clock?.now() ?? new Date(),
+        // Tokens are judged on wall time, whatever the test's service clock reads.
+        new Date(),
       ),
     async gql(query, variables, token) {
       const res = await fetch(`${url}/graphql`, {

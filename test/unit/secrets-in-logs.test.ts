@@ -63,7 +63,27 @@ describe('secrets in logs', () => {
 
   test('the security settings have their documented defaults and are validated', () => {
     const c = loadConfig({});
-    expect(c.graphql).toMatchObject({ maxDepth: 10, maxComplexity: 10_000, introspection: true });
+    expect(c.graphql).toMatchObject({
+      maxDepth: 10,
+      maxComplexity: 10_000,
+      introspection: true,
+      suggestions: true,
+      federationSdl: true,
+    });
+    // Production hides the schema from strangers unless a setting says otherwise; gateways keep the SDL.
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) }).graphql).toMatchObject({
+      introspection: false,
+      suggestions: false,
+      federationSdl: true,
+    });
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        AUTH_JWT_SECRET: 'x'.repeat(32),
+        GRAPHQL_INTROSPECTION: 'true',
+        GRAPHQL_SUGGESTIONS: 'true',
+      }).graphql,
+    ).toMatchObject({ introspection: true, suggestions: true });
     expect(c.http).toEqual({
       maxBodyBytes: 8 * 1024 * 1024,
       mutationsPerMinute: 600,

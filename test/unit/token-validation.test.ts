@@ -60,21 +60,51 @@ describe('token validation', () => {
     });
   });
 
-  test('a lifetime (exp - iat, or exp - now without iat) over the maximum is refused', async () => {
+  test('a lifetime over the maximum, counted from iat or from now, is refused', async () => {
     const bounded = createTokenVerifier({ secret: SECRET, maxLifetimeSeconds: 24 * 3600, now: () => NOW });
     await expect(bounded.verify(await jwt({ ...operator, exp: T + 24 * 3600 }))).resolves.toMatchObject({
       kind: 'user',
     });
     for (const claims of [
       { ...operator, exp: T + 24 * 3600 + 1 },
+      // Issued an hour ago, for a day and a second: exp - now is within the bound, exp - iat is not.
       { ...operator, iat: T - 3600, exp: T + 24 * 3600 - 3599 },
       { sub: 's', role: 'OPERATOR', exp: T + 30 * 24 * 3600 },
+      // Ten years ahead.
+      { ...operator, exp: T + 10 * 365 * 24 * 3600 },
     ]) {
       await expect(bounded.verify(await jwt(claims))).rejects.toMatchObject({
         code: 'UNAUTHENTICATED',
         message: 'token lifetime exceeds the maximum of 86400 seconds',
       });
     }
+  });
+
+  test('an iat in the future beyond the skew allowance is refused, however the lifetime looks', async () => {
+    const bounded = createTokenVerifier({
+      secret: SECRET,
+      maxLifetimeSeconds: 24 * 3600,
+      clockSkewSeconds: 60,
+      now: () => NOW,
+    });
+    // Within the allowance: an issuer whose clock runs 30 s fast.
+    await expect(
+      bounded.verify(await jwt({ ...operator, iat: T + 30, exp: T + 3600 })),
+    ).resolves.toMatchObject({ kind: 'user' });
+    for (const claims of [
+      { ...operator, iat: T + 61, exp: T + 3600 },
+      // exp - iat is small, but both lie a year ahead: without the iat check, a year-long token.
+      { ...operator, iat: T + 365 * 24 * 3600, exp: T + 365 * 24 * 3600 + 60 },
+      { ...operator, iat: 1e30, exp: 1e30 + 60 },
+      { ...operator, iat: 1e30 },
+    ]) {
+      await expect(bounded.verify(await jwt(claims))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+    // And without a lifetime bound too.
+    await expect(verifier.verify(await jwt({ ...operator, iat: 1e30 }))).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: 'token "iat" claim is in the future',
+    });
   });
 
   test('wrong or missing issuer and audience, when configured: UNAUTHENTICATED', async () => {

@@ -85,13 +85,14 @@ describe('live mode: the server clock and the scenario anchor', () => {
     ).toBe(60_000);
   });
 
-  test('tokens are dated on the server clock a minute back and outlive the run by a day', () => {
+  test('tokens are dated on wall time a minute back and outlive the run, in real time, by an hour', () => {
     const clock = fitServerClock(samplesOf(600, [0, 500, 1000]), 600);
-    const { issuedAt, ttlSeconds } = tokenTimes(clock, 1000, serverAt(clock, 1000) + 2 * 86_400_000);
-    expect(issuedAt.getTime()).toBe(Math.floor(serverAt(clock, 1000) / 1000) * 1000 - 60_000);
-    expect(issuedAt.getTime() + ttlSeconds * 1000).toBeGreaterThanOrEqual(
-      serverAt(clock, 1000) + 3 * 86_400_000,
-    );
+    const wall = Date.parse('2026-12-07T03:00:00.500Z');
+    const { issuedAt, ttlSeconds } = tokenTimes(clock, 1000, serverAt(clock, 1000) + 2 * 86_400_000, wall);
+    expect(issuedAt.getTime()).toBe(Date.parse('2026-12-07T02:59:00Z'));
+    // Two server days at 600x are 288 real seconds.
+    expect(issuedAt.getTime() + ttlSeconds * 1000).toBeGreaterThanOrEqual(wall + 288_000 + 3600_000);
+    expect(ttlSeconds).toBeLessThan(2 * 3600);
   });
 });
 
