@@ -206,6 +206,7 @@ function createObservedServices(
   metrics.setScrapeSources({
     lags: () => services.delivery.lags(),
     holdQueue: () => services.operations.holdQueue(),
+    held: () => services.operatorStatus.held(),
     budgets: () => services.operations.budgets(),
     verifications: () => services.operations.verifications(),
     pool: () => poolState(dataSource, readers),
