@@ -36,6 +36,8 @@ export interface App {
   readonly services: Services;
   readonly server: RunningServer;
   readonly log: Logger;
+  /** This process's metrics registry, as GET /metrics exposes it. */
+  readonly metrics: Metrics;
   /** What /readyz answers: false once stopping has begun, or while the database is unreachable. */
   ready(): Promise<boolean>;
   /**
@@ -116,6 +118,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services,
       server,
       log,
+      metrics,
       ready,
       stop: () => {
         draining = true;
