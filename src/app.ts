@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { resolveJwtSecret } from './auth/secret';
@@ -329,11 +330,28 @@ function startOutcomeExpiry({ log, clock, cleanups }: StartContext, services: Se
 function logListening({ config, log }: StartContext, server: RunningServer): void {
   log.info(
     {
-      url: `${server.url}/graphql`,
-      graphiql: `${server.url}/graphiql`,
+      ...listeningAt(config.host, server.port, os.hostname()),
       database: config.database.kind,
       ...(config.cors.origins.length ? { corsOrigins: config.cors.origins } : {}),
     },
     'poa-sieve listening',
   );
+}
+
+/**
+ * What the start-up line says about where the service listens: the address as bound, and the
+ * URLs to reach it. On every interface (0.0.0.0, ::) those name this machine, for callers
+ * elsewhere, with `localUrl` for a caller on it: 127.0.0.1 alone would suggest that nothing
+ * else can connect.
+ */
+export function listeningAt(host: string, port: number, hostname: string) {
+  const everywhere = host === '0.0.0.0' || host === '::';
+  const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const base = `http://${urlHost(everywhere ? hostname : host)}:${port}`;
+  return {
+    listen: everywhere ? `${urlHost(host)}:${port} (all interfaces)` : `${urlHost(host)}:${port}`,
+    url: `${base}/graphql`,
+    graphiql: `${base}/graphiql`,
+    ...(everywhere ? { localUrl: `http://127.0.0.1:${port}/graphql` } : {}),
+  };
 }
