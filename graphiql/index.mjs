@@ -67,6 +67,29 @@ query ExplainAlert($id: ID!) {
 }
 `;
 
+const OPERATOR_STATUS = `# The service at a glance, per DNO and in total (role: OPERATOR).
+# Needs an operator token in the Headers tab below: npm run token -- --role OPERATOR
+query OperatorStatus($windowMinutes: Int) {
+  operatorStatus(windowMinutes: $windowMinutes) {
+    at
+    since
+    total {
+      alerts { received held suppressed paired released delivered }
+      heldNow
+      awaitingVerification
+      verifications { pending answered timedOut skipped }
+    }
+    distributors {
+      distributorId
+      alerts { received held suppressed paired released delivered }
+      awaitingVerification
+      verifications { pending timedOut skipped }
+      delivery { lag secondsSinceAcknowledgement }
+    }
+  }
+}
+`;
+
 /** The unedited hint is not a token: sending it would only get a 401 (and no schema for the docs). */
 function isPlaceholder(value) {
   return typeof value === 'string' && value.includes('<paste');
@@ -165,6 +188,7 @@ const tabs = [
   { query: DNO_ALERTS, headers: HEADERS },
   { query: SCHEDULE, variables: SCHEDULE_VARIABLES, headers: HEADERS },
   { query: EXPLAIN, variables: JSON.stringify({ id: '1' }, null, 2), headers: HEADERS },
+  { query: OPERATOR_STATUS, variables: JSON.stringify({ windowMinutes: 60 }, null, 2), headers: HEADERS },
 ];
 
 createRoot(document.getElementById('graphiql')).render(

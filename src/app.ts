@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { resolveJwtSecret } from './auth/secret';
@@ -36,6 +37,8 @@ export interface App {
   readonly services: Services;
   readonly server: RunningServer;
   readonly log: Logger;
+  /** This process's metrics registry, as GET /metrics exposes it. */
+  readonly metrics: Metrics;
   /** What /readyz answers: false once stopping has begun, or while the database is unreachable. */
   ready(): Promise<boolean>;
   /**
@@ -116,6 +119,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services,
       server,
       log,
+      metrics,
       ready,
       stop: () => {
         draining = true;
@@ -207,6 +211,7 @@ function createObservedServices(
   metrics.setScrapeSources({
     lags: () => services.delivery.lags(),
     holdQueue: () => services.operations.holdQueue(),
+    held: () => services.operatorStatus.held(),
     budgets: () => services.operations.budgets(),
     verifications: () => services.operations.verifications(),
     pool: () => poolState(dataSource, readers),
@@ -330,11 +335,28 @@ function startOutcomeExpiry({ log, clock, cleanups }: StartContext, services: Se
 function logListening({ config, log }: StartContext, server: RunningServer): void {
   log.info(
     {
-      url: `${server.url}/graphql`,
-      graphiql: `${server.url}/graphiql`,
+      ...listeningAt(config.host, server.port, os.hostname()),
       database: config.database.kind,
       ...(config.cors.origins.length ? { corsOrigins: config.cors.origins } : {}),
     },
     'poa-sieve listening',
   );
+}
+
+/**
+ * What the start-up line says about where the service listens: the address as bound, and the
+ * URLs to reach it. On every interface (0.0.0.0, ::) those name this machine, for callers
+ * elsewhere, with `localUrl` for a caller on it: 127.0.0.1 alone would suggest that nothing
+ * else can connect.
+ */
+export function listeningAt(host: string, port: number, hostname: string) {
+  const everywhere = host === '0.0.0.0' || host === '::';
+  const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const base = `http://${urlHost(everywhere ? hostname : host)}:${port}`;
+  return {
+    listen: everywhere ? `${urlHost(host)}:${port} (all interfaces)` : `${urlHost(host)}:${port}`,
+    url: `${base}/graphql`,
+    graphiql: `${base}/graphiql`,
+    ...(everywhere ? { localUrl: `http://127.0.0.1:${port}/graphql` } : {}),
+  };
 }

@@ -7,11 +7,13 @@ import type {
   HoldQueueState,
   VerificationQueueState,
 } from './services/operations/operations.service';
+import type { HeldAlertCounts } from './services/operations/operator-status';
 
 /** What the scrape-time gauges read. Set once the services exist. */
 export interface ScrapeSources {
-  lags(): Promise<{ distributorId: string; lag: number }[]>;
+  lags(): Promise<{ distributorId: string; lag: number; acknowledgedAt: Date | null }[]>;
   holdQueue(): Promise<HoldQueueState>;
+  held(): Promise<HeldAlertCounts>;
   budgets(): Promise<DnoBudgetState[]>;
   verifications(): Promise<VerificationQueueState>;
   /** The connection pool, or null before it exists. */
@@ -111,6 +113,7 @@ function registerScrapeReads(registry: Registry, state: ScrapeState) {
   return {
     lags: perScrape(async () => (state.sources ? state.sources.lags() : []), failed),
     holdQueue: perScrape(async () => (state.sources ? state.sources.holdQueue() : undefined), failed),
+    held: perScrape(async () => (state.sources ? state.sources.held() : []), failed),
     budgets: perScrape(async () => (state.sources ? state.sources.budgets() : []), failed),
     verifications: perScrape(async () => (state.sources ? state.sources.verifications() : []), failed),
   };
@@ -127,6 +130,30 @@ function registerQueueGauges(registry: Registry, state: ScrapeState, reads: Scra
       this.reset();
       for (const { distributorId, lag } of (await reads.lags()) ?? [])
         this.set({ distributor_id: distributorId }, lag);
+    },
+  });
+  new Gauge({
+    name: 'poa_sieve_dno_ack_age_seconds',
+    help: 'Per DNO with a stream: seconds since its consumer last acknowledged (left out until it first does). With poa_sieve_dno_outbox_lag above 0 and this growing, the consumer is not keeping up.',
+    labelNames: ['distributor_id'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = state.sources?.now().getTime();
+      for (const { distributorId, acknowledgedAt } of (await reads.lags()) ?? [])
+        if (acknowledgedAt && now !== undefined)
+          this.set({ distributor_id: distributorId }, Math.max(0, now - acknowledgedAt.getTime()) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'poa_sieve_held_alerts',
+    help: 'AD1s HELD now, per DNO (distributor_id "none" when unrouted) and reason (AWAITING_EVIDENCE, AWAITING_VERIFICATION).',
+    labelNames: ['distributor_id', 'reason'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { distributorId, reason, count } of (await reads.held()) ?? [])
+        this.set({ distributor_id: distributorId ?? 'none', reason }, count);
     },
   });
   new Gauge({

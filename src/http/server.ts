@@ -311,6 +311,15 @@ export async function startHttpServer(
         maxAge: 600,
       }),
     );
+  } else {
+    // No origin is allowed: a browser's preflight gets 204 with no CORS header, so the browser
+    // reports the real reason (no Access-Control-Allow-Origin) instead of Apollo's CSRF 400 to a
+    // request it never meant to send. Answered as the cors middleware answers an unlisted origin.
+    app.options(['/graphql', '/duis'], (req, res, next) => {
+      if (!req.headers.origin || !req.headers['access-control-request-method']) return next();
+      res.setHeader('Vary', 'Origin');
+      res.status(204).end();
+    });
   }
   // DUIS and MMC XML documents onto the same services and authorization (src/http/duis.ts).
   app.use('/duis', createDuisRouter({ ...deps, services }));

@@ -117,6 +117,15 @@ export class DeliveryResolver {
     return ctx.services.delivery.status(ctx.principal, distributorId);
   }
 
+  @Query(() => [DnoDeliveryStatus], {
+    description:
+      'Every DNO stream with a message, an acknowledgement or a preference: position, lag and time since the ' +
+      'consumer last acknowledged, by distributor ID. Role: OPERATOR.',
+  })
+  dnoDeliveryStatuses(@Ctx() ctx: GraphQLContext): Promise<DnoDeliveryStatus[]> {
+    return ctx.services.delivery.statuses(ctx.principal);
+  }
+
   @Query(() => DeliveryPreferenceEnum, { description: 'How OTA-induced alerts are delivered to this DNO.' })
   async deliveryPreference(
     @Ctx() ctx: GraphQLContext,

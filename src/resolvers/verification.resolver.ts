@@ -1,8 +1,15 @@
 import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { renderReadFirmwareVersionRequest } from '../ingest/duis-requests';
 import type { GraphQLContext } from '../schema/context';
-import { VerificationAnswerInput, VerificationRequest } from '../schema/verification.type';
-import type { VerificationRequestRow } from '../services/evidence/verification-requests';
+import {
+  VerificationAnswerInput,
+  VerificationRequest,
+  VerificationStatusEnum,
+} from '../schema/verification.type';
+import type {
+  VerificationRequestRow,
+  VerificationRequestStatus,
+} from '../services/evidence/verification-requests';
 
 /** The stored row as the GraphQL object; `duisRequest` is rendered only when asked for. */
 type VerificationRequestSource = Omit<VerificationRequest, 'duisRequest'>;
@@ -27,7 +34,8 @@ function toVerificationRequest(row: VerificationRequestRow): VerificationRequest
 export class VerificationResolver {
   @Query(() => [VerificationRequest], {
     description:
-      'Verification requests after `after` (a sequence; default: from the start), in sequence order. Role: OPERATOR.',
+      'Verification requests after `after` (a sequence; default: from the start), in sequence order; with `status`, ' +
+      'only those that stand there now. Role: OPERATOR.',
   })
   async verificationRequests(
     @Ctx() ctx: GraphQLContext,
@@ -35,8 +43,17 @@ export class VerificationResolver {
     after?: string | null,
     @Arg('first', () => Int, { nullable: true, description: 'At most this many (1-500, default 100).' })
     first?: number | null,
+    @Arg('status', () => VerificationStatusEnum, {
+      nullable: true,
+      description:
+        'Only requests with this status now (PENDING: the reads still out). SKIPPED requests were never sent and ' +
+        'have no sequence: refused with BAD_USER_INPUT; operatorStatus counts them.',
+    })
+    status?: VerificationRequestStatus | null,
   ): Promise<VerificationRequestSource[]> {
-    return (await ctx.services.verificationFeed.page(ctx.principal, after, first)).map(toVerificationRequest);
+    return (await ctx.services.verificationFeed.page(ctx.principal, after, first, status)).map(
+      toVerificationRequest,
+    );
   }
 
   @Subscription(() => VerificationRequest, {

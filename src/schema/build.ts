@@ -17,6 +17,7 @@ import {
   firmwareImageReference,
 } from '../resolvers/firmware.resolver';
 import { NetworkOperatorResolver, networkOperatorReference } from '../resolvers/network-operator.resolver';
+import { OperatorStatusResolver } from '../resolvers/operator-status.resolver';
 import { VerificationResolver } from '../resolvers/verification.resolver';
 
 /** Federation 2: without this link the subgraph would be read as Federation 1. */
@@ -32,6 +33,7 @@ const RESOLVERS = [
   AlertResolver,
   DeliveryResolver,
   VerificationResolver,
+  OperatorStatusResolver,
 ] as const;
 
 /** Entity reference resolvers, called by the router through `_entities`. */

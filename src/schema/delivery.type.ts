@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { DnoMessageKind } from '../domain/delivery';
 import type { DecisionOutcome, DeliveryPreference } from '../domain/model';
 import { Alert } from './alert.type';
@@ -136,4 +136,18 @@ export class DnoDeliveryStatus {
 
   @Field(() => DeliveryPreferenceEnum, { description: 'How OTA-induced alerts are delivered to this DNO.' })
   preference: DeliveryPreference;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When the consumer last acknowledged (acknowledgeDnoAlerts); null when it never has.',
+  })
+  acknowledgedAt: Date | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'Seconds since acknowledgedAt, on the service clock; null when the consumer never acknowledged. With lag above ' +
+      '0 and this growing, the consumer is not keeping up.',
+  })
+  secondsSinceAcknowledgement: number | null;
 }

@@ -15,6 +15,7 @@ import { NetworkOperatorService } from './inventory/network-operator.service';
 import { InputDates } from './shared/input-dates';
 import type { ServiceObserver } from './shared/observer';
 import { OperationsService } from './operations/operations.service';
+import { OperatorStatusService } from './operations/operator-status';
 import { RetentionService } from './operations/retention.service';
 import { VerificationFeed } from './verification/verification-feed';
 import { VerificationOutbox } from './evidence/verification-requests';
@@ -41,6 +42,8 @@ export interface Services {
   readonly alerts: AlertService;
   readonly delivery: DeliveryService;
   readonly operations: OperationsService;
+  /** The operator's status at a glance (operatorStatus). */
+  readonly operatorStatus: OperatorStatusService;
   readonly retention: RetentionService;
   readonly verification: VerificationService;
   /** The DSP adapter's reads of the verification outbox: pages and the live stream. */
@@ -90,6 +93,7 @@ export function createServices(deps: ServiceDeps): Services {
     decisions,
     alerts,
     operations: new OperationsService(dataSource, clock, config.engine),
+    operatorStatus: new OperatorStatusService(dataSource, clock, delivery),
     retention: new RetentionService(dataSource, clock, deps.log, {
       ...config.retention,
       budgetWindowMinutes: config.engine.budget.windowMinutes,

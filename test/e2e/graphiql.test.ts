@@ -92,7 +92,7 @@ describe(`GraphiQL at /graphiql (${BACKEND})`, () => {
     await page.goto(`${t.url}/graphiql`);
     await page.locator('.graphiql-query-editor .monaco-editor').first().waitFor();
     // The preloaded example operations.
-    for (const tab of ['DnoAlerts', 'ScheduleActivation', 'ExplainAlert']) {
+    for (const tab of ['DnoAlerts', 'ScheduleActivation', 'ExplainAlert', 'OperatorStatus']) {
       await page.locator('.graphiql-tab', { hasText: tab }).waitFor();
     }
   });

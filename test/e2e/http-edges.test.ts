@@ -1,10 +1,16 @@
-import { startTestApp } from '../support/app';
+import os from 'node:os';
+import pino from 'pino';
+import { listeningAt, startApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { TEST_SECRET, startTestApp } from '../support/app';
 import type { TestApp } from '../support/app';
+import { createTestDatabase } from '../support/database';
 
 /**
  * The HTTP edges a browser or an off-the-shelf client meets first: CORS for the configured
- * origins only, the redirect from / to GraphiQL, and a subscription sent over HTTP (which only
- * the WebSocket transport serves) answered with a clear 400 instead of an internal error.
+ * origins only (and a plain refusal of every preflight when none is), the redirect from / to
+ * GraphiQL, a subscription sent over HTTP (which only the WebSocket transport serves) answered
+ * with a clear 400 instead of an internal error, and the start-up line naming where it listens.
  */
 const ALLOWED = 'https://console.example.com';
 const OTHER = 'https://elsewhere.example.org';
@@ -143,5 +149,71 @@ describe('HTTP edges, with CORS_ORIGINS unset (the default)', () => {
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
+  });
+
+  test('a browser preflight gets 204 without CORS headers (the browser then names the reason), not a CSRF 400', async () => {
+    for (const route of ['/graphql', '/duis']) {
+      const res = await fetch(`${t.url}${route}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: ALLOWED,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization, content-type',
+        },
+      });
+      expect(res.status).toBe(204);
+      expect(await res.text()).toBe('');
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+      expect(res.headers.get('access-control-allow-headers')).toBeNull();
+    }
+  });
+});
+
+describe('the start-up line says where the service listens', () => {
+  test('HOST=0.0.0.0: all interfaces, this machine’s name, and a local URL', () => {
+    expect(listeningAt('0.0.0.0', 4000, 'poa-1')).toEqual({
+      listen: '0.0.0.0:4000 (all interfaces)',
+      url: 'http://poa-1:4000/graphql',
+      graphiql: 'http://poa-1:4000/graphiql',
+      localUrl: 'http://127.0.0.1:4000/graphql',
+    });
+    expect(listeningAt('::', 4000, 'poa-1')).toMatchObject({ listen: '[::]:4000 (all interfaces)' });
+  });
+
+  test('a given address: that address', () => {
+    expect(listeningAt('10.1.2.3', 4000, 'poa-1')).toEqual({
+      listen: '10.1.2.3:4000',
+      url: 'http://10.1.2.3:4000/graphql',
+      graphiql: 'http://10.1.2.3:4000/graphiql',
+    });
+    expect(listeningAt('::1', 4000, 'poa-1').url).toBe('http://[::1]:4000/graphql');
+  });
+
+  test('the running server logs it (HOST=0.0.0.0)', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const db = await createTestDatabase();
+    const config = loadConfig({
+      DATABASE_URL: db.url,
+      AUTH_JWT_SECRET: TEST_SECRET,
+      PORT: '0',
+      HOST: '0.0.0.0',
+      NODE_ENV: 'test',
+      SEED_DEMO: 'false',
+      PUBSUB_MODE: db.backend === 'pglite' ? 'memory' : 'postgres',
+      DATABASE_POOL_SIZE: db.backend === 'pglite' ? '1' : '10',
+    });
+    const app = await startApp(config, { log });
+    try {
+      const port = app.server.port;
+      expect(lines.find((l) => l.msg === 'poa-sieve listening')).toMatchObject({
+        listen: `0.0.0.0:${port} (all interfaces)`,
+        url: `http://${os.hostname()}:${port}/graphql`,
+        localUrl: `http://127.0.0.1:${port}/graphql`,
+      });
+    } finally {
+      await app.stop();
+      await db.drop();
+    }
   });
 });

@@ -161,6 +161,18 @@ const OPERATIONS: Operation[] = [
     request: q('{ verificationRequests(after: "0", first: 10) { sequence requestId duisRequest } }'),
     expect: operatorOnly(),
   },
+  {
+    type: 'query',
+    name: 'operatorStatus',
+    request: q('{ operatorStatus(windowMinutes: 60) { total { heldNow } distributors { distributorId } } }'),
+    expect: operatorOnly(),
+  },
+  {
+    type: 'query',
+    name: 'dnoDeliveryStatuses',
+    request: q('{ dnoDeliveryStatuses { distributorId lag secondsSinceAcknowledgement } }'),
+    expect: operatorOnly(),
+  },
   // --- mutations ---
   {
     type: 'mutation',

@@ -128,32 +128,32 @@ export class DeliveryService {
 
   async status(principal: Principal, distributorIdArg: string | null | undefined): Promise<DeliveryStatus> {
     const distributorId = this.streamFor(requireRole(principal, 'ED', 'OPERATOR'), distributorIdArg);
-    const [row] = (await this.dataSource.query(
-      `SELECT COALESCE(s.last_sequence, 0)::text AS newest, COALESCE(p.acknowledged_sequence, 0)::text AS acked,
-              COALESCE(d.preference, 'FILTER') AS preference
-         FROM (SELECT $1::char(2) AS distributor_id) x
-         LEFT JOIN dno_sequence s USING (distributor_id)
-         LEFT JOIN dno_delivery_position p USING (distributor_id)
-         LEFT JOIN delivery_preference d USING (distributor_id)`,
-      [distributorId],
-    )) as { newest: string; acked: string; preference: DeliveryPreference }[];
-    return {
-      distributorId,
-      newestSequence: row.newest,
-      acknowledgedSequence: row.acked,
-      lag: (BigInt(row.newest) - BigInt(row.acked)).toString(),
-      preference: row.preference,
-    };
+    const [status] = await this.readStatuses([distributorId]);
+    return status;
   }
 
-  /** Per-DNO lag for the metrics endpoint. */
-  async lags(): Promise<{ distributorId: string; lag: number }[]> {
+  /**
+   * Every DNO's stream that has a message, an acknowledgement or a preference, in distributor
+   * order. Role: OPERATOR (a DNO reads only its own, through status).
+   */
+  async statuses(principal: Principal): Promise<DeliveryStatus[]> {
+    requireRole(principal, 'OPERATOR');
+    return this.readStatuses(null);
+  }
+
+  /** Per-DNO lag and last acknowledgement for the metrics endpoint. */
+  async lags(): Promise<{ distributorId: string; lag: number; acknowledgedAt: Date | null }[]> {
     const rows = (await this.dataSource.query(
       `${SCRAPE_STATEMENT}
-       SELECT s.distributor_id, (s.last_sequence - COALESCE(p.acknowledged_sequence, 0))::float8 AS lag
+       SELECT s.distributor_id, (s.last_sequence - COALESCE(p.acknowledged_sequence, 0))::float8 AS lag,
+              p.updated_at AS acked_at
          FROM dno_sequence s LEFT JOIN dno_delivery_position p USING (distributor_id)`,
-    )) as { distributor_id: string; lag: number }[];
-    return rows.map((r) => ({ distributorId: r.distributor_id, lag: r.lag }));
+    )) as { distributor_id: string; lag: number; acked_at: Date | string | null }[];
+    return rows.map((r) => ({
+      distributorId: r.distributor_id,
+      lag: r.lag,
+      acknowledgedAt: r.acked_at === null ? null : new Date(r.acked_at),
+    }));
   }
 
   async setPreference(
@@ -177,6 +177,49 @@ export class DeliveryService {
       [distributorId, preference, this.clock.now(), user.subject],
     );
     return this.status(principal, distributorId);
+  }
+
+  /**
+   * The streams of these DNOs (each one, whether it has a row anywhere or not), or of every DNO
+   * that has a row in one of the three tables when `ids` is null.
+   */
+  private async readStatuses(ids: readonly string[] | null): Promise<DeliveryStatus[]> {
+    const which =
+      ids === null
+        ? `SELECT distributor_id FROM dno_sequence UNION SELECT distributor_id FROM dno_delivery_position
+           UNION SELECT distributor_id FROM delivery_preference`
+        : 'SELECT unnest($1::char(2)[]) AS distributor_id';
+    const rows = (await this.dataSource.query(
+      `SELECT x.distributor_id, COALESCE(s.last_sequence, 0)::text AS newest,
+              COALESCE(p.acknowledged_sequence, 0)::text AS acked, p.updated_at AS acked_at,
+              COALESCE(d.preference, 'FILTER') AS preference
+         FROM (${which}) x
+         LEFT JOIN dno_sequence s USING (distributor_id)
+         LEFT JOIN dno_delivery_position p USING (distributor_id)
+         LEFT JOIN delivery_preference d USING (distributor_id)
+        ORDER BY x.distributor_id`,
+      ids === null ? [] : [ids],
+    )) as {
+      distributor_id: string;
+      newest: string;
+      acked: string;
+      acked_at: Date | string | null;
+      preference: DeliveryPreference;
+    }[];
+    const now = this.clock.now().getTime();
+    return rows.map((row) => {
+      const acknowledgedAt = row.acked_at === null ? null : new Date(row.acked_at);
+      return {
+        distributorId: row.distributor_id,
+        newestSequence: row.newest,
+        acknowledgedSequence: row.acked,
+        lag: (BigInt(row.newest) - BigInt(row.acked)).toString(),
+        preference: row.preference,
+        acknowledgedAt,
+        secondsSinceAcknowledgement:
+          acknowledgedAt === null ? null : Math.max(0, (now - acknowledgedAt.getTime()) / 1000),
+      };
+    });
   }
 
   private async acknowledgedSequence(distributorId: string): Promise<string> {

@@ -93,6 +93,10 @@ export interface DeliveryStatus {
   readonly acknowledgedSequence: string;
   readonly lag: string;
   readonly preference: DeliveryPreference;
+  /** When the DNO's consumer last acknowledged (even a position it had passed), or null when it never has. */
+  readonly acknowledgedAt: Date | null;
+  /** Seconds from acknowledgedAt to now on the service clock, or null when it never acknowledged. */
+  readonly secondsSinceAcknowledgement: number | null;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Principal } from '../../auth/principal';
+import { InvalidInputError } from '../../domain/errors';
 import { requireRole } from '../shared/access';
 import { pageSize, parseSequence } from '../shared/pagination';
-import type { VerificationRequestRow } from '../evidence/verification-requests';
+import type { VerificationRequestRow, VerificationRequestStatus } from '../evidence/verification-requests';
 import type { VerificationService } from './verification.service';
 
 /** How the verification stream reads the outbox. */
@@ -38,15 +39,28 @@ export class VerificationFeed {
     private readonly settings: VerificationFeedSettings,
   ) {}
 
-  /** Requests after `after` (default: from the start), at most `first`, in sequence order. */
+  /**
+   * Requests after `after` (default: from the start), at most `first`, in sequence order; with
+   * `status`, only those that stand there now. SKIPPED requests were never sent and have no
+   * sequence, so they are not in the stream: asking for them is refused rather than answered
+   * with an empty list (operatorStatus counts them).
+   */
   async page(
     principal: Principal,
     after: string | null | undefined,
     first: number | null | undefined,
+    status: VerificationRequestStatus | null | undefined = null,
   ): Promise<VerificationRequestRow[]> {
     requireRole(principal, 'OPERATOR');
     const cursor = after === null || after === undefined ? '0' : parseVerificationCursor(after, 'after');
-    return this.verification.readAfter(cursor, pageSize(first, 100));
+    if (status === 'SKIPPED') {
+      throw new InvalidInputError(
+        'SKIPPED_NOT_IN_STREAM',
+        'SKIPPED requests were never sent and have no sequence: operatorStatus counts them',
+        'status',
+      );
+    }
+    return this.verification.readAfter(cursor, pageSize(first, 100), status ?? null);
   }
 
   /**

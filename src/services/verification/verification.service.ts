@@ -13,7 +13,11 @@ import type { DeliveryService } from '../delivery/delivery.service';
 import { VERIFICATION_COLUMNS } from '../evidence/verification-requests';
 
 const MINUTE_MS = 60_000;
-import type { VerificationAnswerInput, VerificationRequestRow } from '../evidence/verification-requests';
+import type {
+  VerificationAnswerInput,
+  VerificationRequestRow,
+  VerificationRequestStatus,
+} from '../evidence/verification-requests';
 
 /**
  * The DSP adapter's side of active verification: the stream of requests in sequence order, and
@@ -28,13 +32,21 @@ export class VerificationService {
     private readonly delivery: DeliveryService,
   ) {}
 
-  /** The stream after `after` (a sequence), in order: what the DSP adapter sends next. */
-  async readAfter(after: string, limit: number): Promise<VerificationRequestRow[]> {
+  /**
+   * The stream after `after` (a sequence), in order: what the DSP adapter sends next; only the
+   * requests that stand at `status` now, when one is given.
+   */
+  async readAfter(
+    after: string,
+    limit: number,
+    status: VerificationRequestStatus | null = null,
+  ): Promise<VerificationRequestRow[]> {
     return (await this.dataSource.query(
       // Order by the column, not the text alias: a bare `ORDER BY sequence` sorts '10' before '9'.
       `SELECT ${VERIFICATION_COLUMNS} FROM verification_request WHERE sequence > $1::bigint
+          AND ($3::text IS NULL OR verification_request.status = $3)
         ORDER BY verification_request.sequence LIMIT $2`,
-      [after, limit],
+      [after, limit, status],
     )) as VerificationRequestRow[];
   }
 
