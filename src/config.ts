@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import util from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_ENGINE_SETTINGS, validateEngineSettings } from './domain/engine';
 import type { EngineSettings } from './domain/engine';
 import { DomainError } from './domain/errors';
+import { ConfigError } from './config-error';
 
 /**
  * Every setting of the service, parsed and validated once at start-up. Nothing else reads
@@ -277,7 +276,8 @@ export interface Config {
   readonly clock: { readonly speed: number; readonly start?: Date };
 }
 
-export class ConfigError extends Error {}
+export { ConfigError };
+export { loadEnvFile } from './env-file';
 
 /** Parses an environment (process.env by default) into a Config, or throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
@@ -413,28 +413,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     clock: { speed: clockSpeed, start: e.CLOCK_START ? new Date(e.CLOCK_START) : undefined },
   };
-}
-
-/**
- * Loads `.env` (default: in the working directory) into `env` (process.env) before loadConfig
- * runs, parsed the way `node --env-file` parses it, but only when the file exists and never over
- * a variable that is already set: the real environment wins. Returns the file it loaded, if any.
- */
-export function loadEnvFile(
-  file = path.resolve('.env'),
-  env: Record<string, string | undefined> = process.env,
-): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(`Invalid configuration:\n  ${file}: ${(error as Error).message}`);
-  }
-  for (const [name, value] of Object.entries(util.parseEnv(text))) {
-    if (env[name] === undefined && value !== undefined) env[name] = value;
-  }
-  return file;
 }
 
 function engineSettings(settings: EngineSettings): EngineSettings {
