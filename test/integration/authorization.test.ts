@@ -44,6 +44,9 @@ const CH14 = guid('A0-00-00-00-00-14', 2);
 const MPAN12 = mpan(12, 4242);
 const MPAN14 = mpan(14, 4242);
 const HASH = crypto.createHash('sha256').update('authorization-matrix-image').digest('hex');
+/** A campaign a month ahead of the server's (wall) clock: within the plausible range of input dates. */
+const CAMPAIGN_FROM = new Date(Date.now() + 30 * 24 * 3600_000).toISOString();
+const CAMPAIGN_TO = new Date(Date.now() + 31 * 24 * 3600_000).toISOString();
 
 /** Fixture IDs, filled in by beforeAll. */
 const F = {
@@ -190,8 +193,8 @@ const OPERATIONS: Operation[] = [
     type: 'mutation',
     name: 'scheduleActivationCampaign',
     request: q(
-      `mutation { scheduleActivationCampaign(campaign: { esmeGuids: [], imageHash: "${HASH}", from: "2030-01-01T00:00:00Z",
-         to: "2030-01-02T00:00:00Z", maxPerAreaPerHour: 1, firstCounter: "900" }) { campaignId } }`,
+      `mutation { scheduleActivationCampaign(campaign: { esmeGuids: [], imageHash: "${HASH}", from: "${CAMPAIGN_FROM}",
+         to: "${CAMPAIGN_TO}", maxPerAreaPerHour: 1, firstCounter: "900" }) { campaignId } }`,
     ),
     expect: suppliersOnly,
   },
