@@ -1,5 +1,5 @@
 // Four projects: `unit` runs the pure domain with no I/O; `integration:pglite` and
-// `integration:postgres` run every database-backed and end-to-end test once per backend, each
+// `integration:postgres` run every database-backed, end-to-end and security test once per backend, each
 // test file on a database of its own (test/support/database.ts); `faults` injects failures into
 // real server processes on PostgreSQL. PGlite loads its WebAssembly through dynamic import(),
 // which jest's VM sandbox allows only with --experimental-vm-modules, so `npm test` sets that flag.
@@ -35,7 +35,7 @@ module.exports = {
     ...['pglite', 'postgres'].map((backend) => ({
       ...common,
       displayName: `integration:${backend}`,
-      testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/{integration,e2e,security}/**/*.test.ts'],
       globals: { __DB_BACKEND__: backend },
       // Runs only when one of this project's tests is selected, so unit runs need no database.
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
