@@ -14,7 +14,13 @@ import type {
   FirmwareImageEntity,
   NetworkOperatorEntity,
 } from '../entities';
-import { deviceReadScope, mayReadActivation, mayReadAlert, mayReadDevice } from '../services/shared/access';
+import {
+  deviceReadScope,
+  mayReadActivation,
+  mayReadAlert,
+  mayReadDevice,
+  mayReadRegisteredSupplier,
+} from '../services/shared/access';
 import type { Services } from '../services';
 import type { AlertNow } from '../services/delivery/current-alerts';
 import type { SupplierRegistration } from '../services/inventory/device.service';
@@ -32,7 +38,7 @@ export interface Loaders {
   /** Devices the caller may read; null for unknown or out-of-scope (federation references use this). */
   readonly scopedDevice: DataLoader<string, DeviceEntity | null>;
   readonly firmwareHistory: DataLoader<string, DeviceFirmwareEntity[]>;
-  /** The import supplier registered now, for devices the caller may read. */
+  /** The import supplier registered now: the OPERATOR's and that supplier's to read, nobody else's. */
   readonly registeredSupplier: DataLoader<string, SupplierRegistration | undefined>;
   readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
   readonly activationsOfDevice: DataLoader<string, FirmwareActivationEntity[]>;
@@ -135,9 +141,13 @@ export function createLoaders(services: Services, principal: Principal): Loaders
         device.loadMany(guids),
         services.devices.registeredSuppliers(guids),
       ]);
-      return guids.map((_, i) =>
-        devices[i] && !(devices[i] instanceof Error) ? registrations[i] : undefined,
-      );
+      return guids.map((_, i) => {
+        const registration = registrations[i];
+        const readable = devices[i] && !(devices[i] instanceof Error);
+        return readable && registration && mayReadRegisteredSupplier(principal, registration)
+          ? registration
+          : undefined;
+      });
     }),
     commsHubLinks: loader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
     activationsOfDevice: loader(

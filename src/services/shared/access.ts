@@ -110,6 +110,24 @@ export function mayReadActivation(
   }
 }
 
+/**
+ * Commercial fields of a meter (its registered supplier) are for the OPERATOR and the supplier
+ * registered for it now. A DNO does not read them, nor does a supplier that has lost the meter
+ * (it still reads the meter through its own earlier activations, but not who gained it).
+ */
+export function mayReadRegisteredSupplier(
+  principal: Principal,
+  registration: { readonly supplierId: string },
+): boolean {
+  if (principal.kind !== 'user') return false;
+  if (principal.role === 'OPERATOR') return true;
+  return (
+    (principal.role === 'IS' || principal.role === 'GS') &&
+    principal.supplierId !== undefined &&
+    registration.supplierId === principal.supplierId
+  );
+}
+
 /** Who a device named in a decision's evidence belongs to: its MPAN's DNO and its supplier now. */
 export interface EvidenceDeviceFact {
   readonly distributorId: string | null;
