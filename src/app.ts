@@ -240,6 +240,10 @@ async function startServer(
       introspection: config.graphql.introspection,
       exposeInternalErrors: config.exposeInternalErrors,
       keepAliveSeconds: config.ws.keepAliveSeconds,
+      wsLimits: {
+        connectionsPerToken: config.ws.maxConnectionsPerToken,
+        subscriptionsPerConnection: config.ws.maxSubscriptionsPerConnection,
+      },
       authRecheckSeconds: config.auth.recheckSeconds,
       duis: config.duis,
       corsOrigins: config.cors.origins,

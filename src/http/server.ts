@@ -40,6 +40,8 @@ import { subscribeSharingEvents } from '../realtime/shared-events';
 import { serveGraphqlWs } from '../realtime/ws-transport';
 import { readScopeKey } from '../services/shared/access';
 import { createRateLimiter, operationPoints, rateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
+import { TOO_MANY_CONNECTIONS_CLOSE, WsLimiter, wsTokenKey } from './ws-limits';
+import type { WsLimits } from './ws-limits';
 import type { DataSource } from 'typeorm';
 
 export interface HttpServerDeps {
@@ -52,6 +54,8 @@ export interface HttpServerDeps {
   readonly introspection: boolean;
   readonly exposeInternalErrors: boolean;
   readonly keepAliveSeconds: number;
+  /** Connections per token and subscriptions per connection (defaults: config.ts). */
+  readonly wsLimits?: WsLimits;
   readonly authRecheckSeconds: number;
   /** Query depth/complexity, body size and mutation rate limits (defaults: config.ts). */
   readonly limits?: {
@@ -123,6 +127,7 @@ export async function startHttpServer(
   );
   const wss = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: 1024 * 1024 });
   const recheckTimers = new Map<object, NodeJS.Timeout>();
+  const wsLimiter = new WsLimiter(deps.wsLimits ?? { connectionsPerToken: 4, subscriptionsPerConnection: 8 });
   const wsServer = serveGraphqlWs<Record<string, unknown>, { principal?: Principal }>(
     {
       schema: deps.schema,
@@ -134,6 +139,14 @@ export async function startHttpServer(
           if (!token)
             throw new UnauthenticatedError('connection_init must carry { authorization: "Bearer <token>" }');
           const principal = await deps.verifier.verify(token);
+          if (!wsLimiter.connect(ctx.extra.socket, wsTokenKey(principal))) {
+            log.info(
+              { subject: principal.kind === 'user' ? principal.subject : undefined },
+              'WebSocket connection refused: too many',
+            );
+            ctx.extra.socket.close(TOO_MANY_CONNECTIONS_CLOSE, wsLimiter.refusal());
+            return false;
+          }
           ctx.extra.principal = principal;
           metrics.wsConnections.inc();
           // Long-lived connections outlive tokens: re-check expiry and close when it passes.
@@ -156,6 +169,7 @@ export async function startHttpServer(
         }
       },
       onClose: (ctx) => {
+        wsLimiter.disconnect(ctx.extra.socket);
         const timer = recheckTimers.get(ctx.extra.socket);
         if (timer) {
           clearInterval(timer);
@@ -164,7 +178,7 @@ export async function startHttpServer(
         if (ctx.acknowledged) metrics.wsConnections.dec();
       },
       // The same parse/validation codes, query limits and mutation rate limit as over HTTP.
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const prepared = prepareWsOperation(deps.schema, payload, limits, deps.introspection);
         if (Array.isArray(prepared)) return prepared;
         const operation = getOperationAST(prepared.document, prepared.operationName);
@@ -182,8 +196,13 @@ export async function startHttpServer(
             throw error;
           }
         }
+        if (operation?.operation === 'subscription') {
+          const refused = wsLimiter.subscribe(ctx.extra.socket, id);
+          if (refused) return [refused];
+        }
         return { ...prepared, schema: deps.schema };
       },
+      onComplete: (ctx, id) => wsLimiter.complete(ctx.extra.socket, id),
       // The subscribers of one DNO asking for the same fields share each event's execution.
       subscribe: subscribeSharingEvents((context) => readScopeKey((context as GraphQLContext).principal)),
       // Queries run under a statement budget of their own (src/db/statement-budget.ts).
