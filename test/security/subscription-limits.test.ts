@@ -132,7 +132,7 @@ describe('1,000 subscriptions catching up leave ingest within twice its idle med
       ok((await t.gql(INGEST, { a: Array.from({ length: 10 }, () => ad1(12)) }, operator)).body);
     }
     await ingestMedian(5, 13); // warm-up
-    const idle = await ingestMedian(30, 13);
+    const idleBefore = await ingestMedian(30, 13);
 
     const clients: WsClient[] = [];
     for (let k = 0; k < 5; k++) {
@@ -157,8 +157,12 @@ describe('1,000 subscriptions catching up leave ingest within twice its idle med
     await storm;
     expect(subs.every((s) => s.error === undefined)).toBe(true);
     const loaded = median(times);
+    // Idle again, once every subscriber is at the head: the machine's other work may have changed
+    // since the first measurement, and the storm is compared with the slower of the two.
+    const idleAfter = await ingestMedian(30, 13);
+    const idle = Math.max(idleBefore, idleAfter);
     console.log(
-      `ingest p50 idle ${idle.toFixed(1)} ms; under 1,000 subscriptions catching up ${loaded.toFixed(1)} ms (${times.length} ingests)`,
+      `ingest p50 idle ${idleBefore.toFixed(1)} / ${idleAfter.toFixed(1)} ms (before / after); under 1,000 subscriptions catching up ${loaded.toFixed(1)} ms (${times.length} ingests)`,
     );
     expect(times.length).toBeGreaterThanOrEqual(10);
     expect(loaded).toBeLessThanOrEqual(2 * idle);

@@ -22,10 +22,12 @@ const SAFETY_POLL_MS = 5_000;
  * then sent 32,000 events between two polls of I/O, and an ingest, which needs a few turns,
  * waited seconds for them (7.4 s for the first, at 1,000 subscribers). Counted for all, I/O is polled every
  * EVENTS_PER_TURN events however many subscribers there are; a replay takes longer instead.
+ * At 16 ingest's median under such a replay stayed within twice its idle one on a quiet machine,
+ * not with other work on the same two cores; at 8 it did (docs/BENCHMARKS.md, section 7).
  */
-const EVENTS_PER_TURN = 16;
+const EVENTS_PER_TURN = 8;
 let handedThisTurn = 0;
-let turnEnds: boolean = false;
+let turnEnds = false;
 
 /** Waits, if need be, for a turn of the event loop with room for one more event. */
 async function roomInTurn(): Promise<void> {
