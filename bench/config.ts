@@ -55,6 +55,14 @@ export function sizes(
       repetitions: smoke ? 2 : 5,
       inWindowShare: 0.3,
     },
+    // Ingest under 0, 100 and 1,000 subscriptions, idle or replaying a backlog (docs/BENCHMARKS.md).
+    load: {
+      backend,
+      counts: smoke ? [0, 100] : [0, 100, 1_000],
+      backlog: smoke ? 20 : 200,
+      ingests: smoke ? 20 : 100,
+      smoke,
+    },
     inventoryAlerts: smoke ? 30 : 300,
   };
 }

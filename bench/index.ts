@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --smoke] [-- --pglite] [-- --only batched,single,e2e,engine,duis] [-- --inventory 1000000,10000000]
+ * npm run bench [-- --smoke] [-- --pglite] [-- --only batched,single,e2e,engine,duis,load] [-- --inventory 1000000,10000000]
  *
  * Each benchmark creates and drops its own database, starts the real server as a child process
  * where HTTP/WebSocket is measured, measures the service and its baseline interleaved
@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { batchedIngest } from './benchmarks/batched-ingest';
 import { duisIngest } from './benchmarks/duis-ingest';
 import { e2eLatency } from './benchmarks/e2e-latency';
+import { subscriberLoad } from './benchmarks/subscriber-load';
 import { engineBenchmark } from './benchmarks/engine';
 import { inventoryScale } from './benchmarks/inventory-scale';
 import { singleIngest } from './benchmarks/single-ingest';
@@ -26,7 +27,7 @@ import { loadAverage, progress } from './lib/util';
 import { formatSummary, summarise } from './profile-summary';
 
 const ROOT = path.resolve(__dirname, '..');
-const ALL = ['batched', 'single', 'e2e', 'engine', 'duis'] as const;
+const ALL = ['batched', 'single', 'e2e', 'engine', 'duis', 'load'] as const;
 
 export interface Machine {
   readonly date: string;
@@ -184,6 +185,7 @@ async function main(): Promise<void> {
     }
     if (name === 'engine') results.push(await engineBenchmark(s.engine));
     if (name === 'duis') results.push(await duisIngest(s.duis));
+    if (name === 'load') results.push(await subscriberLoad(s.load));
   }
   if (opts.inventory || selected.includes('inventory')) {
     const list = (opts.inventory ?? '1000000').split(',').map((v) => Number(v.replace(/_/g, '')));

@@ -250,6 +250,10 @@ async function startServer(
       },
       exposeInternalErrors: config.exposeInternalErrors,
       keepAliveSeconds: config.ws.keepAliveSeconds,
+      wsLimits: {
+        connectionsPerToken: config.ws.maxConnectionsPerToken,
+        subscriptionsPerConnection: config.ws.maxSubscriptionsPerConnection,
+      },
       authRecheckSeconds: config.auth.recheckSeconds,
       duis: config.duis,
       corsOrigins: config.cors.origins,

@@ -88,6 +88,9 @@ const schema = z.object({
   METRICS_HOST: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   WS_KEEPALIVE_SECONDS: positiveInt.default(12),
+  /** WebSocket connections one token (role and subject) may hold on an instance, and subscriptions one connection may run (0: off). */
+  WS_MAX_CONNECTIONS_PER_TOKEN: nonNegativeInt.default(4),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: nonNegativeInt.default(8),
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
   MAX_BATCH_SIZE: positiveInt.default(10_000),
   /** Query limits (src/schema/limits.ts), request body size and mutation rate (README, "Security"). */
@@ -250,7 +253,13 @@ export interface Config {
     readonly maxQueued: number;
     readonly maxWaitMs: number;
   };
-  readonly ws: { readonly keepAliveSeconds: number };
+  readonly ws: {
+    readonly keepAliveSeconds: number;
+    /** Connections one token may hold on this instance; 0: no limit. */
+    readonly maxConnectionsPerToken: number;
+    /** Subscriptions one connection may run at once; 0: no limit. */
+    readonly maxSubscriptionsPerConnection: number;
+  };
   readonly shutdownGraceSeconds: number;
   readonly activation: { readonly horizonDays: number; readonly outcomeBoundMinutes: number };
   /** Every bound of the decision engine, validated. */
@@ -359,7 +368,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxQueued: e.MAX_INGEST_QUEUED,
       maxWaitMs: e.MAX_INGEST_WAIT_MS,
     },
-    ws: { keepAliveSeconds: e.WS_KEEPALIVE_SECONDS },
+    ws: {
+      keepAliveSeconds: e.WS_KEEPALIVE_SECONDS,
+      maxConnectionsPerToken: e.WS_MAX_CONNECTIONS_PER_TOKEN,
+      maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    },
     shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
     activation: { horizonDays: e.ACTIVATION_HORIZON_DAYS, outcomeBoundMinutes: e.OUTCOME_BOUND_MINUTES },
     engine: engineSettings({

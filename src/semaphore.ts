@@ -16,7 +16,7 @@ export interface SemaphoreOptions {
 
 export class Semaphore {
   private held = 0;
-  private readonly queue: { grant: () => void; timer: NodeJS.Timeout }[] = [];
+  private readonly queue: { grant: () => void; timer?: NodeJS.Timeout }[] = [];
 
   constructor(private readonly options: SemaphoreOptions) {}
 
@@ -34,23 +34,28 @@ export class Semaphore {
     return this.queue.length;
   }
 
-  /** Waits for a place; resolves with its release (safe to call more than once). */
-  acquire(): Promise<() => void> {
+  /**
+   * Waits for a place; resolves with its release (safe to call more than once). `patient` waits
+   * as long as it takes, past `maxWaitMs` and `maxQueued`: for work that must happen and can wait.
+   */
+  acquire(patient = false): Promise<() => void> {
     const { limit, maxQueued = Infinity, maxWaitMs, refusal } = this.options;
     if (this.held < limit) {
       this.held++;
       return Promise.resolve(this.releaser());
     }
-    if (this.queue.length >= maxQueued || maxWaitMs === 0) return Promise.reject(refusal());
+    if (!patient && (this.queue.length >= maxQueued || maxWaitMs === 0)) return Promise.reject(refusal());
     return new Promise((resolve, reject) => {
-      const waiter = {
+      const waiter: { grant: () => void; timer?: NodeJS.Timeout } = {
         // The place passes from the releasing holder to this one (held unchanged).
         grant: () => resolve(this.releaser()),
-        timer: setTimeout(() => {
-          const at = this.queue.indexOf(waiter);
-          if (at >= 0) this.queue.splice(at, 1);
-          reject(refusal());
-        }, maxWaitMs),
+        timer: patient
+          ? undefined
+          : setTimeout(() => {
+              const at = this.queue.indexOf(waiter);
+              if (at >= 0) this.queue.splice(at, 1);
+              reject(refusal());
+            }, maxWaitMs),
       };
       this.queue.push(waiter);
     });

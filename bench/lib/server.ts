@@ -67,6 +67,8 @@ export async function startServer(options: ServerOptions, timeoutMs = 90_000): P
         // their clients' concurrency (8), so no batch is ever refused with OVERLOADED.
         MAX_INGEST_IN_FLIGHT: '16',
         MAX_INGEST_QUEUED: '64',
+        // Nor per-token connection limits: the end-to-end run's subscribers share one token per DNO.
+        WS_MAX_CONNECTIONS_PER_TOKEN: '0',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

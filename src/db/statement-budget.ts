@@ -19,6 +19,8 @@ interface Budget {
   limit: number;
   /** A GraphQL query operation: its connections count against the readers' share of the pool. */
   reader: boolean;
+  /** A reader that waits for its place as long as it takes (a stream catching up), never refused. */
+  patient?: boolean;
 }
 
 const scope = new AsyncLocalStorage<Budget>();
@@ -29,6 +31,16 @@ const scope = new AsyncLocalStorage<Budget>();
  */
 export function withStatementBudget<T>(limit: number, work: () => T, reader = false): T {
   return scope.run({ used: 0, limit, reader }, work);
+}
+
+/**
+ * Runs `work` as a reader of the pool that waits for its place without a bound: a DNO stream
+ * catching up. A storm of subscribers replaying their backlogs then queues within the readers'
+ * share, and ingest, the hold scheduler and the live tail of every stream keep the rest of the
+ * pool; a replay is slower, never refused (its subscriber would only ask again).
+ */
+export function asPatientReader<T>(work: () => T): T {
+  return scope.run({ used: 0, limit: 0, reader: true, patient: true }, work);
 }
 
 /** Marks the work of this async context a query operation with `limit` statements (no-op outside a budget). */
@@ -72,11 +84,19 @@ export function budgetPoolConnections(pool: ConnectablePool, readers?: Semaphore
   const connect = pool.connect.bind(pool);
   pool.connect = (...args: unknown[]) => {
     spendStatement();
-    if (!readers || !scope.getStore()?.reader) return connect(...args);
+    const budget = scope.getStore();
+    if (!readers || !budget?.reader) return connect(...args);
+    const patient = budget.patient === true;
     const callback = args[0];
-    if (typeof callback === 'function') return connectAsReader(readers, connect, callback as ConnectCallback);
+    if (typeof callback === 'function')
+      return connectAsReader(readers, connect, callback as ConnectCallback, patient);
     return new Promise((resolve, reject) =>
-      connectAsReader(readers, connect, (error, client) => (error ? reject(error) : resolve(client))),
+      connectAsReader(
+        readers,
+        connect,
+        (error, client) => (error ? reject(error) : resolve(client)),
+        patient,
+      ),
     );
   };
 }
@@ -86,8 +106,9 @@ function connectAsReader(
   readers: Semaphore,
   connect: (callback: ConnectCallback) => unknown,
   callback: ConnectCallback,
+  patient: boolean,
 ) {
-  readers.acquire().then(
+  readers.acquire(patient).then(
     (free) =>
       connect((error, client, release) => {
         if (error || !client) {

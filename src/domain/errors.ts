@@ -120,3 +120,17 @@ export class OverloadedError extends DomainError {
     });
   }
 }
+
+/**
+ * A subscription past the number one WebSocket connection may run at once (reason
+ * TOO_MANY_SUBSCRIPTIONS, with `limit`): end one first, or open another connection.
+ */
+export class TooManySubscriptionsError extends DomainError {
+  readonly code = 'RATE_LIMITED' as const;
+  constructor(readonly limit: number) {
+    super(`this connection already runs ${limit} subscriptions; complete one or use another connection`, {
+      reason: 'TOO_MANY_SUBSCRIPTIONS',
+      limit,
+    });
+  }
+}

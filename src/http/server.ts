@@ -42,6 +42,8 @@ import { subscribeSharingEvents } from '../realtime/shared-events';
 import { serveGraphqlWs } from '../realtime/ws-transport';
 import { readScopeKey } from '../services/shared/access';
 import { createRateLimiter, operationPoints, rateLimitPlugin, rateLimitedGraphQLError } from './rate-limit';
+import { TOO_MANY_CONNECTIONS_CLOSE, WsLimiter, wsTokenKey } from './ws-limits';
+import type { WsLimits } from './ws-limits';
 import type { DataSource } from 'typeorm';
 
 export interface HttpServerDeps {
@@ -55,6 +57,8 @@ export interface HttpServerDeps {
   readonly schemaAccess: SchemaAccess;
   readonly exposeInternalErrors: boolean;
   readonly keepAliveSeconds: number;
+  /** Connections per token and subscriptions per connection (defaults: config.ts). */
+  readonly wsLimits?: WsLimits;
   readonly authRecheckSeconds: number;
   /** Query depth/complexity, body size and mutation rate limits (defaults: config.ts). */
   readonly limits?: {
@@ -140,6 +144,7 @@ export async function startHttpServer(
     if (!valid) extra.socket.close(UNAUTHORIZED_CLOSE, 'Token expired');
     return valid;
   };
+  const wsLimiter = new WsLimiter(deps.wsLimits ?? { connectionsPerToken: 4, subscriptionsPerConnection: 8 });
   const wsServer = serveGraphqlWs<Record<string, unknown>, { principal?: Principal; token?: string }>(
     {
       schema: deps.schema,
@@ -151,6 +156,14 @@ export async function startHttpServer(
           if (!token)
             throw new UnauthenticatedError('connection_init must carry { authorization: "Bearer <token>" }');
           const principal = await deps.verifier.verify(token);
+          if (!wsLimiter.connect(ctx.extra.socket, wsTokenKey(principal))) {
+            log.info(
+              { subject: principal.kind === 'user' ? principal.subject : undefined },
+              'WebSocket connection refused: too many',
+            );
+            ctx.extra.socket.close(TOO_MANY_CONNECTIONS_CLOSE, wsLimiter.refusal());
+            return false;
+          }
           ctx.extra.principal = principal;
           ctx.extra.token = token;
           metrics.wsConnections.inc();
@@ -168,6 +181,7 @@ export async function startHttpServer(
         }
       },
       onClose: (ctx) => {
+        wsLimiter.disconnect(ctx.extra.socket);
         const timer = recheckTimers.get(ctx.extra.socket);
         if (timer) {
           clearInterval(timer);
@@ -176,7 +190,7 @@ export async function startHttpServer(
         if (ctx.acknowledged) metrics.wsConnections.dec();
       },
       // The same parse/validation codes, query limits and mutation rate limit as over HTTP.
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         if (!(await stillValid(ctx.extra))) {
           return [toGraphQLError(new UnauthenticatedError('the token has expired'))];
         }
@@ -197,8 +211,13 @@ export async function startHttpServer(
             throw error;
           }
         }
+        if (operation?.operation === 'subscription') {
+          const refused = wsLimiter.subscribe(ctx.extra.socket, id);
+          if (refused) return [refused];
+        }
         return { ...prepared, schema: deps.schema };
       },
+      onComplete: (ctx, id) => wsLimiter.complete(ctx.extra.socket, id),
       // The subscribers of one DNO asking for the same fields share each event's execution.
       subscribe: subscribeSharingEvents((context) => readScopeKey((context as GraphQLContext).principal)),
       // Queries run under a statement budget of their own (src/db/statement-budget.ts).

@@ -14,7 +14,13 @@ import type {
   FirmwareImageEntity,
   NetworkOperatorEntity,
 } from '../entities';
-import { deviceReadScope, mayReadActivation, mayReadAlert, mayReadDevice } from '../services/shared/access';
+import {
+  deviceReadScope,
+  mayReadActivation,
+  mayReadAlert,
+  mayReadDevice,
+  mayReadRegisteredSupplier,
+} from '../services/shared/access';
 import type { Services } from '../services';
 import type { AlertNow } from '../services/delivery/current-alerts';
 import type { SupplierRegistration } from '../services/inventory/device.service';
@@ -32,7 +38,7 @@ export interface Loaders {
   /** Devices the caller may read; null for unknown or out-of-scope (federation references use this). */
   readonly scopedDevice: DataLoader<string, DeviceEntity | null>;
   readonly firmwareHistory: DataLoader<string, DeviceFirmwareEntity[]>;
-  /** The import supplier registered now, for devices the caller may read. */
+  /** The import supplier registered now: the OPERATOR's and that supplier's to read, nobody else's. */
   readonly registeredSupplier: DataLoader<string, SupplierRegistration | undefined>;
   readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
   readonly activationsOfDevice: DataLoader<string, FirmwareActivationEntity[]>;
@@ -43,8 +49,12 @@ export interface Loaders {
   readonly ruleChanges: DataLoader<string, AffectedFirmwareRuleChangeEntity[]>;
   /** Alerts the caller may read; undefined for unknown or out-of-scope. */
   readonly alert: DataLoader<string, AlertEntity | undefined>;
+  /** A readable alert's ledger, each entry's evidence as the caller may see it (access.ts). */
   readonly alertLedger: DataLoader<string, AlertDecisionEntity[]>;
-  /** The ledger entry of a readable alert's current revision; null when undecided or not readable. */
+  /**
+   * The ledger entry of a readable alert's current revision, its evidence as the caller may see
+   * it; null when undecided or not readable.
+   */
   readonly currentDecision: DataLoader<string, AlertDecisionEntity | null>;
 }
 
@@ -131,9 +141,13 @@ export function createLoaders(services: Services, principal: Principal): Loaders
         device.loadMany(guids),
         services.devices.registeredSuppliers(guids),
       ]);
-      return guids.map((_, i) =>
-        devices[i] && !(devices[i] instanceof Error) ? registrations[i] : undefined,
-      );
+      return guids.map((_, i) => {
+        const registration = registrations[i];
+        const readable = devices[i] && !(devices[i] instanceof Error);
+        return readable && registration && mayReadRegisteredSupplier(principal, registration)
+          ? registration
+          : undefined;
+      });
     }),
     commsHubLinks: loader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
     activationsOfDevice: loader(
@@ -165,12 +179,23 @@ export function createLoaders(services: Services, principal: Principal): Loaders
       const alerts = await alert.loadMany(ids);
       const readable = ids.filter((_, i) => alerts[i] && !(alerts[i] instanceof Error));
       const ledgers = readable.length ? await services.alerts.ledgers(readable) : [];
-      const byId = new Map(readable.map((id, i) => [id, ledgers[i]]));
+      // One look-up of whose devices and alerts the evidence names, for the whole batch.
+      const entries = await services.alerts.forReader(principal, ledgers.flat());
+      let next = 0;
+      const byId = new Map(readable.map((id, i) => [id, ledgers[i].map(() => entries[next++])]));
       return ids.map((id) => byId.get(id) ?? []);
     }),
     currentDecision: loader(async (ids: readonly string[]) => {
       const alerts = await alert.loadMany(ids);
-      return Promise.all(alerts.map((row) => (row instanceof Error || !row ? null : decisionRows.load(row))));
+      const rows = await Promise.all(
+        alerts.map((row) => (row instanceof Error || !row ? null : decisionRows.load(row))),
+      );
+      const entries = await services.alerts.forReader(
+        principal,
+        rows.filter((r): r is AlertDecisionEntity => r !== null),
+      );
+      let next = 0;
+      return rows.map((r) => (r === null ? null : entries[next++]));
     }),
   };
   ROWS.set(loaders, { alertRows, caches });

@@ -4,11 +4,13 @@ import type { AlertEntity } from '../entities';
 import { forgetLoaded, primeAlerts } from '../loaders';
 import type { GraphQLContext } from '../schema/context';
 import { DnoAlert, DnoDeliveryStatus } from '../schema/delivery.type';
+import type { OtaInducedDetails } from '../schema/delivery.type';
 import { DeliveryPreferenceEnum } from '../schema/enums';
 import type { DeliveryPreference } from '../domain/model';
 import { pairedIdOf } from '../services/delivery/current-alerts';
 import { alertOfPayload } from '../services/delivery/delivery.service';
-import type { DnoEvent, DnoMessage } from '../services/delivery/delivery.service';
+import type { DnoEvent, DnoMessage, DnoMessagePayload } from '../services/delivery/delivery.service';
+import { otaInducedForReader } from '../services/shared/access';
 
 const date = (iso: string | null): Date | null => (iso ? new Date(iso) : null);
 
@@ -39,17 +41,34 @@ function shapeMessage(m: DnoMessage): Omit<DnoAlert, 'alert' | 'pairedWith'> {
       reasonText: REASON_TEXT[p.decision.reasonCode as keyof typeof REASON_TEXT] ?? p.decision.reasonCode,
       decidedAt: new Date(p.decision.decidedAt),
     },
-    otaInduced: p.otaInduced
-      ? {
-          ...p.otaInduced,
-          affectedFirmwareRuleId: p.otaInduced.ruleId,
-          actualExecutedAt: date(p.otaInduced.actualExecutedAt),
-          windowFrom: date(p.otaInduced.windowFrom),
-          windowTo: date(p.otaInduced.windowTo),
-        }
-      : null,
+    otaInduced: p.otaInduced ? shapeOtaInduced(p.otaInduced) : null,
     createdAt: new Date(m.createdAt),
   };
+}
+
+function shapeOtaInduced(o: NonNullable<DnoMessagePayload['otaInduced']>): OtaInducedDetails {
+  return {
+    ...o,
+    affectedFirmwareRuleId: o.ruleId,
+    actualExecutedAt: date(o.actualExecutedAt),
+    windowFrom: date(o.windowFrom),
+    windowTo: date(o.windowTo),
+  };
+}
+
+/**
+ * The message as this subscriber may read it: the activation behind an OTA-induced AD1 may be on
+ * a neighbour's meter, whose identifiers it does not read (otaInducedForReader, access.ts).
+ */
+async function forReader(sent: DnoAlert, m: DnoMessage, ctx: GraphQLContext): Promise<DnoAlert> {
+  const details = m.payload.otaInduced;
+  if (!details) return sent;
+  const device = details.deviceGuid;
+  const facts = device
+    ? await ctx.services.alerts.evidenceFacts(ctx.principal, { devices: [device], alerts: [] })
+    : { devices: new Map(), alerts: new Map() };
+  const scoped = otaInducedForReader(ctx.principal, details, m.payload.alert.deviceGuid, facts);
+  return scoped === details ? sent : { ...sent, otaInduced: shapeOtaInduced(scoped) };
 }
 
 @Resolver(() => DnoAlert)
@@ -84,7 +103,7 @@ export class DeliveryResolver {
       // The database was out of reach: the message itself still says everything the DNO must
       // know, so it goes out as it was written rather than as an error it cannot acknowledge.
       const sent = alertOfPayload(message.payload);
-      return toDnoAlert(message, sent, message.kind === 'OTA_INDUCED' ? sent : null);
+      return forReader(toDnoAlert(message, sent, message.kind === 'OTA_INDUCED' ? sent : null), message, ctx);
     }
     primeAlerts(ctx.loaders, event.now);
     const pairedId = pairedIdOf(message);
@@ -92,7 +111,11 @@ export class DeliveryResolver {
       ctx.loaders.alert.load(message.payload.alert.id),
       pairedId ? ctx.loaders.alert.load(pairedId) : undefined,
     ]);
-    return toDnoAlert(message, alert ?? alertOfPayload(message.payload), pairedWith ?? null);
+    return forReader(
+      toDnoAlert(message, alert ?? alertOfPayload(message.payload), pairedWith ?? null),
+      message,
+      ctx,
+    );
   }
 
   @Mutation(() => DnoDeliveryStatus, {

@@ -128,7 +128,9 @@ export class DeviceResolver {
 
   @FieldResolver(() => SupplierRegistration, {
     nullable: true,
-    description: 'ESME: the import supplier registered for it now; null when none is (or for other devices).',
+    description:
+      'ESME: the import supplier registered for it now; null when none is (or for other devices). Commercial: shown ' +
+      'to the OPERATOR and to that supplier only, null for anyone else (a DNO, a supplier that lost the meter).',
   })
   async registeredSupplier(
     @Root() device: DeviceEntity,

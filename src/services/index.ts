@@ -58,7 +58,7 @@ export function createServices(deps: ServiceDeps): Services {
     config.engine,
     new VerificationOutbox(config.engine, config.verification),
   );
-  const alerts = new AlertService(dataSource);
+  const alerts = new AlertService(dataSource, clock);
   const delivery = new DeliveryService(
     dataSource,
     clock,

@@ -140,7 +140,12 @@ describe('DNO delivery over WebSocket', () => {
 
   beforeAll(async () => {
     clock = new TestClock(T0);
-    t = await startTestApp({ SCHEDULER_POLL_MS: '100', HOLD_MINUTES: '5' }, clock);
+    // Each test opens connections of its own with the same DNO tokens and leaves them open until
+    // the server stops: more than one token may hold at once (WS_MAX_CONNECTIONS_PER_TOKEN).
+    t = await startTestApp(
+      { SCHEDULER_POLL_MS: '100', HOLD_MINUTES: '5', WS_MAX_CONNECTIONS_PER_TOKEN: '0' },
+      clock,
+    );
     operator = await t.token({ role: 'OPERATOR' });
     supplier = await t.token({ role: 'IS', supplierId: SUPPLIER });
     dno12 = await t.token({ role: 'ED', distributorIds: ['12'] });

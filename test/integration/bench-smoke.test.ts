@@ -4,6 +4,7 @@ import { e2eLatency } from '../../bench/benchmarks/e2e-latency';
 import { engineBenchmark } from '../../bench/benchmarks/engine';
 import { inventoryScale } from '../../bench/benchmarks/inventory-scale';
 import { singleIngest } from '../../bench/benchmarks/single-ingest';
+import { subscriberLoad } from '../../bench/benchmarks/subscriber-load';
 import { sizes } from '../../bench/config';
 import type { BenchResult } from '../../bench/lib/report';
 import { markdownTable, textTable } from '../../bench/lib/report';
@@ -76,6 +77,10 @@ onPostgres('benchmarks (smoke)', () => {
     expect(r.checks.map((c) => c.name)).toContain(
       'schema validation on: an invalid document gets 400 SCHEMA_INVALID',
     );
+  }, 180_000);
+
+  test('7. ingest under idle and catching-up subscriptions vs none', async () => {
+    expectSound(await subscriberLoad(s.load), [/no subscription/, /100 subscriptions idle/, /catching up/]);
   }, 180_000);
 
   test('the table has every figure and the checks line', () => {

@@ -1,5 +1,18 @@
-import type { AlertDecision, ClockEvidence, DecisionEvidence, DecisionReason } from './decision';
-import type { RestoreDecisionReason, SupplyRestoredDecision } from './restore';
+import type { AlertDecision, DecisionReason } from './decision';
+import type { ClockView, EvidenceView, RestoreDecisionView, WindowView } from './evidence-view';
+import type { RestoreDecisionReason } from './restore';
+
+/**
+ * A decision as a reader may see it (evidence-view.ts): what explanations are made from. A full
+ * decision is one, for a reader who may see everything.
+ */
+export type DecisionForReader = Omit<AlertDecision, 'evidence' | 'shadow'> & {
+  readonly evidence: EvidenceView;
+  readonly shadow: Pick<AlertDecision, 'outcome' | 'reason'> | null;
+};
+
+/** How a part withheld from the reader is named: the reason and the numbers stay. */
+const OTHER_METER = "another network operator's meter";
 
 /** What each reason code means, in words an operator or a DNO reads. */
 export const REASON_TEXT: Readonly<Record<DecisionReason | RestoreDecisionReason, string>> = {
@@ -58,8 +71,8 @@ const TIMING_TEXT: Readonly<Record<string, string>> = {
   OUTCOME_PENDING: 'the requested time, the activation having no outcome yet and nothing showing it ran',
 };
 
-function clockLine(clocks: NonNullable<DecisionEvidence['window']>['clocks'], unsure: boolean): string {
-  const one = (c: ClockEvidence, name: string) =>
+function clockLine(clocks: WindowView['clocks'], unsure: boolean): string {
+  const one = (c: ClockView, name: string) =>
     c.samples === 0 && c.lowSeconds === 0 && c.highSeconds === 0
       ? `${name} exact`
       : `${name} ${c.offsetSeconds >= 0 ? '+' : ''}${c.offsetSeconds} s` +
@@ -74,37 +87,48 @@ function clockLine(clocks: NonNullable<DecisionEvidence['window']>['clocks'], un
     : text;
 }
 
+/** The meter and the activation the decision is about, as far as the reader may see them. */
+function meterLines(e: EvidenceView): string[] {
+  const lines: string[] = [];
+  if (e.association) {
+    lines.push(
+      `At the outage start the hub was powered by ${e.association.esmeGuid === null ? 'an ESME of another network operator' : `ESME ${e.association.esmeGuid}`} (since ${e.association.effectiveFrom}).`,
+    );
+  }
+  if (e.esme)
+    lines.push(
+      e.esme.withheld
+        ? `ESME of another network operator, area ${e.esme.areaKey ?? 'unknown'}.`
+        : `ESME model ${e.esme.manufacturer ?? '?'}/${e.esme.model ?? '?'}, area ${e.esme.areaKey ?? 'unknown'}.`,
+    );
+  if (e.rule)
+    lines.push(
+      e.rule.withheld
+        ? `An affected-firmware rule${e.rule.shadow ? ' (shadow)' : ''} covers the ${e.rule.deviceType} (${OTHER_METER}).`
+        : `Rule ${e.rule.id} version ${e.rule.version}${e.rule.shadow ? ' (shadow)' : ''} covers the ${e.rule.deviceType}.`,
+    );
+  if (e.firmware)
+    lines.push(
+      `Firmware before the activation: ${e.firmware.versionBefore ?? `an affected version (${OTHER_METER})`} (from ${e.firmware.source === 'ACTIVATION' ? 'the activation record' : 'the inventory history'}).`,
+    );
+  if (e.activation) {
+    const a = e.activation;
+    lines.push(
+      `${activationName(a.requestId)} is ${a.status}${a.outcomeCode ? ` (${a.outcomeCode})` : ''}, requested for ${a.requestedAt}` +
+        `${a.actualExecutedAt ? `, executed at ${a.actualExecutedAt}` : ', execution time not yet known'}.`,
+    );
+  }
+  return lines;
+}
+
 /** A readable account of an AD1 decision, one sentence a line, from the evidence it recorded. */
-export function explainAlertDecision(decision: AlertDecision): string[] {
+export function explainAlertDecision(decision: DecisionForReader): string[] {
   const e = decision.evidence;
   const lines = [
     `Power outage alert ${e.alert.id} from Communications Hub ${e.alert.commsHubGuid}, outage start ${e.alert.startAt}, received ${e.alert.receivedAt}.`,
     `Decision: ${decision.outcome}${decision.late ? ' (late)' : ''} because ${REASON_TEXT[decision.reason]} [${decision.reason}].`,
   ];
-  if (e.association) {
-    lines.push(
-      `At the outage start the hub was powered by ESME ${e.association.esmeGuid} (since ${e.association.effectiveFrom}).`,
-    );
-  }
-  if (e.esme)
-    lines.push(
-      `ESME model ${e.esme.manufacturer ?? '?'}/${e.esme.model ?? '?'}, area ${e.esme.areaKey ?? 'unknown'}.`,
-    );
-  if (e.rule)
-    lines.push(
-      `Rule ${e.rule.id} version ${e.rule.version}${e.rule.shadow ? ' (shadow)' : ''} covers the ${e.rule.deviceType}.`,
-    );
-  if (e.firmware)
-    lines.push(
-      `Firmware before the activation: ${e.firmware.versionBefore} (from ${e.firmware.source === 'ACTIVATION' ? 'the activation record' : 'the inventory history'}).`,
-    );
-  if (e.activation) {
-    const a = e.activation;
-    lines.push(
-      `Activation ${a.requestId} is ${a.status}${a.outcomeCode ? ` (${a.outcomeCode})` : ''}, requested for ${a.requestedAt}` +
-        `${a.actualExecutedAt ? `, executed at ${a.actualExecutedAt}` : ', execution time not yet known'}.`,
-    );
-  }
+  lines.push(...meterLines(e));
   if (e.window) {
     const anchoredOn = e.window.timing
       ? (TIMING_TEXT[e.window.timing] ?? e.window.timing)
@@ -117,8 +141,14 @@ export function explainAlertDecision(decision: AlertDecision): string[] {
     );
     if (e.window.clocks) lines.push(clockLine(e.window.clocks, e.window.clockUnsure ?? false));
   }
-  if (e.supplyRestoredAlertIds.length)
-    lines.push(`Overlapping supply-restored alerts: ${e.supplyRestoredAlertIds.join(', ')}.`);
+  const otherRestores = e.withheldSupplyRestoredAlertCount ?? 0;
+  if (e.supplyRestoredAlertIds.length || otherRestores)
+    lines.push(
+      `Overlapping supply-restored alerts: ${[
+        ...e.supplyRestoredAlertIds,
+        ...(otherRestores ? [`${otherRestores} of another network operator`] : []),
+      ].join(', ')}.`,
+    );
   if (e.cluster) {
     lines.push(
       `Area ${e.cluster.areaKey}: ${e.cluster.weight} neighbouring outage alert(s) outside activation windows within ` +
@@ -138,7 +168,7 @@ export function explainAlertDecision(decision: AlertDecision): string[] {
     );
     for (const v of t.verification.requests) {
       lines.push(
-        `Verification ${v.id} to ${t.verification.deviceGuid} at ${v.requestedAt}: ${v.status}` +
+        `Verification ${v.id ?? ''}${v.id ? ' ' : ''}to ${t.verification.deviceGuid ?? OTHER_METER} at ${v.requestedAt}: ${v.status}` +
           `${v.answeredAt ? `, answered at ${v.answeredAt}` : ''}${v.firmwareVersion ? ` with firmware ${v.firmwareVersion}` : ''}.`,
       );
     }
@@ -156,10 +186,20 @@ export function explainAlertDecision(decision: AlertDecision): string[] {
   return lines;
 }
 
+/** How an activation is named: by its request ID, or, on another operator's meter, without one. */
+export function activationName(requestId: string | null): string {
+  return requestId === null ? `The activation on ${OTHER_METER}` : `Activation ${requestId}`;
+}
+
 /** A readable account of a supply-restored alert's decision. */
-export function explainRestoreDecision(decision: SupplyRestoredDecision): string[] {
+export function explainRestoreDecision(decision: RestoreDecisionView): string[] {
+  const paired = decision.pairedAlertId
+    ? `, paired with power outage alert ${decision.pairedAlertId}`
+    : decision.pairedAlertWithheld
+      ? ', paired with a power outage alert of another network operator'
+      : '';
   return [
-    `Supply-restored alert ${decision.restoreAlertId}${decision.pairedAlertId ? `, paired with power outage alert ${decision.pairedAlertId}` : ''}.`,
+    `Supply-restored alert ${decision.restoreAlertId}${paired}.`,
     `Decision: ${decision.outcome}${decision.late ? ' (late)' : ''} because ${REASON_TEXT[decision.reason]} [${decision.reason}].`,
     ...(decision.outageOutcome
       ? [`The power outage alert is ${decision.outageOutcome} [${decision.outageReason}].`]

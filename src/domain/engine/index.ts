@@ -57,4 +57,7 @@ export { ruleCoversActivation } from './firmware-match';
 export { dnoBudgetState, isSupplyRestoredCode, restoreOverlapsOutage } from './evidence';
 export type { OutageAlertWithDecision, RestoreDecisionReason, SupplyRestoredDecision } from './restore';
 export { RESTORE_DECISION_REASONS, decideSupplyRestoredAlert, pairSupplyRestoredAlert } from './restore';
-export { REASON_TEXT, explainAlertDecision, explainRestoreDecision } from './explain';
+export type { DecisionForReader } from './explain';
+export { REASON_TEXT, activationName, explainAlertDecision, explainRestoreDecision } from './explain';
+export type { EvidenceSight, EvidenceView, RestoreDecisionView } from './evidence-view';
+export { evidenceNames, viewEvidence, viewRestoreDecision } from './evidence-view';

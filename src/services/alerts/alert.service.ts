@@ -1,10 +1,12 @@
 import type { DataSource } from 'typeorm';
 import type { Principal } from '../../auth/principal';
+import type { Clock } from '../../clock';
 import { DECISION_OUTCOMES } from '../../domain/model';
 import type { DecisionOutcome } from '../../domain/model';
 import { InvalidInputError } from '../../domain/errors';
 import { parseEui64 } from '../../domain/identifiers';
-import { explainAlertDecision, explainRestoreDecision } from '../../domain/engine';
+import { activationName, explainAlertDecision, explainRestoreDecision } from '../../domain/engine';
+import type { DecisionForReader, RestoreDecisionView } from '../../domain/engine';
 import {
   ActivationOutcomeClaimEntity,
   AlertDecisionEntity,
@@ -13,8 +15,9 @@ import {
 } from '../../entities';
 import type { AlertNow } from '../delivery/current-alerts';
 import { decodeAlertDecision, decodeRestoreDecision } from '../shared/decision-codec';
-import { mayReadAlert, requireRole } from '../shared/access';
-import type { User } from '../shared/access';
+import { ledgerEntryForReader, ledgerNames, mayReadAlert, requireRole } from '../shared/access';
+import type { EvidenceFacts, LedgerEntry, User } from '../shared/access';
+import { loadEvidenceFacts } from './evidence-facts';
 import { CURSOR_PART, decodeCursor, pageSize, toPage } from '../shared/pagination';
 import type { Page } from '../shared/pagination';
 
@@ -41,7 +44,28 @@ export interface SuppressionStat {
  * IDs; operators see everything, the UNROUTED queue included; suppliers see no alerts.
  */
 export class AlertService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Ledger entries as `principal` may read them (`ledgerEntryForReader`): every path that hands
+   * out a decision, the loaders and `explain`, goes through here.
+   */
+  async forReader<T extends LedgerEntry>(principal: Principal, entries: readonly T[]): Promise<T[]> {
+    if (entries.length === 0) return [];
+    const facts: EvidenceFacts = await this.evidenceFacts(principal, ledgerNames(entries));
+    return entries.map((entry) => ledgerEntryForReader(principal, entry, facts));
+  }
+
+  /** Whose devices and alerts these are, as far as `principal`'s evidence rule needs. */
+  evidenceFacts(
+    principal: Principal,
+    names: { readonly devices: readonly string[]; readonly alerts: readonly string[] },
+  ): Promise<EvidenceFacts> {
+    return loadEvidenceFacts(this.dataSource, principal, names, this.clock.now());
+  }
 
   async list(
     principal: Principal,
@@ -99,28 +123,27 @@ export class AlertService {
     const alert = await this.byId(principal, id);
     if (!alert) return null;
     const [ledger] = await this.ledgers([alert.id]);
-    const latest = ledger.at(-1);
-    if (!latest) return { alert, lines: ['No decision has been recorded yet.'] };
+    const stored = ledger.at(-1);
+    if (!stored) return { alert, lines: ['No decision has been recorded yet.'] };
+    const [latest] = await this.forReader(principal, [stored]);
     if (alert.kind !== 'AD1') {
-      return {
-        alert,
-        lines: [...explainRestoreDecision(decodeRestoreDecision(latest.decision)), ...history(ledger)],
-      };
+      const restore = decodeRestoreDecision(latest.decision) as RestoreDecisionView;
+      return { alert, lines: [...explainRestoreDecision(restore), ...history(ledger)] };
     }
-    const decision = decodeAlertDecision(latest.decision);
+    const decision = decodeAlertDecision(latest.decision) as unknown as DecisionForReader;
     const lines = explainAlertDecision(decision);
     const then = decision.evidence.activation;
-    if (then) {
+    const storedId = decodeAlertDecision(stored.decision).evidence.activation?.id;
+    if (then?.id === null && storedId) {
+      // Another network operator's meter: its status now, no name, no claims of its supplier.
+      const now = await this.dataSource.getRepository(FirmwareActivationEntity).findOneBy({ id: storedId });
+      if (now) lines.push(`${activationName(null)} now: ${describeActivation(nowOf(now))}.`);
+    } else if (then?.id) {
       const now = await this.dataSource.getRepository(FirmwareActivationEntity).findOneBy({ id: then.id });
       const labelled = [
         `Activation ${then.requestId} at decision time (${latest.decidedAt.toISOString()}): ${describeActivation(then)}.`,
         now
-          ? `Activation ${then.requestId} now: ${describeActivation({
-              status: now.status,
-              outcomeCode: now.outcomeCode,
-              requestedAt: now.requestedAt.toISOString(),
-              actualExecutedAt: now.actualExecutedAt?.toISOString() ?? null,
-            })}.`
+          ? `Activation ${then.requestId} now: ${describeActivation(nowOf(now))}.`
           : `Activation ${then.requestId} now: no longer on record.`,
       ];
       // The engine's own line describes the activation as recorded, without saying when: the
@@ -220,6 +243,15 @@ function history(ledger: readonly AlertDecisionEntity[]): string[] {
   return [
     `History: ${ledger.map((d) => `${d.outcome} [${d.reason}] at ${d.decidedAt.toISOString()}`).join(' -> ')}.`,
   ];
+}
+
+function nowOf(now: FirmwareActivationEntity) {
+  return {
+    status: now.status,
+    outcomeCode: now.outcomeCode,
+    requestedAt: now.requestedAt.toISOString(),
+    actualExecutedAt: now.actualExecutedAt?.toISOString() ?? null,
+  };
 }
 
 function describeActivation(a: {

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { DnoMessageKind } from '../../domain/delivery';
 import { AlertEntity } from '../../entities';
 import { preparedQuery } from '../../db/prepared';
+import { asPatientReader } from '../../db/statement-budget';
 import type { AppPubSub } from '../../realtime/pubsub';
 import type { ServiceObserver } from '../shared/observer';
 import { CurrentAlerts, alertIdsOf, pairedIdOf } from './current-alerts';
@@ -15,8 +16,36 @@ const REPLAY_PAGE = 500;
 const FEED_WINDOW = 2_000;
 /** Feeds re-read the outbox at least this often, so a lost wake-up delays, never loses. */
 const SAFETY_POLL_MS = 5_000;
-/** Events a subscriber is handed in one turn of the event loop before it lets others run. */
-const EVENTS_PER_TURN = 32;
+/**
+ * Events all the subscribers of this instance are handed in one turn of the event loop, together.
+ * Each subscriber used to yield after 32 of its own: a thousand subscribers replaying a backlog
+ * then sent 32,000 events between two polls of I/O, and an ingest, which needs a few turns,
+ * waited seconds for them (7.4 s for the first, at 1,000 subscribers). Counted for all, I/O is polled every
+ * EVENTS_PER_TURN events however many subscribers there are; a replay takes longer instead.
+ * At 16 ingest's median under such a replay stayed within twice its idle one on a quiet machine,
+ * not with other work on the same two cores; at 8 it did (docs/BENCHMARKS.md, section 7).
+ */
+const EVENTS_PER_TURN = 8;
+let handedThisTurn = 0;
+let turnEnds = false;
+
+/** Waits, if need be, for a turn of the event loop with room for one more event. */
+async function roomInTurn(): Promise<void> {
+  for (;;) {
+    if (!turnEnds) {
+      turnEnds = true;
+      setImmediate(() => {
+        handedThisTurn = 0;
+        turnEnds = false;
+      });
+    }
+    if (handedThisTurn < EVENTS_PER_TURN) {
+      handedThisTurn++;
+      return;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 /**
  * How old an alert's state read for a stream may be when its event goes out, unless this instance
  * changed the alert since (CurrentAlerts): how long a change made on another instance may go
@@ -41,11 +70,16 @@ export class DnoStreams {
     readAlertsNow: ReadAlertsNow,
     private readonly observer: ServiceObserver,
   ) {
+    // A subscriber's own reads (a replay from further back than the shared window, and the
+    // alert states its pages need again) are readers of the pool, within their share of it: a
+    // thousand subscribers catching up at once cannot take the connections ingest needs. The
+    // shared tail read, one per wake-up whatever the number of subscribers, is not.
     this.feeds = new OutboxFeeds(
       pubSub,
-      (distributorId, after, limit) => this.readWithAlerts(distributorId, after, limit),
+      (distributorId, after, limit) =>
+        asPatientReader(() => this.readWithAlerts(distributorId, after, limit)),
       (distributorId, after, limit) => this.read(distributorId, after, limit),
-      readAlertsNow,
+      (ids) => asPatientReader(() => readAlertsNow(ids)),
     );
   }
 
@@ -59,7 +93,6 @@ export class DnoStreams {
     let buffer: readonly DnoMessage[] = [];
     let next = 0;
     let sleeping: { cancel(): void } | null = null;
-    let served = 0;
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -76,7 +109,7 @@ export class DnoStreams {
           if (next < buffer.length) {
             // Sends no longer wait for their write (src/realtime/ws-transport.ts): a subscriber with
             // a backlog would otherwise hold the event loop until it had sent all of it.
-            if (++served % EVENTS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+            await roomInTurn();
             if (closed) break;
             return { value: await eventOf(current, buffer, next++), done: false };
           }

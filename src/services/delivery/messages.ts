@@ -37,6 +37,8 @@ export interface DnoMessagePayload {
   readonly pairedAlertId: string | null;
   /** OTA_INDUCED (and ANNOTATE classification): what made the AD1 OTA-induced. */
   readonly otaInduced: {
+    /** The activated device, which decides who reads the rest (absent before 2026-12-08). */
+    deviceGuid?: string | null;
     activationId: string | null;
     activationRequestId: string | null;
     actualExecutedAt: string | null;

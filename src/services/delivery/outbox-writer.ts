@@ -113,6 +113,7 @@ function payloadOf(change: DecisionChange, kind: DnoMessageKind): DnoMessagePayl
   const otaInduced =
     ad1 && (kind === 'OTA_INDUCED' || change.outcome === 'SUPPRESSED' || change.outcome === 'PAIRED') && e
       ? {
+          deviceGuid: e.activation?.deviceGuid ?? null,
           activationId: ad1.activationId,
           activationRequestId: e.activation?.requestId ?? null,
           actualExecutedAt: e.activation?.actualExecutedAt ?? null,
