@@ -182,6 +182,44 @@ describe('a DNO consumer', () => {
     expect(processed).toBeGreaterThanOrEqual(2);
   });
 
+  test('graphql-ws: a dropped socket resubscribes from the last message handled, not from where it started', async () => {
+    const cursor = { after: await newestSequence() };
+    const received: bigint[] = []; // every message as it reaches the client, repeats included
+    let socket: { terminate(): void } | undefined;
+    const client = t.ws(dno, {
+      retryAttempts: 5,
+      retryWait: () => new Promise((r) => setTimeout(r, 50)),
+      on: {
+        connected: (s) => void (socket = s as { terminate(): void }),
+        message: (m) => {
+          if (m.type === 'next')
+            received.push(BigInt((m.payload.data as { dnoAlerts: DnoAlertMessage }).dnoAlerts.sequence));
+        },
+      },
+    });
+    const handled: DnoAlertMessage[] = [];
+    const stop = new AbortController();
+    const running = followDnoAlerts(client, cursor, async (m) => void handled.push(m), stop.signal);
+    const ingestOne = async () => {
+      const p = await newPremises();
+      return (await ingest({ powerOutage: { commsHubGuid: p.ch, startAt: T0, mpan: p.mpan } })).alertId;
+    };
+    const ids = [await ingestOne(), await ingestOne()];
+    await eventually(async () => (handled.length >= 2 ? true : undefined), 10_000, 'two messages');
+    socket!.terminate(); // the network drops the connection; graphql-ws reconnects on its own
+    ids.push(await ingestOne());
+    await eventually(
+      async () => (handled.length >= 3 ? true : undefined),
+      10_000,
+      'the third after the drop',
+    );
+    stop.abort();
+    await running;
+    expect(handled.map((m) => m.alert.id)).toEqual(ids);
+    // No message came twice: the resubscription asked for what followed the second.
+    expect(new Set(received).size).toBe(received.length);
+  });
+
   test('Apollo Client: a watched alerts query keeps the right outcomes while events arrive', async () => {
     const wsClient = connect();
     const apollo: ApolloClient = createDnoApolloClient(`${t.url}/graphql`, wsClient, dno);

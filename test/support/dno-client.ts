@@ -22,8 +22,8 @@ export function connectDno(wsUrl: string, token: string): Client {
     url: wsUrl, // wss://<host>/graphql
     webSocketImpl: WebSocket,
     connectionParams: { authorization: `Bearer ${token}` },
-    // On a dropped connection graphql-ws reconnects and subscribes again with the *same*
-    // variables, so a resumed stream can repeat messages: followDnoAlerts skips them by sequence.
+    // On a dropped connection graphql-ws reconnects and sends the same subscribe payload again:
+    // followDnoAlerts keeps its `after` current, and skips any repeat by sequence.
     retryAttempts: 10,
   });
 }
@@ -59,10 +59,10 @@ export async function followDnoAlerts(
   handle: (message: DnoAlertMessage) => Promise<void>,
   signal: AbortSignal,
 ): Promise<void> {
-  const events = client.iterate<{ dnoAlerts: DnoAlertMessage }>({
-    query: DNO_ALERTS,
-    variables: { after: cursor.after },
-  });
+  // graphql-ws sends this same payload again on every reconnect: keeping `after` in it up to date
+  // resumes from the last message handled, not from where this call started.
+  const variables = { after: cursor.after };
+  const events = client.iterate<{ dnoAlerts: DnoAlertMessage }>({ query: DNO_ALERTS, variables });
   signal.addEventListener('abort', () => void events.return?.());
   for await (const { data, errors } of events) {
     if (errors?.length) throw new Error(errors.map((e) => e.message).join('; '));
@@ -71,6 +71,7 @@ export async function followDnoAlerts(
     if (BigInt(message.sequence) <= BigInt(cursor.after)) continue; // repeated after a reconnect
     await handle(message);
     cursor.after = message.sequence;
+    variables.after = message.sequence;
   }
 }
 // #endregion
