@@ -271,8 +271,9 @@ describe('query limits, body limits and error hygiene (default settings)', () =>
         c: {
           esmeGuids: Array.from({ length: 10_001 }, (_, i) => guid('5E-00-00-00-00-07', i)),
           imageHash: 'c0ffee00'.repeat(8),
-          from: '2030-01-01T00:00:00Z',
-          to: '2030-01-02T00:00:00Z',
+          // A month ahead: within the plausible range of input dates.
+          from: new Date(Date.now() + 30 * 24 * 3600_000).toISOString(),
+          to: new Date(Date.now() + 31 * 24 * 3600_000).toISOString(),
           maxPerAreaPerHour: 1,
           firstCounter: '1',
         },
