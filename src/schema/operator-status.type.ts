@@ -59,23 +59,9 @@ export class OperatingTotals {
 }
 
 @ObjectType({ description: 'What the operator watches, for one DNO.' })
-export class DnoOperatingStatus {
+export class DnoOperatingStatus extends OperatingTotals {
   @Field({ description: 'Distributor ID.' })
   distributorId: string;
-
-  @Field(() => AlertOutcomeCounts, { description: 'AD1s received within the window, by outcome now.' })
-  alerts: AlertOutcomeCounts;
-
-  @Field(() => Int, { description: 'AD1s HELD now, whenever they were received.' })
-  heldNow: number;
-
-  @Field(() => Int, {
-    description: 'Of those, the ones waiting for a meter’s answer (AWAITING_VERIFICATION).',
-  })
-  awaitingVerification: number;
-
-  @Field(() => VerificationCounts, { description: 'Verification reads requested within the window.' })
-  verifications: VerificationCounts;
 
   @Field(() => DnoDeliveryStatus, {
     nullable: true,
