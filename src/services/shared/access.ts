@@ -65,7 +65,7 @@ export function inScope(scope: DeviceScope, distributorId: string | null): boole
  */
 export function mayReadDevice(
   principal: Principal,
-  device: { readonly guid: string; readonly distributorId: string | null },
+  device: { readonly distributorId: string | null },
   /** For IS/GS: whether one of the supplier's own activations targets this device. */
   targetedBySupplier = false,
 ): boolean {
@@ -145,16 +145,13 @@ export interface EvidenceFacts {
  * its MPANs, a supplier the meters registered to it now; a neighbour's device only anonymously.
  */
 export function maySeeInEvidence(principal: Principal, device: EvidenceDeviceFact | undefined): boolean {
-  if (principal.kind !== 'user' || device === undefined)
-    return principal.kind === 'user' && principal.role === 'OPERATOR';
-  switch (principal.role) {
-    case 'OPERATOR':
-      return true;
-    case 'ED':
-      return device.distributorId !== null && principal.distributorIds.includes(device.distributorId);
-    default:
-      return principal.supplierId !== undefined && device.registeredSupplierId === principal.supplierId;
-  }
+  if (device === undefined) return principal.kind === 'user' && principal.role === 'OPERATOR';
+  // As mayReadDevice, except that a supplier's own meters are those registered to it now.
+  const registeredToReader =
+    principal.kind === 'user' &&
+    principal.supplierId !== undefined &&
+    device.registeredSupplierId === principal.supplierId;
+  return mayReadDevice(principal, device, registeredToReader);
 }
 
 /** What a reader sees of the devices and alerts in `facts`; null: everything (the OPERATOR). */
