@@ -17,13 +17,14 @@ const FEED_WINDOW = 2_000;
 /** Feeds re-read the outbox at least this often, so a lost wake-up delays, never loses. */
 const SAFETY_POLL_MS = 5_000;
 /**
- * Events all the subscribers of this instance are handed in one turn of the event loop, together.
- * Each subscriber used to yield after 32 of its own: a thousand subscribers replaying a backlog
- * then sent 32,000 events between two polls of I/O, and an ingest, which needs a few turns,
- * waited seconds for them (7.4 s for the first, at 1,000 subscribers). Counted for all, I/O is polled every
- * EVENTS_PER_TURN events however many subscribers there are; a replay takes longer instead.
- * At 16 ingest's median under such a replay stayed within twice its idle one on a quiet machine,
- * not with other work on the same two cores; at 8 it did (docs/BENCHMARKS.md, section 7).
+ * Events the subscribers catching up on this instance are handed in one turn of the event loop,
+ * together. Each subscriber used to yield after 32 of its own: a thousand subscribers replaying a
+ * backlog then sent 32,000 events between two polls of I/O, and an ingest, which needs a few
+ * turns, waited seconds for them (7.4 s for the first, at 1,000 subscribers). Counted for all,
+ * I/O is polled every EVENTS_PER_TURN replayed events however many subscribers replay; a replay
+ * takes longer instead. Only replays are paced: a subscriber that has reached the head once (its
+ * feed had nothing more for it) is live, and pacing live messages too put the steady e2e p99 at
+ * 805 ms and a storm's at 3.9 s (docs/BENCHMARKS.md).
  */
 const EVENTS_PER_TURN = 8;
 let handedThisTurn = 0;
@@ -94,6 +95,8 @@ export class DnoStreams {
     let next = 0;
     let sleeping: { cancel(): void } | null = null;
     let closed = false;
+    // Catching up until the feed first has nothing more for this subscriber; live from then on.
+    let live = false;
     const close = () => {
       if (closed) return;
       closed = true;
@@ -109,8 +112,10 @@ export class DnoStreams {
           if (next < buffer.length) {
             // Sends no longer wait for their write (src/realtime/ws-transport.ts): a subscriber with
             // a backlog would otherwise hold the event loop until it had sent all of it.
-            await roomInTurn();
-            if (closed) break;
+            if (!live) {
+              await roomInTurn();
+              if (closed) break;
+            }
             return { value: await eventOf(current, buffer, next++), done: false };
           }
           let page;
@@ -130,6 +135,7 @@ export class DnoStreams {
             continue;
           }
           if (closed) break;
+          live = true;
           const wait = feed.after(page.generation, cursor);
           sleeping = wait;
           await wait.wait;
