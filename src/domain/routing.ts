@@ -3,8 +3,8 @@
  * MPAN; when the MPAN it carries cannot say (no MPAN, malformed, a bad check digit, a distributor
  * that is not a known operator), the inventory usually can: the ESME that powered the hub at the
  * outage start has a valid MPAN. Only what truly has no owner stays UNROUTED, because an alert
- * that reaches no DNO is a genuine outage nobody hears of (DOMAIN.md: "record and route it, flag
- * it; do not drop the alert").
+ * that reaches no DNO is a genuine outage nobody hears of (docs/TIMELINE.md: "recorded, routed
+ * and flagged, never dropped").
  */
 import { inspectMpan } from './identifiers';
 

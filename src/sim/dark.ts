@@ -1,5 +1,5 @@
 /**
- * Dark premises (DOMAIN.md, "Timeline of an OTA-induced AD1", step 3): while a premises' CH has no
+ * Dark premises (docs/TIMELINE.md, step 3): while a premises' CH has no
  * power nothing from the premises travels. Pure helpers over a premises' dark intervals.
  */
 

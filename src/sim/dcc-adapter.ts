@@ -6,7 +6,7 @@ import type { Scenario } from './scenario';
 /**
  * The DSP/DCC adapter's side of a verification read (SR 11.2 Read Firmware Version), played from
  * the scenario's truth: the request crosses DCC and the hub to the meter, and the meter answers
- * only while it has mains and its hub has power (DOMAIN.md, "Timeline": a dark hub carries
+ * only while it has mains and its hub has power (docs/TIMELINE.md, step 3: a dark hub carries
  * nothing). A seeded share of requests is lost on the way, as real reads sometimes are. Pure:
  * the same scenario and request always give the same plan.
  */

@@ -2,7 +2,7 @@ import type { ScenarioOptions } from './options';
 import { streamFor } from './prng';
 
 /**
- * Meter (ESME) clocks. DOMAIN.md: "a device whose clock is minutes off is not rare". Every time a
+ * Meter (ESME) clocks. docs/TIMELINE.md: "Clocks are minutes off". Every time a
  * meter stamps is on its own clock: an outcome's executedAt, a restore's interruption and
  * restoration values, a verification answer's answeredAt. The offset is constant per meter over
  * the span (drift over two days is seconds at most). The truth keeps true times; a message carries

@@ -66,7 +66,7 @@ function clusterFacts(s: Scenario): Record<string, number> {
 }
 
 /**
- * Activations a genuine outage deferred (DOMAIN.md, timeline step 6), those that then cut their
+ * Activations a genuine outage deferred (docs/TIMELINE.md, timeline step 6), those that then cut their
  * hub, and where the restore of the outage before such a cut went: reached the DSP before the new
  * cut began, or held behind it (it waits for the hub like any other message).
  */

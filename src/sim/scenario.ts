@@ -84,7 +84,7 @@ export const SIM_RULE = {
 /** The shortest CH power cut that raises an AD1: a CH reports an outage after three minutes dark. */
 export const MIN_OTA_CUT_MINUTES = 3;
 /**
- * The longest CH power cut an activation is known to cause (DOMAIN.md: observed 3-15 min). A rule
+ * The longest CH power cut an activation is known to cause (docs/TIMELINE.md: observed 3-15 min). A rule
  * will carry this as `maxCommsHubOffMinutes`, 15 by default; every image's cut range lies inside.
  */
 export const MAX_COMMS_HUB_OFF_MINUTES = 15;
@@ -413,7 +413,7 @@ export function generateScenario(partial: Partial<ScenarioOptions> = {}): Scenar
   }
 
   // 2. Genuine outages not tied to any activation: single premises, whole feeders, a storm. They
-  // come first because a meter without mains cannot execute an activation (DOMAIN.md, timeline
+  // come first because a meter without mains cannot execute an activation (docs/TIMELINE.md, timeline
   // step 5): execution times are decided with this timeline known.
   const outages: OutageTruth[] = [];
   const genuineBusy = new Map<number, { from: number; to: number }[]>();

@@ -6,7 +6,7 @@ import type { Prng } from './prng';
 /**
  * Supplier claims. Outcomes are DCC's statements (the SR11.3 response and alerts 0x8F66/0x8F67 come
  * from the meter through DCC); a supplier reporting an outcome through `recordActivationOutcome`
- * only says what it believes (DOMAIN.md, "Edge cases": a claim, not evidence). For a share of the
+ * only says what it believes (docs/TIMELINE.md, "What follows for a decision": a claim, not evidence). For a share of the
  * executed activations the supplier also reports the true outcome, with the executedAt the meter
  * reported, 1-20 minutes after DCC's outcome reached the DSP. When DCC's outcome is lost the
  * supplier still claims it for a share of those (it learnt it another way), 5-30 minutes after

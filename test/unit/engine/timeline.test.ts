@@ -1,5 +1,5 @@
 /**
- * The timeline of an OTA-induced AD1 (DOMAIN.md, "Timeline"), with the engine's default settings:
+ * The timeline of an OTA-induced AD1 (docs/TIMELINE.md), with the engine's default settings:
  * a hold lasts until the hub must be back and its messages could have crossed the network, the
  * window is narrow once the execution time is known, and a missing outcome is settled by asking
  * the meter. Each test follows the order facts arrive in, as the service feeds them.

@@ -15,7 +15,7 @@ import {
 import type { DarkInterval, Scenario } from '../../../src/sim/scenario';
 
 /**
- * The physics of the simulated fleet (DOMAIN.md, "Timeline of an OTA-induced AD1"): nothing from a
+ * The physics of the simulated fleet (docs/TIMELINE.md, step 3): nothing from a
  * premises travels while its CH is dark, a meter without mains executes nothing, an OTA cut lasts
  * its image's characteristic time. Checked over several seeds and a few thousand premises, against
  * dark periods rebuilt here from the outages (not taken from the generator's own timeline).
