@@ -10,8 +10,10 @@ import {
   connectDno,
   createDnoApolloClient,
   followDnoAlerts,
+  subscribeDnoAlerts,
 } from '../support/dno-client';
 import type { DnoAlertMessage } from '../support/dno-client';
+import { DNO_ALERTS } from '../support/dno-client';
 import { guid, mpan, ok as data } from '../support/integration';
 
 /**
@@ -343,6 +345,51 @@ describe('a DNO consumer', () => {
     });
     expect(seen.flatMap((s) => s.alerts.nodes).every((a) => a.outcome !== null)).toBe(true);
     watching.unsubscribe();
+    apollo.stop();
+  });
+
+  test('Apollo Client: two subscriptions from one cursor each get the whole replay only with deduplication off', async () => {
+    const wsClient = connect();
+    const apollo: ApolloClient = createDnoApolloClient(`${t.url}/graphql`, wsClient, dno);
+    const base = await newestSequence();
+    const genuine = async () => {
+      const p = await newPremises();
+      return (await ingest({ powerOutage: { commsHubGuid: p.ch, startAt: T0, mpan: p.mpan } })).alertId;
+    };
+    const replayed = [await genuine(), await genuine(), await genuine()];
+    type Event = { dnoAlerts: DnoAlertMessage };
+    /** A subscription from `base` and the alert IDs of the AD1s it has received. */
+    const listen = (subscribe: () => ReturnType<typeof subscribeDnoAlerts>) => {
+      const ids: string[] = [];
+      const subscription = subscribe().subscribe((result) => {
+        const message = (result.data as Event | undefined)?.dnoAlerts;
+        if (message?.kind === 'AD1') ids.push(message.alert.id);
+      });
+      return { ids, stop: () => subscription.unsubscribe() };
+    };
+    const has = (ids: string[], n: number, what: string) =>
+      eventually(async () => (ids.length >= n ? true : undefined), 10_000, what);
+    const plain = () => apollo.subscribe<Event>({ query: gql(DNO_ALERTS), variables: { after: base } });
+
+    // Apollo's default: the second joins the first's stream where it is and misses the replay.
+    const first = listen(plain);
+    await has(first.ids, 3, "the first plain subscription's replay");
+    const second = listen(plain);
+    // Deduplication off: each has a stream of its own.
+    const own = listen(() => subscribeDnoAlerts(apollo, base));
+    await has(own.ids, 3, "the first own subscription's replay");
+    const ownToo = listen(() => subscribeDnoAlerts(apollo, base));
+    await has(ownToo.ids, 3, "the second own subscription's replay");
+
+    const later = await genuine();
+    for (const [name, listener] of Object.entries({ first, second, own, ownToo })) {
+      await has(listener.ids, listener === second ? 1 : 4, `${name}: the later AD1`);
+    }
+    expect(first.ids).toEqual([...replayed, later]);
+    expect(second.ids).toEqual([later]);
+    expect(own.ids).toEqual([...replayed, later]);
+    expect(ownToo.ids).toEqual([...replayed, later]);
+    for (const listener of [first, second, own, ownToo]) listener.stop();
     apollo.stop();
   });
 

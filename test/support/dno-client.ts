@@ -9,7 +9,7 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 // #endregion
 // #region imports-apollo
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import type { ApolloCache, Reference, TypePolicies } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { OperationTypeNode } from 'graphql';
@@ -125,6 +125,23 @@ export function createDnoApolloClient(httpUrl: string, wsClient: Client, token: 
     new HttpLink({ uri: httpUrl, fetch, headers: { authorization: `Bearer ${token}` } }),
   );
   return new ApolloClient({ link, cache: new InMemoryCache({ typePolicies }) });
+}
+// #endregion
+
+// #region apollo-subscribe
+/**
+ * Your DNO's stream through Apollo Client, from `after`. Apollo Client deduplicates identical
+ * operations in flight, subscriptions included: a second subscription with the same document and
+ * variables joins the first one's stream where it has got to, and never sees what the first has
+ * already received (its replay). Every subscription that keeps a cursor of its own needs a stream
+ * of its own: turn deduplication off for it.
+ */
+export function subscribeDnoAlerts(apollo: ApolloClient, after: string) {
+  return apollo.subscribe<{ dnoAlerts: DnoAlertMessage }>({
+    query: gql(DNO_ALERTS),
+    variables: { after },
+    context: { queryDeduplication: false },
+  });
 }
 // #endregion
 

@@ -98,7 +98,7 @@ describe('parseEui64', () => {
 describe('MPAN', () => {
   const validExamples = ['1000000000003', '1200023305967', '2300000000019', '1500012345672', '1999999999991'];
 
-  it.each(validExamples)('accepts the domain reference's example %s', (mpan) => {
+  it.each(validExamples)('accepts the domain reference example %s', (mpan) => {
     expect(parseMpan(mpan)).toBe(mpan);
     expect(mpanCheckDigit(mpan.slice(0, 12))).toBe(Number(mpan[12]));
   });
