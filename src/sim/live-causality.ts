@@ -3,7 +3,7 @@ import type { Scenario, SimEvent } from './scenario';
 
 /**
  * Live mode's causality under lag. The simulator sends events when the server's clock reaches
- * them, one request at a time; when it falls behind, an SR11.3 reaches the server later than its
+ * them; when a request is late, an SR11.3 reaches the server later than its
  * scenario time, and the server records it as submitted then. In reality an activation never
  * executes before its request reaches DCC: an immediate one runs that much later, a future-dated
  * one whose request arrived after its requested time runs on arrival. A future-dated request the
@@ -14,9 +14,9 @@ import type { Scenario, SimEvent } from './scenario';
  * and arrival, the AD1s of the cut it causes (StartDateTime and arrival), and the AD1s and
  * restores of a genuine outage the scenario places relative to its execution (a coincident
  * outage minutes later: left behind, it would seem to start before the activation ran). Those events are
- * then sent at their moved time, after whatever falls due before it. Events go one at a time and
- * each is acknowledged before the next is sent, so no event of an activation is ever sent while
- * an earlier one is unacknowledged. Pure bookkeeping: the caller sends.
+ * then sent at their moved time, after whatever falls due before it. The caller sends no event
+ * of an activation (`ownerOf`) while its SR11.3 is unacknowledged (supplier-lane.ts), so every
+ * shift is known before the events it moves are sent. Pure bookkeeping: the caller sends.
  */
 
 const SECOND = 1000;
@@ -146,15 +146,22 @@ export class CausalQueue {
     };
   }
 
+  /**
+   * The activation whose SR11.3 places this event in time (an outcome or claim of it, the AD1s and
+   * restores of an outage it causes or places), if any.
+   */
+  ownerOf(e: SimEvent): number | undefined {
+    return e.kind === 'OUTCOME' || e.kind === 'CLAIM'
+      ? e.activation
+      : e.kind === 'AD1'
+        ? this.ad1Owner.get(e.key)
+        : e.kind === 'RESTORE'
+          ? this.outageOwner.get(e.outageId)
+          : undefined;
+  }
+
   private shiftOf(e: SimEvent): number {
-    const owner =
-      e.kind === 'OUTCOME' || e.kind === 'CLAIM'
-        ? e.activation
-        : e.kind === 'AD1'
-          ? this.ad1Owner.get(e.key)
-          : e.kind === 'RESTORE'
-            ? this.outageOwner.get(e.outageId)
-            : undefined;
+    const owner = this.ownerOf(e);
     return owner === undefined ? 0 : (this.shifts.get(owner) ?? 0);
   }
 

@@ -19,6 +19,7 @@ import type { Finding } from './index';
 import { GraphQLHttpClient, MUTATIONS, alertInput, isAlertEvent } from './live-api';
 import type { LiveMapping, RequestCounters } from './live-api';
 import { CausalQueue } from './live-causality';
+import { SupplierLane } from './supplier-lane';
 import type { CausalityReport } from './live-causality';
 import { liveScores, oursFromReceived } from './live-score';
 import type { LiveEngineSettings, ReceivedMessage } from './live-score';
@@ -135,6 +136,11 @@ export interface LiveRun {
 }
 
 const MINUTE = 60_000;
+/**
+ * Supplier requests in flight at once. Each waits for its meter's earlier ones; a campaign's
+ * SR11.3s for different meters go side by side, as a supplier's systems send them.
+ */
+const SUPPLIER_CONCURRENCY = 4;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const sleepUntil = (real: number) => sleep(real - performance.now());
 
@@ -556,6 +562,7 @@ async function sendEvents(
   onProgress: LiveOptions['onProgress'],
 ): Promise<Sent> {
   const queue = new CausalQueue(scenario.events, scenario);
+  let completed = 0;
   const state: Sent = {
     alertKey: new Map(),
     alertIds: new Set(),
@@ -675,28 +682,59 @@ async function sendEvents(
     }
   };
 
+  // Suppliers' requests go beside the DSP's alerts (supplier-lane.ts); swaps are the operator's.
+  const suppliers = new SupplierLane(SUPPLIER_CONCURRENCY);
+  const waitsFor = (e: SimEvent) => suppliers.pending(queue.ownerOf(e));
   for (let next = queue.peek(); next; next = queue.peek()) {
-    await sleepUntil(realWhen(anchor, next.due));
+    // An event of an activation whose SR11.3 is still out waits for it: its acknowledgement may
+    // move the event (live-causality.ts), so look again once it is in.
+    const pending = waitsFor(next.event);
+    if (pending) {
+      await pending;
+      continue;
+    }
+    if (realWhen(anchor, next.due) > performance.now()) {
+      await sleepUntil(realWhen(anchor, next.due));
+      continue;
+    }
     // Alerts already due go together, as a DSP forwards what it has.
     const group = [queue.take()!];
     if (isAlertEvent(group[0].event)) {
       const now = performance.now();
       for (
         let q = queue.peek();
-        q && group.length < batchMax && isAlertEvent(q.event) && realWhen(anchor, q.due) <= now;
+        q &&
+        group.length < batchMax &&
+        isAlertEvent(q.event) &&
+        realWhen(anchor, q.due) <= now &&
+        !waitsFor(q.event);
         q = queue.peek()
       )
         group.push(queue.take()!);
     }
-    const sentAt = scenarioAt(anchor, performance.now());
-    for (const { event: e, due } of group) {
-      state.lags.push(Math.max(0, (sentAt - due) / 1000));
-      if (e.kind === 'AD1' && !e.duplicate && !state.sentAt.has(e.key)) state.sentAt.set(e.key, sentAt);
+    const record = () => {
+      const sentAt = scenarioAt(anchor, performance.now());
+      for (const { event: e, due } of group) {
+        state.lags.push(Math.max(0, (sentAt - due) / 1000));
+        if (e.kind === 'AD1' && !e.duplicate && !state.sentAt.has(e.key)) state.sentAt.set(e.key, sentAt);
+      }
+    };
+    const e = group[0].event;
+    if (e.kind === 'SCHEDULE' || e.kind === 'CANCEL' || e.kind === 'CLAIM') {
+      suppliers.submit(e, async () => {
+        record();
+        await apply(e);
+        onProgress?.(++completed, scenario.events.length, 'live');
+      });
+      continue;
     }
-    if (isAlertEvent(group[0].event)) await ingest(group.map((q) => q.event));
-    else await apply(group[0].event);
-    onProgress?.(queue.done, scenario.events.length, 'live');
+    record();
+    if (isAlertEvent(e)) await ingest(group.map((q) => q.event));
+    else await apply(e);
+    completed += group.length;
+    onProgress?.(completed, scenario.events.length, 'live');
   }
+  await suppliers.drain();
   state.causality = queue.report();
   return state;
 }
