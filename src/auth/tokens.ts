@@ -97,7 +97,7 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
         verified.set(token, {
           principal,
           expMs: exp,
-          nbfMs: notBefore(token),
+          nbfMs: notBefore(token) - (settings.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000,
           until: performance.now() + 60_000,
         });
       }
@@ -120,6 +120,9 @@ async function verifyNow(
       issuer: settings.issuer,
       audience: settings.audience,
       currentDate: now,
+      // The issuer's clock may run ahead of ours: a fresh token's nbf (often its iat) gets the same
+      // allowance as its iat. jose applies it to exp too; exp is checked again, strictly, below.
+      clockTolerance: settings.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
       requiredClaims: ['exp'],
     };
     // jwtVerify has separate overloads for a key and a key resolver.
@@ -150,13 +153,15 @@ async function verifyNow(
 export const DEFAULT_CLOCK_SKEW_SECONDS = 60;
 
 /**
- * Refuses an iat in the future (beyond the skew allowance) and a lifetime over the maximum,
+ * Refuses an expired token (no allowance: jose's tolerance is there for nbf), an iat in the
+ * future (beyond the skew allowance) and a lifetime over the maximum,
  * counted both from iat and from now: without the second, a token "issued" in the future, or one
  * whose iat is absurd (1e30), could live as long as it liked.
  */
 function checkLifetime(payload: JWTPayload, nowSeconds: number, settings: TokenSettings): void {
   const exp = payload.exp as number; // required, and a number: jose checked both
   const skew = settings.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
+  if (exp <= nowSeconds) throw new UnauthenticatedError('token has expired');
   if (typeof payload.iat === 'number' && payload.iat > nowSeconds + skew) {
     throw new UnauthenticatedError('token "iat" claim is in the future');
   }

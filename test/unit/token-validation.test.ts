@@ -52,6 +52,22 @@ describe('token validation', () => {
     await expect(verifier.verify(await jwt(claims))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
+  test("nbf gets the issuer's clock-skew allowance, exp none", async () => {
+    // An issuer 30 s ahead of us: its fresh token is valid from "now" by its clock.
+    await expect(
+      verifier.verify(await jwt({ ...operator, nbf: T + 30, iat: T + 30 })),
+    ).resolves.toMatchObject({
+      kind: 'user',
+    });
+    // Beyond the allowance (60 s by default), refused; so is exp a second ago, whatever the skew.
+    for (const claims of [
+      { ...operator, nbf: T + 61 },
+      { ...operator, exp: T - 1 },
+    ]) {
+      await expect(verifier.verify(await jwt(claims))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+  });
+
   test('a token without exp never expires, so it is refused', async () => {
     const { exp: _exp, ...forever } = operator;
     await expect(verifier.verify(await jwt(forever))).rejects.toMatchObject({
