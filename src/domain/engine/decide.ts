@@ -25,8 +25,10 @@ import {
 } from './evidence';
 import type { PowerOutageAlertFact, PowerOutageAlertFacts } from './facts';
 import type { EngineSettings } from './settings';
+import { isLearned } from './clocks';
 import { addMinutes, earliest } from './time';
 
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3600_000;
 
 /**
@@ -101,6 +103,21 @@ function confirmedByOutcome(candidate: Candidate, settings: EngineSettings): boo
     activationExecuted(candidate.activation, settings) &&
     candidate.timing === 'EXECUTED' &&
     !candidate.clockUnsure
+  );
+}
+
+/**
+ * DCC's outcome dated the run on a meter clock that is known (its messages bound it closely), and
+ * only the hub's clock, which nothing bounds, could put the outage in the window. A meter's answer
+ * bounds the meter's clock (and so can settle a window anchored on it), never the hub's.
+ */
+function unconfirmableClock(candidate: Candidate, settings: EngineSettings): boolean {
+  return (
+    activationExecuted(candidate.activation, settings) &&
+    candidate.timing === 'EXECUTED' &&
+    candidate.clockUnsure &&
+    isLearned(candidate.clocks.anchor, 2 * settings.skewMinutes * MINUTE_MS) &&
+    !isLearned(candidate.clocks.commsHub, 2 * settings.skewMinutes * MINUTE_MS)
   );
 }
 
@@ -189,6 +206,11 @@ function judgeCandidate(
   // it but whose run could have been any time since the request (no outcome, nothing showing
   // when it could run) does not date this outage.
   const untimed = candidate.timing === 'OUTCOME_PENDING';
+  // DCC's outcome dated the run, and only a hub clock that its messages do not bound (an AD1 that
+  // queued on its way says nothing of how fast the hub's clock runs) could put this outage in the
+  // narrow window. The meter's answer would say that it ran, which the outcome already says, not
+  // when the hub lost power: nothing to come can confirm it, so it goes now.
+  if (unconfirmableClock(candidate, settings)) return notWithheld(previous, 'NO_ACTIVATION_WINDOW');
   const outcomeConfirms = byOutcome && !clusterDoubt;
   const confirmed = outcomeConfirms || (activationRan === true && !untimed);
   if (activationRan === true && untimed && !byOutcome) return notWithheld(previous, 'OUTCOME_NOT_RECEIVED');

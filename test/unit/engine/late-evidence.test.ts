@@ -351,6 +351,32 @@ describe('clocks: each device bounded from its own messages', () => {
     expect(brief(asked)).toEqual(['HELD', 'AWAITING_VERIFICATION']);
   });
 
+  it('a queued AD1 whose start only an unbounded hub clock could put in a known window is delivered at once', () => {
+    // A genuine fault 4.5 min after a run that DCC's outcome dated on a meter clock the meter's
+    // earlier read pins. The AD1 queued for 55 minutes on its way, so it bounds the hub's clock
+    // from below only; a hub 4.5 min fast is within what a clock may be presumed off (5 min).
+    // Asking the meter would bound the meter's clock, which is known, not the hub's: the answer
+    // ("it ran") cannot say the hub lost power at the run, so nothing can confirm it.
+    const clockRead = read({
+      id: 'read-0',
+      requestedAt: at(-60),
+      answeredAt: at(-60, 5 * SEC),
+      answerReceivedAt: at(-60, 10 * SEC),
+    });
+    const ran = activation({ actualExecutedAt: at(0), outcomeReceivedAt: at(1) });
+    const fault = alert({ startAt: at(7, 30 * SEC), receivedAt: at(62, 30 * SEC) });
+    const f = facts({ alert: fault, activations: [ran], verifications: [clockRead] });
+    const d = decideAt(f, fault.receivedAt);
+    expect(brief(d)).toEqual(['DELIVERED', 'NO_ACTIVATION_WINDOW']);
+    expect(d.evidence.window).toMatchObject({ timing: 'EXECUTED', clockUnsure: true });
+    // Had it come on time, its own arrival would have bounded the hub's clock: delivered all the same.
+    const onTime = alert({ startAt: at(7, 30 * SEC), receivedAt: at(11) });
+    expect(brief(decideAt({ ...f, alert: onTime }, onTime.receivedAt))).toEqual([
+      'DELIVERED',
+      'NO_ACTIVATION_WINDOW',
+    ]);
+  });
+
   it("an immediate activation's outcome bounds the meter's clock from its submission", () => {
     const f = facts({ alert: cut, activations: [executed] });
     const d = decideAt(f, at(18, 30 * SEC), decideAt(f, cut.receivedAt));
