@@ -49,6 +49,7 @@ export class CausalQueue {
   private readonly moves = new Map<number, number>();
   private readonly requestLags: number[] = [];
   private shiftedEvents = 0;
+  private parked = 0;
   /**
    * AD1 key to the activation its outage is placed by: the OTA cut it caused, or a genuine outage
    * the scenario places minutes after it (coincident premises, a feeder in its window).
@@ -70,7 +71,12 @@ export class CausalQueue {
   }
 
   get done(): number {
-    return this.cursor - this.heap.length;
+    return this.cursor - this.heap.length - this.parked;
+  }
+
+  /** Events taken out of line by park() and not yet back. */
+  get parkedCount(): number {
+    return this.parked;
   }
 
   /** The next event to send and the scenario time it is due, without taking it. */
@@ -99,6 +105,23 @@ export class CausalQueue {
     if (this.heap[0] === next) this.pop();
     else this.cursor++;
     return next;
+  }
+
+  /**
+   * Takes the event peek() returned out of line until `until` (its owner's SR11.3
+   * acknowledgement) settles, so that the events of other meters go on meanwhile; then it goes
+   * back in line, moved as that acknowledgement says. The returned promise settles once it is back.
+   */
+  park(until: Promise<void>): Promise<void> {
+    const q = this.take();
+    if (!q) throw new Error('nothing to park');
+    this.parked++;
+    return until.then(() => {
+      this.parked--;
+      const shift = this.shiftOf(q.event);
+      if (shift > 0) this.shiftedEvents++;
+      this.push(shift > 0 ? { due: q.event.at + shift, seq: q.seq, event: moved(q.event, shift) } : q);
+    });
   }
 
   /**

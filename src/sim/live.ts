@@ -144,6 +144,29 @@ const SUPPLIER_CONCURRENCY = 4;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const sleepUntil = (real: number) => sleep(real - performance.now());
 
+/** A signal to wait on, with a timeout: `wake()` ends every current wait. */
+class Wakeup {
+  private waiters: (() => void)[] = [];
+
+  wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves at the next wake(), or after `timeoutMs` if given. */
+  next(timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, Math.max(0, timeoutMs));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(done);
+    });
+  }
+}
+
 export async function runLiveSimulation(
   scenarioOptions: Partial<ScenarioOptions>,
   live: LiveOptions,
@@ -685,16 +708,23 @@ async function sendEvents(
   // Suppliers' requests go beside the DSP's alerts (supplier-lane.ts); swaps are the operator's.
   const suppliers = new SupplierLane(SUPPLIER_CONCURRENCY);
   const waitsFor = (e: SimEvent) => suppliers.pending(queue.ownerOf(e));
-  for (let next = queue.peek(); next; next = queue.peek()) {
-    // An event of an activation whose SR11.3 is still out waits for it: its acknowledgement may
-    // move the event (live-causality.ts), so look again once it is in.
+  const returns = new Wakeup();
+  for (;;) {
+    const next = queue.peek();
+    if (!next) {
+      if (queue.parkedCount === 0) break;
+      await returns.next();
+      continue;
+    }
+    // An event of an activation whose SR11.3 is still out waits for it, out of line: its
+    // acknowledgement may move the event (live-causality.ts). Other meters' events go on.
     const pending = waitsFor(next.event);
     if (pending) {
-      await pending;
+      void queue.park(pending).then(() => returns.wake());
       continue;
     }
     if (realWhen(anchor, next.due) > performance.now()) {
-      await sleepUntil(realWhen(anchor, next.due));
+      await returns.next(realWhen(anchor, next.due) - performance.now());
       continue;
     }
     // Alerts already due go together, as a DSP forwards what it has.
