@@ -41,6 +41,16 @@ export interface Loaders {
   /** The import supplier registered now: the OPERATOR's and that supplier's to read, nobody else's. */
   readonly registeredSupplier: DataLoader<string, SupplierRegistration | undefined>;
   readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
+  /**
+   * The ESME that powered a Communications Hub at an instant (the link then in force), if the
+   * caller may read that ESME; the hub itself need not be readable (a DNO reads its meters, not
+   * the hubs, which carry no MPAN). The link is not handed out, only the ESME.
+   */
+  readonly esmeOfHubAt: DataLoader<
+    { readonly hub: string; readonly at: Date },
+    DeviceEntity | undefined,
+    string
+  >;
   readonly activationsOfDevice: DataLoader<string, FirmwareActivationEntity[]>;
   /** Suppliers' claims about an activation (keyed by the activation row), [] unless the caller may read it. */
   readonly claimsOfActivation: DataLoader<FirmwareActivationEntity, ActivationOutcomeClaimEntity[], string>;
@@ -150,6 +160,27 @@ export function createLoaders(services: Services, principal: Principal): Loaders
       });
     }),
     commsHubLinks: loader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
+    esmeOfHubAt: loader(
+      async (keys: readonly { readonly hub: string; readonly at: Date }[]) => {
+        const hubs = [...new Set(keys.map((k) => k.hub))];
+        const links = new Map((await services.devices.linksOf(hubs)).map((rows, i) => [hubs[i], rows]));
+        const esmes = keys.map(
+          ({ hub, at }) =>
+            links
+              .get(hub)
+              ?.find(
+                (l) =>
+                  l.commsHubGuid === hub &&
+                  l.effectiveFrom <= at &&
+                  (l.effectiveTo === null || l.effectiveTo > at),
+              )?.esmeGuid,
+        );
+        const rows = await device.loadMany(esmes.filter((g): g is string => g !== undefined));
+        let next = 0;
+        return esmes.map((g) => (g === undefined ? undefined : rows[next++]));
+      },
+      { cacheKeyFn: (k) => `${k.hub}@${k.at.toISOString()}` },
+    ),
     activationsOfDevice: loader(
       ofReadableDevices(async (guids) =>
         (await services.activations.ofDevices(guids)).map((rows) =>

@@ -2,6 +2,8 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import type { FirmwareActivationEntity, FirmwareImageEntity } from '../entities';
 import type { DeviceEntity } from '../entities';
 import type { GraphQLContext } from '../schema/context';
+import { encodeNodeId } from '../schema/node.type';
+import { ActivationOrder, ORDER_BY_DESCRIPTION, connectionOf, directionOf } from '../schema/ordering';
 import { Device } from '../schema/device.type';
 import {
   ActivationCampaign,
@@ -33,9 +35,15 @@ export function toActivation(a: FirmwareActivationEntity): ActivationView {
 
 @Resolver(() => FirmwareActivation)
 export class ActivationResolver {
+  @FieldResolver(() => ID, { description: 'Global ID, opaque: pass it to `node(id:)`.' })
+  nodeId(@Root() activation: ActivationView): string {
+    return encodeNodeId('FirmwareActivation', activation.id);
+  }
+
   @Query(() => FirmwareActivationConnection, {
     description:
-      'SR11.3 activations, newest first. Suppliers see their own, distributors those on their MPANs, operators all.',
+      'SR11.3 activations, newest first unless `orderBy` says otherwise. Suppliers see their own, distributors ' +
+      'those on their MPANs, operators all.',
   })
   async activations(
     @Ctx() ctx: GraphQLContext,
@@ -44,12 +52,18 @@ export class ActivationResolver {
     first?: number | null,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
     after?: string | null,
+    @Arg('orderBy', () => ActivationOrder, { nullable: true, description: ORDER_BY_DESCRIPTION })
+    orderBy?: ActivationOrder | null,
   ): Promise<FirmwareActivationConnection> {
-    const page = await ctx.services.activations.list(ctx.principal, filter ?? {}, first, after);
-    return {
-      nodes: page.nodes.map(toActivation),
-      pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
-    };
+    const filters = filter ?? {};
+    const page = await ctx.services.activations.list(
+      ctx.principal,
+      filters,
+      first,
+      after,
+      directionOf(orderBy),
+    );
+    return connectionOf({ ...page, nodes: page.nodes.map(toActivation) });
   }
 
   @Query(() => FirmwareActivation, { nullable: true, description: 'One activation, if you may see it.' })

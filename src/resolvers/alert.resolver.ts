@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { REASON_TEXT } from '../domain/engine';
 import { InvalidInputError, NotFoundError } from '../domain/errors';
-import type { AlertDecisionEntity, AlertEntity } from '../entities';
+import type { AlertDecisionEntity, AlertEntity, DeviceEntity } from '../entities';
 import {
   Alert,
   AlertConnection,
@@ -13,6 +13,9 @@ import {
   SuppressionStat,
 } from '../schema/alert.type';
 import type { GraphQLContext } from '../schema/context';
+import { Device } from '../schema/device.type';
+import { encodeNodeId } from '../schema/node.type';
+import { AlertOrder, ORDER_BY_DESCRIPTION, connectionOf, directionOf } from '../schema/ordering';
 import { NetworkOperator } from '../schema/network-operator.type';
 import { DateTimeScalar, EUI64Scalar } from '../schema/scalars';
 import type { AlertInput as ServiceAlertInput } from '../services/ingest/alert-input';
@@ -76,7 +79,8 @@ export class AlertResolver {
 
   @Query(() => AlertConnection, {
     description:
-      'Alerts, newest first, with their decisions. Operators see all (the UNROUTED queue too); distributors their own.',
+      'Alerts with their decisions, newest first unless `orderBy` says otherwise. Operators see all (the UNROUTED ' +
+      'queue too); distributors their own.',
   })
   async alerts(
     @Ctx() ctx: GraphQLContext,
@@ -85,9 +89,13 @@ export class AlertResolver {
     first?: number | null,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
     after?: string | null,
+    @Arg('orderBy', () => AlertOrder, { nullable: true, description: ORDER_BY_DESCRIPTION })
+    orderBy?: AlertOrder | null,
   ): Promise<AlertConnection> {
-    const page = await ctx.services.alerts.list(ctx.principal, filter ?? {}, first, after);
-    return { nodes: page.nodes, pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage } };
+    const filters = filter ?? {};
+    return connectionOf(
+      await ctx.services.alerts.list(ctx.principal, filters, first, after, directionOf(orderBy)),
+    );
   }
 
   @Query(() => Alert, { nullable: true, description: 'One alert, if you may see it.' })
@@ -121,6 +129,35 @@ export class AlertResolver {
   })
   raisedByGuid(@Root() alert: AlertEntity): string {
     return alert.deviceGuid;
+  }
+
+  @FieldResolver(() => ID, { description: 'Global ID, opaque: pass it to `node(id:)`.' })
+  nodeId(@Root() alert: AlertEntity): string {
+    return encodeNodeId('Alert', alert.id);
+  }
+
+  @FieldResolver(() => Device, {
+    nullable: true,
+    description:
+      'The device that raised it (raisedByGuid), if you may read it: a Communications Hub for an AD1 (hubs carry ' +
+      'no MPAN, so only operators read them), the ESME for a restore.',
+  })
+  async raisedBy(@Root() alert: AlertEntity, @Ctx() ctx: GraphQLContext): Promise<DeviceEntity | null> {
+    return (await ctx.loaders.device.load(alert.deviceGuid)) ?? null;
+  }
+
+  @FieldResolver(() => Device, {
+    nullable: true,
+    description:
+      'The meter (ESME) at the premises, if you may read it: for an AD1 the one that powered the hub when the ' +
+      'outage began (the link then in force, across hub swaps); for a restore the ESME that raised it.',
+  })
+  async esme(@Root() alert: AlertEntity, @Ctx() ctx: GraphQLContext): Promise<DeviceEntity | null> {
+    const row =
+      alert.kind === 'AD1'
+        ? await ctx.loaders.esmeOfHubAt.load({ hub: alert.deviceGuid, at: alert.eventAt })
+        : await ctx.loaders.device.load(alert.deviceGuid);
+    return row ?? null;
   }
 
   @FieldResolver(() => AlertDecisionRecord, { nullable: true, description: 'The current decision.' })

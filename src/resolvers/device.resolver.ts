@@ -1,4 +1,15 @@
-import { Arg, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { DeviceEntity } from '../entities';
 import type { InventoryChangedEvent } from '../realtime/pubsub';
 import type { GraphQLContext } from '../schema/context';
@@ -15,6 +26,8 @@ import {
   UpsertDevicesResult,
 } from '../schema/device.type';
 import { NetworkOperator } from '../schema/network-operator.type';
+import { encodeNodeId } from '../schema/node.type';
+import { DeviceOrder, ORDER_BY_DESCRIPTION, connectionOf, directionOf } from '../schema/ordering';
 import { DateTimeScalar, EUI64Scalar } from '../schema/scalars';
 import { FirmwareActivation } from '../schema/firmware.type';
 import { toActivation } from './activation.resolver';
@@ -22,6 +35,11 @@ import { toNetworkOperator } from './network-operator.resolver';
 
 @Resolver(() => Device)
 export class DeviceResolver {
+  @FieldResolver(() => ID, { description: 'Global ID, opaque: pass it to `node(id:)`.' })
+  nodeId(@Root() device: DeviceEntity): string {
+    return encodeNodeId('Device', device.guid);
+  }
+
   @Query(() => Device, {
     nullable: true,
     description:
@@ -45,9 +63,13 @@ export class DeviceResolver {
     first?: number | null,
     @Arg('after', () => String, { nullable: true, description: 'endCursor of the previous page.' })
     after?: string | null,
+    @Arg('orderBy', () => DeviceOrder, { nullable: true, description: ORDER_BY_DESCRIPTION })
+    orderBy?: DeviceOrder | null,
   ): Promise<DeviceConnection> {
-    const page = await ctx.services.devices.devices(ctx.principal, filter ?? {}, first, after);
-    return { nodes: page.nodes, pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage } };
+    const filters = filter ?? {};
+    return connectionOf(
+      await ctx.services.devices.devices(ctx.principal, filters, first, after, directionOf(orderBy)),
+    );
   }
 
   @Mutation(() => UpsertDevicesResult, {

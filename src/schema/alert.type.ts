@@ -3,7 +3,9 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import type { DecisionOutcome } from '../domain/model';
 import { AlertKindEnum, AlertRoutingEnum, DecisionOutcomeEnum, IngestKindEnum } from './enums';
 import { PageInfo } from './device.type';
+import { Node } from './node.type';
 import { DateTimeScalar } from './scalars';
+import { TOTAL_COUNT_DESCRIPTION } from './ordering';
 
 @ObjectType({ description: 'One entry of the append-only decision ledger of an alert.' })
 export class AlertDecisionRecord {
@@ -56,6 +58,7 @@ export class AlertDecisionRecord {
 @Directive('@key(fields: "id")')
 @ObjectType({
   description: 'An ingested alert: a Power Outage Alert (AD1) or a supply-restored alert (0x8F35-0x8F3C).',
+  implements: Node,
 })
 export class Alert {
   @Field(() => ID, { description: 'Alert ID.' })
@@ -135,6 +138,9 @@ export class AlertConnection {
 
   @Field(() => PageInfo, { description: 'Where this page ends.' })
   pageInfo: PageInfo;
+
+  @Field(() => Int, { description: TOTAL_COUNT_DESCRIPTION })
+  totalCount: number | Promise<number>;
 }
 
 @InputType({ description: 'Alert query filter.' })

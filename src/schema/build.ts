@@ -17,6 +17,7 @@ import {
   firmwareImageReference,
 } from '../resolvers/firmware.resolver';
 import { NetworkOperatorResolver, networkOperatorReference } from '../resolvers/network-operator.resolver';
+import { NodeResolver } from '../resolvers/node.resolver';
 import { OperatorStatusResolver } from '../resolvers/operator-status.resolver';
 import { VerificationResolver } from '../resolvers/verification.resolver';
 
@@ -34,6 +35,7 @@ const RESOLVERS = [
   DeliveryResolver,
   VerificationResolver,
   OperatorStatusResolver,
+  NodeResolver,
 ] as const;
 
 /** Entity reference resolvers, called by the router through `_entities`. */

@@ -1,10 +1,12 @@
 import { Directive, Field, InputType, Int, ObjectType } from 'type-graphql';
 import type { DeviceType, SmiStatus } from '../domain/model';
+import { Node } from './node.type';
 import { DeviceTypeEnum, SmiStatusEnum } from './enums';
 import { DateTimeScalar, EUI64Scalar, MPANScalar } from './scalars';
+import { TOTAL_COUNT_DESCRIPTION } from './ordering';
 
 @Directive('@key(fields: "guid")')
-@ObjectType({ description: 'A smart metering device in the DSP inventory.' })
+@ObjectType({ description: 'A smart metering device in the DSP inventory.', implements: Node })
 export class Device {
   @Field(() => EUI64Scalar, { description: 'EUI-64 device ID.' })
   guid: string;
@@ -120,6 +122,9 @@ export class DeviceConnection {
 
   @Field(() => PageInfo, { description: 'Where this page ends.' })
   pageInfo: PageInfo;
+
+  @Field(() => Int, { description: TOTAL_COUNT_DESCRIPTION })
+  totalCount: number | Promise<number>;
 }
 
 @InputType({ description: 'A device to create or update (the GUID is the key).' })

@@ -3,7 +3,9 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import type { ActivationOutcomeCode, ActivationStatus } from '../domain/model';
 import { ActivationOutcomeCodeEnum, ActivationStatusEnum, RuleDeviceTypeEnum } from './enums';
 import { PageInfo } from './device.type';
+import { Node } from './node.type';
 import { DateTimeScalar, EUI64Scalar } from './scalars';
+import { TOTAL_COUNT_DESCRIPTION } from './ordering';
 
 @Directive('@key(fields: "id")')
 @ObjectType({ description: 'A manufacturer firmware image registered with the DSP.' })
@@ -210,7 +212,7 @@ export class SuppressionWindowType {
 }
 
 @Directive('@key(fields: "id")')
-@ObjectType({ description: 'One SR11.3 Activate Firmware request and what became of it.' })
+@ObjectType({ description: 'One SR11.3 Activate Firmware request and what became of it.', implements: Node })
 export class FirmwareActivation {
   @Field(() => ID, { description: 'Activation ID (UUID).' })
   id: string;
@@ -320,6 +322,9 @@ export class FirmwareActivationConnection {
 
   @Field(() => PageInfo, { description: 'Where this page ends.' })
   pageInfo: PageInfo;
+
+  @Field(() => Int, { description: TOTAL_COUNT_DESCRIPTION })
+  totalCount: number | Promise<number>;
 }
 
 @InputType({ description: 'Activation query filter.' })

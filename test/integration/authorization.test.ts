@@ -126,6 +126,15 @@ const OPERATIONS: Operation[] = [
   },
   {
     type: 'query',
+    name: 'node',
+    // The alert's global ID: node(id:) reads it as alert(id:) does.
+    request: () => ({
+      query: `{ node(id: "${Buffer.from(`Alert:${F.alert12}`).toString('base64url')}") { nodeId } }`,
+    }),
+    expect: opEd,
+  },
+  {
+    type: 'query',
     name: 'explainAlert',
     request: () => ({ query: `{ explainAlert(id: "${F.alert12}") { lines } }` }),
     expect: opEd,

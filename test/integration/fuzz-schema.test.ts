@@ -117,7 +117,9 @@ const rootFields = (type: GraphQLObjectType | null | undefined) =>
 const QUERIES = rootFields(SCHEMA.getQueryType());
 const MUTATIONS = rootFields(SCHEMA.getMutationType());
 /** Entity types and their key fields, from the @key directives of the SDL. */
-const ENTITIES = [...SDL.matchAll(/^type (\w+)\s+@key\(fields: "(\w+)"\)/gm)].map((m) => [m[1], m[2]]);
+const ENTITIES = [...SDL.matchAll(/^type (\w+)(?: implements [\w& ]+)?\s+@key\(fields: "(\w+)"\)/gm)].map(
+  (m) => [m[1], m[2]],
+);
 
 describe('fuzzing every argument, cursor and entity key of the schema', () => {
   let t: TestApp;

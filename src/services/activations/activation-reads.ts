@@ -12,8 +12,8 @@ import {
 import { parseUuid } from '../inventory/firmware.service';
 import { mayReadActivation, mayReadDevice, requireUser } from '../shared/access';
 import type { User } from '../shared/access';
-import { CURSOR_PART, decodeCursor, pageSize, toPage } from '../shared/pagination';
-import type { Page } from '../shared/pagination';
+import { CURSOR_PART, keysetPage } from '../shared/pagination';
+import type { Page, SortDirection } from '../shared/pagination';
 import type { ActivationFilter } from './activation-inputs';
 
 /** Reading activations: pages, one by ID, and the batches the loaders ask for. */
@@ -25,16 +25,10 @@ export class ActivationReads {
     filter: ActivationFilter,
     first?: number | null,
     after?: string | null,
+    direction: SortDirection = 'DESC',
   ): Promise<Page<FirmwareActivationEntity>> {
     const user = requireUser(principal);
-    const limit = pageSize(first);
-    const cursor = decodeCursor(after, 2, [CURSOR_PART.instant, CURSOR_PART.uuid]);
-    const qb = this.dataSource
-      .getRepository(FirmwareActivationEntity)
-      .createQueryBuilder('a')
-      .orderBy('a.submitted_at', 'DESC')
-      .addOrderBy('a.id', 'DESC')
-      .take(limit + 1);
+    const qb = this.dataSource.getRepository(FirmwareActivationEntity).createQueryBuilder('a');
     if (user.role === 'IS' || user.role === 'GS')
       qb.andWhere('a.supplier_id = :own', { own: user.supplierId });
     if (user.role === 'ED') {
@@ -42,8 +36,6 @@ export class ActivationReads {
         dists: [...user.distributorIds],
       });
     }
-    if (cursor)
-      qb.andWhere('(a.submitted_at, a.id) < (:at::timestamptz, :id::uuid)', { at: cursor[0], id: cursor[1] });
     if (filter.status) {
       if (!(ACTIVATION_STATUSES as readonly string[]).includes(filter.status)) {
         throw new InvalidInputError('INVALID_STATUS', 'unknown activation status', 'filter.status');
@@ -60,7 +52,17 @@ export class ActivationReads {
       qb.andWhere('a.campaign_id = :campaign', {
         campaign: parseUuid(filter.campaignId, 'campaign', 'filter.campaignId'),
       });
-    return toPage(await qb.getMany(), limit, (a) => [a.submittedAt.toISOString(), a.id]);
+    return keysetPage(qb, {
+      keys: [
+        { sql: 'a.submitted_at', cast: 'timestamptz', shape: CURSOR_PART.instant },
+        { sql: 'a.id', cast: 'uuid', shape: CURSOR_PART.uuid },
+      ],
+      direction,
+      defaultDirection: 'DESC',
+      first,
+      after,
+      cursorOf: (a) => [a.submittedAt.toISOString(), a.id],
+    });
   }
 
   /** One activation the caller may see, or null. */

@@ -11,7 +11,7 @@ import type { DecisionService } from '../alerts/decision.service';
 import type { DeliveryService } from '../delivery/delivery.service';
 import { requireRole } from '../shared/access';
 import type { User } from '../shared/access';
-import type { Page } from '../shared/pagination';
+import type { Page, SortDirection } from '../shared/pagination';
 import type {
   ActivationFilter,
   ActivationOutcomeInput,
@@ -225,8 +225,9 @@ export class ActivationService {
     filter: ActivationFilter,
     first?: number | null,
     after?: string | null,
+    direction?: SortDirection,
   ): Promise<Page<FirmwareActivationEntity>> {
-    return this.reads.list(principal, filter, first, after);
+    return this.reads.list(principal, filter, first, after, direction);
   }
 
   /** One activation the caller may see, or null. */

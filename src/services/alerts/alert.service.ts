@@ -18,8 +18,8 @@ import { decodeAlertDecision, decodeRestoreDecision } from '../shared/decision-c
 import { ledgerEntryForReader, ledgerNames, mayReadAlert, requireRole } from '../shared/access';
 import type { EvidenceFacts, LedgerEntry, User } from '../shared/access';
 import { loadEvidenceFacts } from './evidence-facts';
-import { CURSOR_PART, decodeCursor, pageSize, toPage } from '../shared/pagination';
-import type { Page } from '../shared/pagination';
+import { CURSOR_PART, keysetPage } from '../shared/pagination';
+import type { Page, SortDirection } from '../shared/pagination';
 
 export interface AlertFilter {
   readonly kind?: 'AD1' | 'SUPPLY_RESTORED' | null;
@@ -72,22 +72,11 @@ export class AlertService {
     filter: AlertFilter,
     first?: number | null,
     after?: string | null,
+    direction: SortDirection = 'DESC',
   ): Promise<Page<AlertEntity>> {
     const user = requireRole(principal, 'OPERATOR', 'ED');
-    const limit = pageSize(first);
-    const cursor = decodeCursor(after, 2, [CURSOR_PART.instant, CURSOR_PART.bigint]);
-    const qb = this.dataSource
-      .getRepository(AlertEntity)
-      .createQueryBuilder('a')
-      .orderBy('a.received_at', 'DESC')
-      .addOrderBy('a.id', 'DESC')
-      .take(limit + 1);
+    const qb = this.dataSource.getRepository(AlertEntity).createQueryBuilder('a');
     if (user.role === 'ED') qb.andWhere('a.distributor_id = ANY(:own)', { own: [...user.distributorIds] });
-    if (cursor)
-      qb.andWhere('(a.received_at, a.id) < (:at::timestamptz, :id::bigint)', {
-        at: cursor[0],
-        id: cursor[1],
-      });
     if (filter.kind) qb.andWhere('a.kind = :kind', { kind: filter.kind });
     if (filter.outcome) {
       if (!(DECISION_OUTCOMES as readonly string[]).includes(filter.outcome)) {
@@ -101,7 +90,17 @@ export class AlertService {
       qb.andWhere('a.device_guid = :dev', { dev: parseEui64(filter.deviceGuid, 'filter.deviceGuid') });
     if (filter.receivedFrom) qb.andWhere('a.received_at >= :from', { from: filter.receivedFrom });
     if (filter.receivedTo) qb.andWhere('a.received_at < :to', { to: filter.receivedTo });
-    return toPage(await qb.getMany(), limit, (a) => [a.receivedAt.toISOString(), a.id]);
+    return keysetPage(qb, {
+      keys: [
+        { sql: 'a.received_at', cast: 'timestamptz', shape: CURSOR_PART.instant },
+        { sql: 'a.id', cast: 'bigint', shape: CURSOR_PART.bigint },
+      ],
+      direction,
+      defaultDirection: 'DESC',
+      first,
+      after,
+      cursorOf: (a) => [a.receivedAt.toISOString(), a.id],
+    });
   }
 
   /** One alert the caller may see, or null. */

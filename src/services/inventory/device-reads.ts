@@ -4,8 +4,8 @@ import { parseEui64, parseManufacturerId, parseModelId } from '../../domain/iden
 import { CommsHubLinkEntity, DeviceEntity, DeviceFirmwareEntity } from '../../entities';
 import { deviceReadScope, inScope } from '../shared/access';
 import type { DeviceScope } from '../shared/access';
-import { CURSOR_PART, decodeCursor, pageSize, toPage } from '../shared/pagination';
-import type { Page } from '../shared/pagination';
+import { CURSOR_PART, keysetPage } from '../shared/pagination';
+import type { Page, SortDirection } from '../shared/pagination';
 import type { DeviceFilter } from './device-inputs';
 
 /** Reading the inventory: devices by GUID or filter, and the batches the loaders ask for. */
@@ -26,17 +26,11 @@ export class DeviceReads {
     filter: DeviceFilter,
     first?: number | null,
     after?: string | null,
+    direction: SortDirection = 'ASC',
   ): Promise<Page<DeviceEntity>> {
     const scope = deviceReadScope(principal);
-    const limit = pageSize(first);
-    const cursor = decodeCursor(after, 1, [CURSOR_PART.eui64]);
-    const qb = this.dataSource
-      .getRepository(DeviceEntity)
-      .createQueryBuilder('d')
-      .orderBy('d.guid', 'ASC')
-      .take(limit + 1);
+    const qb = this.dataSource.getRepository(DeviceEntity).createQueryBuilder('d');
     applyScope(qb, scope);
-    if (cursor) qb.andWhere('d.guid > :after', { after: cursor[0] });
     if (filter.deviceType) qb.andWhere('d.device_type = :deviceType', { deviceType: filter.deviceType });
     if (filter.manufacturer)
       qb.andWhere('d.manufacturer = :m', {
@@ -47,7 +41,14 @@ export class DeviceReads {
     if (filter.distributorId) qb.andWhere('d.distributor_id = :dist', { dist: filter.distributorId });
     if (filter.areaKey) qb.andWhere('d.area_key = :area', { area: filter.areaKey });
     if (filter.smiStatus) qb.andWhere('d.smi_status = :smi', { smi: filter.smiStatus });
-    return toPage(await qb.getMany(), limit, (d) => [d.guid]);
+    return keysetPage(qb, {
+      keys: [{ sql: 'd.guid', shape: CURSOR_PART.eui64 }],
+      direction,
+      defaultDirection: 'ASC',
+      first,
+      after,
+      cursorOf: (d) => [d.guid],
+    });
   }
 
   /** Batch lookups for DataLoaders (no scope check: callers reach these through a checked parent). */

@@ -5,7 +5,7 @@ import { parseEui64 } from '../../domain/identifiers';
 import type { CommsHubLinkEntity, DeviceEntity, DeviceFirmwareEntity } from '../../entities';
 import type { AppPubSub, InventoryChangedEvent } from '../../realtime/pubsub';
 import { requireRole } from '../shared/access';
-import type { Page } from '../shared/pagination';
+import type { Page, SortDirection } from '../shared/pagination';
 import { linkCommsHubIn, linkCommsHubsIn, parseLinks } from './comms-hub-links';
 import { checkBatchSize, validateDevices } from './device-inputs';
 import type { DeviceFilter, DeviceInput } from './device-inputs';
@@ -130,8 +130,9 @@ export class DeviceService {
     filter: DeviceFilter,
     first?: number | null,
     after?: string | null,
+    direction?: SortDirection,
   ): Promise<Page<DeviceEntity>> {
-    return this.reads.devices(principal, filter, first, after);
+    return this.reads.devices(principal, filter, first, after, direction);
   }
 
   /** Batch lookups for DataLoaders (no scope check: callers reach these through a checked parent). */

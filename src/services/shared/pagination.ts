@@ -1,3 +1,4 @@
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { InvalidInputError } from '../../domain/errors';
 
 /** Keyset pagination: opaque cursors that encode the sort key of the last row seen. */
@@ -5,7 +6,11 @@ export interface Page<T> {
   readonly nodes: T[];
   readonly endCursor: string | null;
   readonly hasNextPage: boolean;
+  /** Every row the filter matches in the caller's scope, all pages: run only when asked for. */
+  readonly count: () => Promise<number>;
 }
+
+export type SortDirection = 'ASC' | 'DESC';
 
 export const MAX_PAGE_SIZE = 500;
 
@@ -78,10 +83,70 @@ export function parseSequence(value: string, field: string, what = 'a sequence')
   return value;
 }
 
-/** Builds a page from rows fetched with LIMIT first + 1. */
-export function toPage<T>(rows: T[], first: number, cursorOf: (row: T) => readonly string[]): Page<T> {
-  const hasNextPage = rows.length > first;
-  const nodes = hasNextPage ? rows.slice(0, first) : rows;
+/** One column of a keyset sort: its SQL, the cast of its cursor part, and that part's shape. */
+export interface SortKey {
+  readonly sql: string;
+  /** Omitted where the column's own type should type the parameter (an index on it then applies). */
+  readonly cast?: 'timestamptz' | 'bigint' | 'uuid';
+  readonly shape: RegExp;
+}
+
+export interface KeysetOptions<T> {
+  /** The sort, most significant first; the last key is unique. */
+  readonly keys: readonly SortKey[];
+  readonly direction: SortDirection;
+  /** The direction a cursor without a direction part was issued for (cursors from before orderBy). */
+  readonly defaultDirection: SortDirection;
+  readonly first?: number | null;
+  readonly after?: string | null;
+  readonly cursorOf: (row: T) => readonly string[];
+}
+
+/**
+ * One page of `qb` (filtered and scoped, not yet ordered or limited) in keyset order. A cursor
+ * names its direction unless it is the default one, and is INVALID_CURSOR under another
+ * direction: it marks a place in one order only. The count runs the same filter, unpaged.
+ */
+export async function keysetPage<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  options: KeysetOptions<T>,
+): Promise<Page<T>> {
+  const { keys, direction, defaultDirection } = options;
+  const limit = pageSize(options.first);
+  const cursor = decodeDirectedCursor(options.after, keys, direction, defaultDirection);
+  const unpaged = qb.clone();
+  keys.forEach((k, i) => (i === 0 ? qb.orderBy(k.sql, direction) : qb.addOrderBy(k.sql, direction)));
+  if (cursor) {
+    const placeholders = keys.map((k, i) => `:cursor${i}${k.cast ? `::${k.cast}` : ''}`);
+    qb.andWhere(
+      `(${keys.map((k) => k.sql).join(', ')}) ${direction === 'ASC' ? '>' : '<'} (${placeholders.join(', ')})`,
+      Object.fromEntries(cursor.map((part, i) => [`cursor${i}`, part])),
+    );
+  }
+  const rows = await qb.take(limit + 1).getMany();
+  const hasNextPage = rows.length > limit;
+  const nodes = hasNextPage ? rows.slice(0, limit) : rows;
   const last = nodes.at(-1);
-  return { nodes, hasNextPage, endCursor: last === undefined ? null : encodeCursor(cursorOf(last)) };
+  const parts = (row: T) => [
+    ...options.cursorOf(row),
+    ...(direction === defaultDirection ? [] : [direction]),
+  ];
+  return {
+    nodes,
+    hasNextPage,
+    endCursor: last === undefined ? null : encodeCursor(parts(last)),
+    count: () => unpaged.getCount(),
+  };
+}
+
+function decodeDirectedCursor(
+  after: string | null | undefined,
+  keys: readonly SortKey[],
+  direction: SortDirection,
+  defaultDirection: SortDirection,
+): string[] | null {
+  const shapes = keys.map((k) => k.shape);
+  if (direction === defaultDirection) return decodeCursor(after, keys.length, shapes);
+  const parts = decodeCursor(after, keys.length + 1, [...shapes, new RegExp(`^${direction}$`)]);
+  return parts && parts.slice(0, keys.length);
 }
