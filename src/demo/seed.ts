@@ -47,6 +47,29 @@ function demoGuid(area: number, premises: number, role: 'ESME' | 'CHF'): string 
   return ['00', 'DB', role === 'ESME' ? 'E5' : 'C4', '00', '00', '00', hex(area), hex(premises)].join('-');
 }
 
+/** One demo premises: an ESME, the Communications Hub it powers, its MPAN, feeder and DNO. */
+export interface DemoPremises {
+  readonly esmeGuid: string;
+  readonly commsHubGuid: string;
+  readonly mpan: string;
+  readonly distributorId: string;
+  readonly areaKey: string;
+  /** The affected model on its affected firmware; the last premises of each feeder has the unaffected model. */
+  readonly affected: boolean;
+}
+
+/** The premises the demo dataset holds: four on each of four feeders, each feeder in its own DNO area. */
+export const DEMO_PREMISES: readonly DemoPremises[] = AREAS.flatMap((area, a) =>
+  Array.from({ length: PREMISES_PER_AREA }, (_, p) => ({
+    esmeGuid: demoGuid(a, p, 'ESME'),
+    commsHubGuid: demoGuid(a, p, 'CHF'),
+    mpan: demoMpan(area.distributorId, 4200 + a * 100 + p),
+    distributorId: area.distributorId,
+    areaKey: area.areaKey,
+    affected: p !== PREMISES_PER_AREA - 1,
+  })),
+);
+
 /**
  * Loads a small, readable dataset into an empty database so the first query shows something:
  * ESME + Communications Hub pairs on four feeders in four DNO areas, most on the affected model;
@@ -68,38 +91,34 @@ export async function seedDemoData(
   const installed = new Date(now.getTime() - 365 * 24 * 3600_000);
   const devices: DeviceInput[] = [];
   const links: { commsHubGuid: string; esmeGuid: string }[] = [];
-  AREAS.forEach((area, a) => {
-    for (let p = 0; p < PREMISES_PER_AREA; p++) {
-      const affected = p !== PREMISES_PER_AREA - 1; // the last premises on each feeder has the unaffected model
-      const esme = demoGuid(a, p, 'ESME');
-      const ch = demoGuid(a, p, 'CHF');
-      devices.push(
-        {
-          guid: esme,
-          deviceType: 'ESME',
-          importSupplierId: DEMO_SUPPLIER_ID,
-          importSupplierEffectiveFrom: installed,
-          manufacturer: affected ? DEMO_AFFECTED.manufacturer : DEMO_UNAFFECTED.manufacturer,
-          model: affected ? DEMO_AFFECTED.model : DEMO_UNAFFECTED.model,
-          firmwareVersion: affected ? DEMO_AFFECTED.firmwareBefore : DEMO_UNAFFECTED.firmware,
-          firmwareEffectiveFrom: installed,
-          mpan: demoMpan(area.distributorId, 4200 + a * 100 + p),
-          areaKey: area.areaKey,
-          cspRegion: area.distributorId === '20' ? 'South' : 'North',
-        },
-        {
-          guid: ch,
-          deviceType: 'CHF',
-          manufacturer: 'EF03',
-          model: '0C0A0001',
-          firmwareVersion: '00030002',
-          firmwareEffectiveFrom: installed,
-          areaKey: area.areaKey,
-        },
-      );
-      links.push({ commsHubGuid: ch, esmeGuid: esme });
-    }
-  });
+  for (const premises of DEMO_PREMISES) {
+    const { affected } = premises;
+    devices.push(
+      {
+        guid: premises.esmeGuid,
+        deviceType: 'ESME',
+        importSupplierId: DEMO_SUPPLIER_ID,
+        importSupplierEffectiveFrom: installed,
+        manufacturer: affected ? DEMO_AFFECTED.manufacturer : DEMO_UNAFFECTED.manufacturer,
+        model: affected ? DEMO_AFFECTED.model : DEMO_UNAFFECTED.model,
+        firmwareVersion: affected ? DEMO_AFFECTED.firmwareBefore : DEMO_UNAFFECTED.firmware,
+        firmwareEffectiveFrom: installed,
+        mpan: premises.mpan,
+        areaKey: premises.areaKey,
+        cspRegion: premises.distributorId === '20' ? 'South' : 'North',
+      },
+      {
+        guid: premises.commsHubGuid,
+        deviceType: 'CHF',
+        manufacturer: 'EF03',
+        model: '0C0A0001',
+        firmwareVersion: '00030002',
+        firmwareEffectiveFrom: installed,
+        areaKey: premises.areaKey,
+      },
+    );
+    links.push({ commsHubGuid: premises.commsHubGuid, esmeGuid: premises.esmeGuid });
+  }
   await services.devices.upsertDevices(DEMO_OPERATOR, devices);
   for (const link of links) {
     await services.devices.linkCommsHub(DEMO_OPERATOR, { ...link, effectiveFrom: installed });

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { connected, eventually, startTestApp, subscribe, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
+import { firmwareActivationAlert, powerOutageAlert, supplyRestoredAlert } from '../support/duis-payloads';
 import { installAffectedRule, installPremises } from '../support/fleet-setup';
 import { guid, mpan, ok } from '../support/integration';
 
@@ -114,71 +115,6 @@ const outcome = (p: Premises, requestId: string, executedAt: number) => ({
   },
 });
 
-/** DCC's AD1 as it reaches the DSP (DUIS Response / DCCAlertMessage). */
-const ad1Xml = (p: Premises, startAt: number, responseId: number) => `<?xml version="1.0" encoding="UTF-8"?>
-<sr:Response xmlns:sr="http://www.dccinterface.co.uk/ServiceUserGateway" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" schemaVersion="5.4">
-  <sr:Header>
-    <sr:ResponseID>${p.ch}:90-B3-D5-1F-30-02-00-00:${responseId}</sr:ResponseID>
-    <sr:ResponseCode>I0</sr:ResponseCode>
-    <sr:ResponseDateTime>${iso(startAt + 3 * MINUTE)}</sr:ResponseDateTime>
-  </sr:Header>
-  <sr:Body>
-    <sr:DCCAlertMessage>
-      <sr:DCCAlertCode>AD1</sr:DCCAlertCode>
-      <sr:DCCAlert>
-        <sr:PowerOutageEvent>
-          <sr:CommsHubDeviceID>${p.ch}</sr:CommsHubDeviceID>
-          <sr:StartDateTime>${iso(startAt)}</sr:StartDateTime>
-          <sr:MPxN>${p.mpan}</sr:MPxN>
-        </sr:PowerOutageEvent>
-      </sr:DCCAlert>
-    </sr:DCCAlertMessage>
-  </sr:Body>
-</sr:Response>`;
-
-/** A meter's device alert in its parsed (MMC) form: 0x8F36 or 0x8F66. */
-const deviceAlertXml = (p: Premises, code: string, counter: number, at: number, payload: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>
-<ra:GBCSResponse xmlns:ra="http://www.dccinterface.co.uk/ResponseAndAlert" schemaVersion="5.4">
-  <ra:Header>
-    <ra:BusinessOriginatorID>${p.esme}</ra:BusinessOriginatorID>
-    <ra:BusinessTargetID>${SUP}</ra:BusinessTargetID>
-    <ra:OriginatorCounter>${counter}</ra:OriginatorCounter>
-    <ra:GBCSHexadecimalMessageCode>${code}</ra:GBCSHexadecimalMessageCode>
-  </ra:Header>
-  <ra:Body>
-    <ra:DeviceAlertMessage>
-      <ra:DeviceAlertContent>
-        <ra:GBCSHexAlertCode>${code}</ra:GBCSHexAlertCode>
-        <ra:AlertDescription>${code}</ra:AlertDescription>
-        <ra:Timestamp>${iso(at).replace('.000', '')}</ra:Timestamp>
-        <ra:Payload>${payload}</ra:Payload>
-      </ra:DeviceAlertContent>
-    </ra:DeviceAlertMessage>
-  </ra:Body>
-</ra:GBCSResponse>`;
-const restoreXml = (p: Premises, counter: number, interruptionAt: number, restorationAt: number) =>
-  deviceAlertXml(
-    p,
-    '8F36',
-    counter,
-    restorationAt,
-    `<ra:SupplyOutageRestoreAlert><ra:interruptionValue>${iso(interruptionAt).replace('.000', '')}</ra:interruptionValue>` +
-      `<ra:restorationValue>${iso(restorationAt).replace('.000', '')}</ra:restorationValue></ra:SupplyOutageRestoreAlert>`,
-  );
-const outcomeXml = (p: Premises, counter: number, commandCounter: string, executedAt: number) =>
-  deviceAlertXml(
-    p,
-    '8F66',
-    counter,
-    executedAt,
-    `<ra:FutureDatedCommandOutcomeDeviceAlert><ra:FirmwareActivationDeviceAlert>` +
-      `<ra:ExecutionDateTime>${iso(executedAt).replace('.000', '')}</ra:ExecutionDateTime>` +
-      `<ra:OriginatorCounterFromCommand>${commandCounter}</ra:OriginatorCounterFromCommand>` +
-      `<ra:ActivateImageResponseCode ResponseCode="0"><ra:ASN1Status>success</ra:ASN1Status></ra:ActivateImageResponseCode>` +
-      `<ra:FirmwareVersion>00020130</ra:FirmwareVersion></ra:FirmwareActivationDeviceAlert></ra:FutureDatedCommandOutcomeDeviceAlert>`,
-  );
-
 describe('late evidence: deferred runs, corrections on the stream, clusters and clocks', () => {
   const T0 = Date.parse('2026-03-02T10:00:00Z');
   const clock = new TestClock(new Date(T0));
@@ -214,9 +150,8 @@ describe('late evidence: deferred runs, corrections on the stream, clusters and 
       `alert ${id} to become ${outcome} ${reason ?? ''}`,
     );
   const schedule = async (p: Premises, executeAt: number) => {
-    const n = counter++;
     const a = {
-      requestId: `${SUP}:${p.esme}:${n}`,
+      requestId: `${SUP}:${p.esme}:${counter++}`,
       esmeGuid: p.esme,
       imageHash: IMAGE_HASH,
       executeAt: iso(executeAt),
@@ -224,7 +159,7 @@ describe('late evidence: deferred runs, corrections on the stream, clusters and 
     const done = ok(
       (await t.gql<{ scheduleFirmwareActivation: { requestId: string } }>(SCHEDULE, { a }, supplier)).body,
     ).scheduleFirmwareActivation;
-    return { requestId: done.requestId, counter: String(n) };
+    return { requestId: done.requestId };
   };
   const postDuis = async (xml: string) => {
     const res = await fetch(`${t.url}/duis`, {
@@ -386,15 +321,31 @@ describe('late evidence: deferred runs, corrections on the stream, clusters and 
     const p = P.duis;
     const act = await schedule(p, T + HOUR);
     at(T + 33 * MINUTE);
-    const genuine = await postDuis(ad1Xml(p, T + 30 * MINUTE, T + 1));
+    // DCC's documents as the DSP adapter posts them (test/support/duis-payloads.ts).
+    const ad1Xml = (startAt: number) =>
+      powerOutageAlert({ commsHubGuid: p.ch, mpan: p.mpan, startAt: new Date(startAt) });
+    const genuine = await postDuis(ad1Xml(T + 30 * MINUTE));
     expect(genuine.outcome).toBe('DELIVERED');
     const cut = T + 3 * HOUR + 15 * SEC;
     at(cut + 3 * MINUTE);
-    const second = await postDuis(ad1Xml(p, cut, T + 2));
+    const second = await postDuis(ad1Xml(cut));
     expect(second.outcome).toBe('HELD');
     at(cut + 11 * MINUTE);
-    await postDuis(restoreXml(p, 1, T + 30 * MINUTE, T + 3 * HOUR));
-    await postDuis(outcomeXml(p, 2, act.counter, T + 3 * HOUR + 5 * SEC));
+    await postDuis(
+      supplyRestoredAlert({
+        esmeGuid: p.esme,
+        interruptionAt: new Date(T + 30 * MINUTE),
+        restorationAt: new Date(T + 3 * HOUR),
+      }),
+    );
+    await postDuis(
+      firmwareActivationAlert({
+        requestId: act.requestId,
+        alertCode: '8F66',
+        executedAt: new Date(T + 3 * HOUR + 5 * SEC),
+        firmwareVersion: '00020130',
+      }),
+    );
     await runTo(cut + 18 * MINUTE, second.alertId!, 'SUPPRESSED', 'OTA_INDUCED');
     expect((await alert(genuine.alertId!)).outcome).toBe('DELIVERED');
   });

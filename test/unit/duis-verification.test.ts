@@ -2,6 +2,7 @@ import { interpretDocument } from '../../src/ingest/duis-documents';
 import { renderReadFirmwareVersionRequest } from '../../src/ingest/duis-requests';
 import { GbcsPayloadError, readFirmwareVersionPayload } from '../../src/ingest/gbcs';
 import { parseXml } from '../../src/ingest/xml';
+import { readFirmwareVersionGbcsPayload } from '../support/duis-payloads';
 
 /**
  * The pure halves of active verification over DUIS: the SR 11.2 request rendered for the DSP
@@ -72,6 +73,21 @@ describe('GBCS payload of an SR 11.2 response', () => {
     for (let n = 0; n < sample.length; n += 3) {
       expect(reason(b64(sample.subarray(0, n)) || 'AAAA')).not.toBe('accepted');
     }
+  });
+
+  test('a payload built for a demo meter (test/support/duis-payloads.ts) reads back as built', () => {
+    const payload = readFirmwareVersionGbcsPayload({
+      deviceGuid: '00-DB-E5-00-00-00-03-01',
+      requestId: '90-B3-D5-1F-30-00-00-01:00-DB-E5-00-00-00-03-01:1796638600000',
+      firmwareVersion: '00020130',
+    });
+    expect(readFirmwareVersionPayload(payload)).toEqual({
+      deviceGuid: '00-DB-E5-00-00-00-03-01',
+      messageCode: 0x0059,
+      firmwareVersion: '00020130',
+    });
+    // Same layout as DCC's sample: the same length for the same counter width and version.
+    expect(bytes(payload).length).toBe(bytes(ECS52_SAMPLE).length);
   });
 
   test('an encrypted payload or a failed read is unsupported, not malformed', () => {
