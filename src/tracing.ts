@@ -89,18 +89,19 @@ export function startSpan(
 
 /**
  * Runs `work` inside a new span (active while it runs), which records a thrown error and ends
- * when `work` settles. With tracing off it only runs `work`.
+ * when `work` settles. `describe` gives the span's attributes and parent; with tracing off it is
+ * not called, and only `work` runs.
  */
 export async function inSpan<T>(
   name: string,
-  attributes: Attributes,
-  parent: { context: Context; links?: Link[] } | undefined,
-  work: (span: Span | undefined) => Promise<T>,
+  describe: () => { attributes: Attributes; parent?: { context: Context; links?: Link[] } },
+  work: () => Promise<T>,
 ): Promise<T> {
-  if (!on) return work(undefined);
+  if (!on) return work();
+  const { attributes, parent } = describe();
   const span = startSpan(name, attributes, parent);
   try {
-    return await context.with(trace.setSpan(parent?.context ?? context.active(), span), () => work(span));
+    return await context.with(trace.setSpan(parent?.context ?? context.active(), span), work);
   } catch (error) {
     failed(span, error);
     throw error;

@@ -112,20 +112,19 @@ export class IngestService {
       return inputs.map((input) => ({ input, user, traceParent }));
     });
     // One span for the transaction, under the first request and linked to the others it carries.
-    const first = requests[0].trace;
-    const parent = first
-      ? { context: first, links: requests.slice(1).flatMap((r) => linkOf(r.trace)) }
-      : undefined;
-    const { results, enqueued } = await inSpan(
-      'poa.ingest.transaction',
-      { 'poa.ingest.requests': requests.length, 'poa.ingest.alerts': entries.length },
-      parent,
-      () =>
-        this.dataSource.transaction(async (tx) => {
-          const { results, changes } = await this.ingestIn(tx, entries, now);
-          // Last step before commit: the DNO messages and their sequence numbers.
-          return { results, enqueued: await this.delivery.enqueue(tx, changes) };
-        }),
+    const span = () => ({
+      attributes: { 'poa.ingest.requests': requests.length, 'poa.ingest.alerts': entries.length },
+      parent: requests[0].trace && {
+        context: requests[0].trace,
+        links: requests.slice(1).flatMap((r) => linkOf(r.trace)),
+      },
+    });
+    const { results, enqueued } = await inSpan('poa.ingest.transaction', span, () =>
+      this.dataSource.transaction(async (tx) => {
+        const { results, changes } = await this.ingestIn(tx, entries, now);
+        // Last step before commit: the DNO messages and their sequence numbers.
+        return { results, enqueued: await this.delivery.enqueue(tx, changes) };
+      }),
     );
     this.delivery.published(enqueued);
     let offset = 0;

@@ -112,13 +112,16 @@ export class VerificationService {
         );
       }
       // Traced under the request it answers (so in its AD1's trace), linked to this call.
-      const attributes = {
-        'poa.verification.request_id': current.requestId,
-        'poa.device.guid': current.deviceGuid,
-        'poa.alert.id': current.alertId,
-        ...(version ? { 'poa.verification.firmware_version': version } : {}),
-      };
-      return inSpan('poa.verification.answer', attributes, parentFor(current.traceParent), async () => {
+      const span = () => ({
+        attributes: {
+          'poa.verification.request_id': current.requestId,
+          'poa.device.guid': current.deviceGuid,
+          'poa.alert.id': current.alertId,
+          ...(version ? { 'poa.verification.firmware_version': version } : {}),
+        },
+        parent: parentFor(current.traceParent),
+      });
+      return inSpan('poa.verification.answer', span, async () => {
         const [row] = returnedRows<VerificationRequestRow>(
           await tx.query(
             `UPDATE verification_request SET status = 'ANSWERED', answered_at = $2, answer_received_at = $3,
