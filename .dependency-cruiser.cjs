@@ -20,8 +20,12 @@ const LAYERS = [
   { name: 'services', paths: ['^src/services/'] },
   // db/data-source.ts imports entities/.
   { name: 'infrastructure', paths: ['^src/db/', '^src/entities/', '^src/realtime/', '^src/auth/'] },
-  // Leaf modules: config.ts imports only src/domain; the others nothing from src/.
-  { name: 'leaves', paths: ['^src/(config|clock|logger|semaphore)\\.ts$'] },
+  // Leaf modules: config.ts imports only src/domain (and config-tracing.ts); tracing-sdk.ts only the
+  // tracing leaves; the others nothing from src/.
+  {
+    name: 'leaves',
+    paths: ['^src/(config|config-tracing|clock|logger|semaphore|tracing|tracing-sdk)\\.ts$'],
+  },
   { name: 'domain', paths: ['^src/domain/'] },
 ];
 

@@ -14,6 +14,7 @@ import { WithheldAlertsByArea1763700850000 } from './1763700850000-WithheldAlert
 import { CorrectionMessages1763700860000 } from './1763700860000-CorrectionMessages';
 import { HeldSweepIndex1763700870000 } from './1763700870000-HeldSweepIndex';
 import { ActivationOutcomeClaims1763700880000 } from './1763700880000-ActivationOutcomeClaims';
+import { TraceParents1763700890000 } from './1763700890000-TraceParents';
 
 /** Every migration, in order. Listed explicitly so source and compiled builds load the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   CorrectionMessages1763700860000,
   HeldSweepIndex1763700870000,
   ActivationOutcomeClaims1763700880000,
+  TraceParents1763700890000,
 ];

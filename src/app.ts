@@ -30,6 +30,8 @@ import { buildAppSchema } from './schema/build';
 import { createServices } from './services';
 import { DecisionScheduler } from './services/alerts/decision-scheduler';
 import type { Services } from './services';
+import { startTracing } from './tracing-sdk';
+import type { SpanExporter } from './tracing-sdk';
 
 export interface App {
   readonly config: Config;
@@ -53,6 +55,8 @@ export interface App {
 export interface AppOptions {
   readonly log?: Logger;
   readonly clock?: Clock;
+  /** Where spans go instead of the OTLP endpoint, when tracing is on (tests collect them in memory). */
+  readonly spanExporter?: SpanExporter;
 }
 
 /**
@@ -87,6 +91,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   };
 
   try {
+    // First, so that it stops last: spans of the final work still go out.
+    const tracing = startTracing(config.tracing, options.spanExporter);
+    ctx.cleanups.push(() => tracing.shutdown());
+    if (config.tracing.enabled)
+      log.info({ serviceName: config.tracing.serviceName, traces: config.tracing.tracesUrl }, 'tracing on');
     const url = await startEmbeddedDatabase(ctx);
     const metrics = createMetrics();
     const { dataSource, readers } = await openDatabase(ctx, url, metrics);
@@ -260,6 +269,7 @@ async function startServer(
       metricsEndpoint: config.metrics,
       rateLimitStore: config.database.kind === 'postgres' ? dataSource : undefined,
       ingestAdmission: config.ingestAdmission,
+      tracing: { spans: config.tracing.enabled, inlineTrace: config.tracing.inlineTrace },
       limits: {
         maxDepth: config.graphql.maxDepth,
         maxComplexity: config.graphql.maxComplexity,

@@ -4,6 +4,8 @@ import { DEFAULT_ENGINE_SETTINGS, validateEngineSettings } from './domain/engine
 import type { EngineSettings } from './domain/engine';
 import { DomainError } from './domain/errors';
 import { ConfigError } from './config-error';
+import { TRACING_ENV, tracingSettings } from './config-tracing';
+import type { TracingSettings } from './config-tracing';
 
 /**
  * Every setting of the service, parsed and validated once at start-up. Nothing else reads
@@ -81,6 +83,7 @@ const schema = z.object({
   GRAPHQL_SUGGESTIONS: bool.optional(),
   /** Federation's `_service { sdl }`, which gateways compose from: answered whatever introspection says. */
   GRAPHQL_FEDERATION_SDL: bool.default(true),
+  ...TRACING_ENV, // OTEL_* (OpenTelemetry tracing) and GRAPHQL_INLINE_TRACE: src/config-tracing.ts
   /** Browser origins allowed to call /graphql and /duis across origins; unset: no CORS headers at all. */
   CORS_ORIGINS: origins.optional(),
   // Who may read /metrics: a port of its own, a bearer token, or (neither) callers on this host.
@@ -281,6 +284,8 @@ export interface Config {
     readonly senderId: string;
     readonly budget: { readonly windowMinutes: number; readonly perDno: number; readonly perArea: number };
   };
+  /** OpenTelemetry tracing (off, or where spans go) and Apollo's federated trace. */
+  readonly tracing: TracingSettings;
   /** The service clock: speed 1 and no start is the wall clock (src/clock.ts, clockFromSettings). */
   readonly clock: { readonly speed: number; readonly start?: Date };
 }
@@ -424,6 +429,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         perArea: e.VERIFICATION_BUDGET_PER_AREA,
       },
     },
+    tracing: tracingSettings(e),
     clock: { speed: clockSpeed, start: e.CLOCK_START ? new Date(e.CLOCK_START) : undefined },
   };
 }

@@ -76,6 +76,13 @@ export class AlertEntity {
 
   @Column({ name: 'paired_alert_id', type: 'bigint', nullable: true })
   pairedAlertId: string | null;
+
+  /**
+   * W3C traceparent of the request that brought the alert in: later spans about it continue that
+   * trace (src/tracing.ts, parentFor). Null when tracing was off; absent from rows read without it.
+   */
+  @Column({ name: 'trace_parent', type: 'text', nullable: true })
+  traceParent?: string | null;
 }
 
 /** One entry of the append-only decision ledger. */

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
@@ -38,6 +37,7 @@ import type { SchemaAccess } from '../schema/schema-privacy';
 import { bodyErrorHandler, graphqlJsonBody } from './body-limit';
 import { persistedQueryCheck } from './persisted-queries';
 import { subscriptionOverHttpPlugin } from './subscription-over-http';
+import { federatedTracePlugin, graphqlSpanPlugin, reenterTrace, traceRequests } from './tracing';
 import { subscribeSharingEvents } from '../realtime/shared-events';
 import { serveGraphqlWs } from '../realtime/ws-transport';
 import { readScopeKey } from '../services/shared/access';
@@ -79,6 +79,8 @@ export interface HttpServerDeps {
   readonly corsOrigins?: readonly string[];
   /** Who may read /metrics, and whether it has a port of its own (src/http/metrics-endpoint.ts). */
   readonly metricsEndpoint?: MetricsEndpointSettings;
+  /** HTTP spans (OpenTelemetry on) and Apollo's `extensions.ftv1` for routers that ask (src/http/tracing.ts). */
+  readonly tracing?: { readonly spans: boolean; readonly inlineTrace: boolean };
 }
 
 export interface RunningServer {
@@ -293,7 +295,8 @@ export async function startHttpServer(
           };
         },
       },
-      ApolloServerPluginInlineTraceDisabled(),
+      federatedTracePlugin(deps.tracing?.inlineTrace ?? false),
+      ...(deps.tracing?.spans ? [graphqlSpanPlugin((op) => operationLabel(deps.schema, op))] : []),
       ApolloServerPluginLandingPageDisabled(),
       metricsPlugin,
       queryLimitsPlugin(limits),
@@ -317,6 +320,10 @@ export async function startHttpServer(
   });
   const metricsSettings = deps.metricsEndpoint ?? {};
   if (metricsSettings.port === undefined) app.get('/metrics', metricsHandler(metrics, metricsSettings));
+  if (deps.tracing?.spans) {
+    app.use('/graphql', traceRequests('/graphql'));
+    app.use('/duis', traceRequests('/duis'));
+  }
   // Cross-origin browsers (a DNO's web console, a hosted GraphiQL) only for the listed origins:
   // exact matches get Access-Control-Allow-Origin and preflights are answered; others get
   // nothing and the browser refuses. WebSocket upgrades are not subject to CORS.
@@ -326,7 +333,15 @@ export async function startHttpServer(
       cors({
         origin: [...deps.corsOrigins],
         methods: ['GET', 'POST', 'OPTIONS'],
-        allowedHeaders: ['authorization', 'content-type', 'accept', 'apollo-require-preflight'],
+        allowedHeaders: [
+          'authorization',
+          'content-type',
+          'accept',
+          'apollo-require-preflight',
+          'traceparent',
+          'tracestate',
+        ],
+        exposedHeaders: ['traceresponse'],
         maxAge: 600,
       }),
     );
@@ -345,6 +360,7 @@ export async function startHttpServer(
   app.use(
     '/graphql',
     graphqlJsonBody(limits.maxBodyBytes),
+    deps.tracing?.spans ? [reenterTrace()] : [],
     persistedQueryCheck(),
     // After the body is read (stream events would leave the async context): a statement budget
     // for this request, which the query limits plugin arms once it knows the operation is a query.

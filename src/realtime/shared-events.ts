@@ -1,5 +1,7 @@
 import { Kind, createSourceEventStream, execute, getOperationAST, print, visit } from 'graphql';
 import type { ASTNode, DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
+import { SpanKind, failed, parentFor, startSpan, traceParentOf, tracingOn } from '../tracing';
+import type { Attributes } from '../tracing';
 
 /**
  * A subscription event that subscribers may share the execution of: every subscriber handed an
@@ -11,6 +13,20 @@ import type { ASTNode, DocumentNode, ExecutionArgs, ExecutionResult } from 'grap
 export interface SharedEvent {
   readonly sharedBy: object;
   readonly sharedKey: string;
+  /** Where the event comes from in a trace, when it does: see EventDelivery. */
+  readonly delivery?: EventDelivery;
+}
+
+/**
+ * An event that continues a trace (tracing on): each subscriber's delivery of it is a span
+ * `spanName` under `traceParent`, and its result carries that span's own W3C traceparent in
+ * `extensions.traceparent`, for the consumer to go on from. Shared executions stay shared: the
+ * span and the extension are per subscriber.
+ */
+export interface EventDelivery {
+  readonly traceParent: string;
+  readonly spanName: string;
+  readonly attributes: Attributes;
 }
 
 function isSharedEvent(value: unknown): value is SharedEvent {
@@ -60,8 +76,24 @@ export function subscribeSharingEvents(readScope: (contextValue: unknown) => str
       }
       return result;
     };
-    return mapEvents(stream, executeEvent);
+    return mapEvents(stream, async (payload) => delivered(payload, await executeEvent(payload)));
   };
+}
+
+/** The result as this subscriber gets it: with its delivery span's traceparent, when traced. */
+function delivered(payload: unknown, result: ExecutionResult): ExecutionResult {
+  const delivery = (payload as { delivery?: EventDelivery } | null)?.delivery;
+  if (!delivery || !tracingOn()) return result;
+  const span = startSpan(
+    delivery.spanName,
+    delivery.attributes,
+    parentFor(delivery.traceParent),
+    SpanKind.PRODUCER,
+  );
+  if (result.errors?.length) failed(span, result.errors[0]);
+  span.end();
+  const traceparent = traceParentOf(span.spanContext());
+  return traceparent ? { ...result, extensions: { ...result.extensions, traceparent } } : result;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createClient } from 'graphql-ws';
 import type { Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startApp } from '../../src/app';
-import type { App } from '../../src/app';
+import type { App, AppOptions } from '../../src/app';
 import { mintToken } from '../../src/auth/tokens';
 import type { TokenClaims } from '../../src/auth/tokens';
 import type { Clock } from '../../src/clock';
@@ -85,6 +85,8 @@ export async function startTestApp(
   existing?: TestDatabase,
   /** Where the server logs (default: a logger at TEST_LOG_LEVEL, silent unless set). */
   log?: Logger,
+  /** Where spans go when the env turns tracing on (an InMemorySpanExporter). */
+  spanExporter?: AppOptions['spanExporter'],
 ): Promise<TestApp> {
   const db = existing ?? (await createTestDatabase());
   const config = loadConfig({
@@ -106,7 +108,7 @@ export async function startTestApp(
   });
   let app: App;
   try {
-    app = await startApp(config, { clock, log });
+    app = await startApp(config, { clock, log, spanExporter });
   } catch (error) {
     if (!existing) await db.drop();
     throw error;

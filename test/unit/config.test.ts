@@ -99,6 +99,62 @@ describe('CORS_ORIGINS', () => {
   });
 });
 
+describe('tracing (OTEL_*) and the federated trace', () => {
+  test('off by default: no SDK; ftv1 served outside production only', () => {
+    const c = loadConfig({});
+    expect(c.tracing).toEqual({
+      enabled: false,
+      serviceName: 'poa-sieve',
+      tracesUrl: 'http://localhost:4318/v1/traces',
+      inlineTrace: true,
+    });
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) }).tracing.inlineTrace).toBe(
+      false,
+    );
+    expect(
+      loadConfig({ NODE_ENV: 'production', GRAPHQL_INLINE_TRACE: 'true', AUTH_JWT_SECRET: 'x'.repeat(32) })
+        .tracing.inlineTrace,
+    ).toBe(true);
+    expect(loadConfig({ GRAPHQL_INLINE_TRACE: 'false' }).tracing.inlineTrace).toBe(false);
+  });
+
+  test('on with OTEL_TRACES_EXPORTER=otlp or an endpoint; the general endpoint gets /v1/traces', () => {
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing).toMatchObject({
+      enabled: true,
+      tracesUrl: 'http://localhost:4318/v1/traces',
+    });
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'sieve-a' })
+        .tracing,
+    ).toMatchObject({ enabled: true, serviceName: 'sieve-a', tracesUrl: 'http://collector:4318/v1/traces' });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com/otlp',
+      }).tracing.tracesUrl,
+    ).toBe('https://traces.example.com/otlp');
+  });
+
+  test('OTEL_TRACES_EXPORTER=none and OTEL_SDK_DISABLED=true win over an endpoint', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing.enabled).toBe(false);
+    expect(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing.enabled).toBe(false);
+  });
+
+  test('what is not built in is refused, naming the variable', () => {
+    for (const env of [
+      { OTEL_TRACES_EXPORTER: 'jaeger' },
+      { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      { GRAPHQL_INLINE_TRACE: 'maybe' },
+    ]) {
+      const [name] = Object.keys(env);
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(name);
+    }
+  });
+});
+
 describe('loadEnvFile', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poa-env-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

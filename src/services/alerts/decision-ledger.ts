@@ -124,6 +124,7 @@ export function changeOf(
       decision: next,
       dueAt,
       preference,
+      trigger,
     },
   };
 }

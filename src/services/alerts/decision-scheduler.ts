@@ -8,6 +8,7 @@ import type { DeliveryService, Enqueued } from '../delivery/delivery.service';
 import type { DecisionChange } from '../shared/decision-change';
 import { silentObserver } from '../shared/observer';
 import type { ServiceObserver } from '../shared/observer';
+import { detached } from '../../tracing';
 
 const MINUTE_MS = 60_000;
 
@@ -71,7 +72,8 @@ export class DecisionScheduler {
       return;
     }
     clearTimeout(this.timer);
-    this.running = this.loop().finally(() => {
+    // Each pass is traced under the AD1s it decides (their stored trace), never under its caller.
+    this.running = detached(() => this.loop()).finally(() => {
       this.running = undefined;
       if (this.stopped) return;
       if (this.again) {

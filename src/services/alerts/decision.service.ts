@@ -364,6 +364,7 @@ export class DecisionService {
         late: next.late,
         decision: next,
         dueAt: next.dueAt,
+        trigger,
       });
     }
     await appendDecisions(tx, rows);

@@ -116,7 +116,7 @@ export class DnoStreams {
               await roomInTurn();
               if (closed) break;
             }
-            return { value: await eventOf(current, buffer, next++), done: false };
+            return { value: withDelivery(await eventOf(current, buffer, next++)), done: false };
           }
           let page;
           try {
@@ -273,6 +273,24 @@ function statesAsWritten(messages: readonly DnoMessage[]): Map<string, AlertNow>
     if (alert && (!known || known.alert.revision < alert.revision)) states.set(alert.id, { alert });
   }
   return states;
+}
+
+/**
+ * The event with what its delivery span needs (src/realtime/shared-events.ts), when its message
+ * was written with a trace: each subscriber's delivery is a `poa.dno.deliver` span under the
+ * message's `poa.dno.publish`, and hands its own traceparent to the consumer.
+ */
+function withDelivery(event: DnoEvent): DnoEvent {
+  const { message } = event;
+  const traceParent = message.payload.traceParent;
+  if (!traceParent) return event;
+  const attributes = {
+    'poa.dno.distributor_id': message.distributorId,
+    'poa.dno.sequence': message.sequence,
+    'poa.dno.message_kind': message.kind,
+    'poa.alert.id': message.payload.alert.id,
+  };
+  return { ...event, delivery: { traceParent, spanName: 'poa.dno.deliver', attributes } };
 }
 
 /**

@@ -54,6 +54,11 @@ export interface DnoMessagePayload {
   // No `evidence`: the decision's evidence is in the ledger (explainAlert) and no DNO field shows
   // it, yet it was 60% of a message's bytes (1,489 -> 582 on average), all written under the
   // DNO's sequence lock. Messages stored before still carry it; nothing reads it.
+  /**
+   * W3C traceparent of the message's `poa.dno.publish` span, when tracing was on: each delivery
+   * of it is traced under it and hands its own on in the result's `extensions.traceparent`.
+   */
+  readonly traceParent?: string;
 }
 
 export interface DnoMessage {

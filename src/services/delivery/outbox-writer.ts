@@ -9,6 +9,9 @@ import { preparedQuery } from '../../db/prepared';
 import { returnedRows } from '../../db/rows';
 import { budgetRecordParams, budgetRecordSql, recordSafetyBudget } from '../evidence/safety-budget';
 import type { DecisionChange } from '../shared/decision-change';
+import { traceDecisions } from '../shared/decision-traces';
+import { SpanKind, failed, startSpan, traceParentOf } from '../../tracing';
+import type { Context } from '../../tracing';
 import type { DnoMessagePayload, Enqueued } from './messages';
 
 /**
@@ -26,6 +29,7 @@ export class OutboxWriter {
    * (budgetRecordSql) and lock nobody out.
    */
   async enqueue(tx: EntityManager, changes: readonly DecisionChange[]): Promise<Enqueued> {
+    const traced = traceDecisions(changes);
     const routed = changes.filter((c) => c.alert.distributorId !== null);
     if (routed.length === 0) {
       await recordSafetyBudget(tx, changes);
@@ -37,16 +41,37 @@ export class OutboxWriter {
       ...new Set(routed.filter((c) => !c.preference).map((c) => c.alert.distributorId!)),
     ].sort();
     const preferences = unknown.length ? await this.preferences(tx, unknown) : new Map();
-    const { messages, counts } = messagesOf(routed, preferences);
+    const { messages, counts } = messagesOf(routed, preferences, traced);
     if (messages.length === 0) {
       await recordSafetyBudget(tx, changes);
       return { sequences: new Map(), changes };
     }
+    let rows: { distributor_id: string; last: string }[];
+    try {
+      rows = await this.write(tx, messages, counts, changes);
+    } catch (error) {
+      for (const m of messages) if (m.span) failed(m.span, error);
+      throw error;
+    } finally {
+      for (const m of messages) m.span?.end();
+    }
+    return { sequences: new Map(rows.map((r) => [r.distributor_id, r.last])), changes };
+  }
+
+  /**
+   * The one statement: budget counts, the DNOs' new sequences, the messages. One round trip while
+   * the locks are held: the DNOs' sequence rows are taken in distributor order (ORDER BY feeds ON
+   * CONFLICT in that order) and each message is numbered from its DNO's new last sequence. Before,
+   * this took three statements per DNO, and every other transaction of those DNOs waited on the
+   * lock through all of them. Each message's span (tracing on) is told the sequence it got.
+   */
+  private async write(
+    tx: EntityManager,
+    messages: readonly OutboxMessage[],
+    counts: ReadonlyMap<string, number>,
+    changes: readonly DecisionChange[],
+  ): Promise<{ distributor_id: string; last: string }[]> {
     const distributors = [...counts.keys()].sort();
-    // One statement, one round trip while the locks are held: the DNOs' sequence rows are taken
-    // in distributor order (ORDER BY feeds ON CONFLICT in that order) and each message is
-    // numbered from its DNO's new last sequence. Before, this took three statements per DNO, and
-    // every other transaction of those DNOs waited on the lock through all of them.
     const rows = returnedRows<{ distributor_id: string; last: string }>(
       await preparedQuery(
         tx,
@@ -85,7 +110,12 @@ export class OutboxWriter {
         ],
       ),
     );
-    return { sequences: new Map(rows.map((r) => [r.distributor_id, r.last])), changes };
+    const last = new Map(rows.map((r) => [r.distributor_id, BigInt(r.last)]));
+    for (const m of messages) {
+      const sequence = last.get(m.distributorId)! - BigInt(counts.get(m.distributorId)!) + BigInt(m.ordinal);
+      m.span?.setAttribute('poa.dno.sequence', sequence.toString());
+    }
+    return rows;
   }
 
   private async preferences(
@@ -104,7 +134,11 @@ function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
 }
 
-function payloadOf(change: DecisionChange, kind: DnoMessageKind): DnoMessagePayload {
+function payloadOf(
+  change: DecisionChange,
+  kind: DnoMessageKind,
+  traceParent: string | null,
+): DnoMessagePayload {
   const a: AlertEntity = change.alert;
   const isAd1 = a.kind === 'AD1';
   const ad1 = isAd1 ? (change.decision as AlertDecision) : null;
@@ -155,6 +189,7 @@ function payloadOf(change: DecisionChange, kind: DnoMessageKind): DnoMessagePayl
     },
     pairedAlertId: kind === 'OTA_INDUCED' ? a.id : (restore?.pairedAlertId ?? null),
     otaInduced,
+    ...(traceParent ? { traceParent } : {}),
   };
 }
 
@@ -168,12 +203,15 @@ interface OutboxMessage {
   readonly alertEventAt: Date;
   readonly revision: number;
   readonly payload: string;
+  /** `poa.dno.publish` (tracing on): its traceparent is in the payload, for the delivery to go on from. */
+  readonly span?: ReturnType<typeof startSpan>;
 }
 
 /** The messages these changes put on their DNOs' streams, in order, and how many per DNO. */
 function messagesOf(
   routed: readonly DecisionChange[],
   preferences: ReadonlyMap<string, DeliveryPreference>,
+  traced: ReadonlyMap<DecisionChange, { context: Context }> | null,
 ): { messages: OutboxMessage[]; counts: Map<string, number> } {
   const messages: OutboxMessage[] = [];
   const counts = new Map<string, number>();
@@ -188,6 +226,9 @@ function messagesOf(
     for (const kind of kinds) {
       const ordinal = (counts.get(distributorId) ?? 0) + 1;
       counts.set(distributorId, ordinal);
+      const decided = traced?.get(change);
+      const span =
+        decided && startSpan('poa.dno.publish', publishAttributes(change, kind), decided, SpanKind.PRODUCER);
       messages.push({
         distributorId,
         ordinal,
@@ -195,9 +236,20 @@ function messagesOf(
         alertId: change.alert.id,
         alertEventAt: change.alert.eventAt,
         revision: change.revision,
-        payload: JSON.stringify(payloadOf(change, kind)),
+        payload: JSON.stringify(payloadOf(change, kind, span ? traceParentOf(span.spanContext()) : null)),
+        span,
       });
     }
   }
   return { messages, counts };
+}
+
+/** What a message's span says before it has its sequence: its DNO, kind, alert and decision. */
+function publishAttributes(change: DecisionChange, kind: DnoMessageKind) {
+  return {
+    'poa.dno.distributor_id': change.alert.distributorId!,
+    'poa.dno.message_kind': kind,
+    'poa.alert.id': change.alert.id,
+    'poa.decision.revision': change.revision,
+  };
 }

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { AlertDecision, EngineSettings } from '../../domain/engine';
 import type { AlertEntity } from '../../entities';
 import { returnedRows } from '../../db/rows';
+import { failed, parentFor, startSpan, traceParentOf, tracingOn } from '../../tracing';
 
 const MINUTE_MS = 60_000;
 
@@ -161,19 +162,81 @@ export class VerificationOutbox {
       next = Number(BigInt(last) - BigInt(sent)) + 1;
     }
     const timeoutAt = new Date(now.getTime() + this.engine.verification.timeoutMinutes * MINUTE_MS);
-    await tx.query(
+    // One span per request, in its alert's trace; the request keeps the span's traceparent, so
+    // the meter's answer, however late, is traced under it.
+    const spans = rows.map(({ alert, device }) =>
+      tracingOn()
+        ? startSpan(
+            'poa.verification.request',
+            {
+              'poa.alert.id': alert.id,
+              'poa.device.guid': device,
+              'poa.verification.service_request': '11.2',
+            },
+            parentFor(alert.traceParent),
+          )
+        : undefined,
+    );
+    try {
+      const written = returnedRows<{
+        device: string;
+        requestId: string;
+        status: string;
+        sequence: string | null;
+      }>(
+        await this.insert(
+          tx,
+          rows,
+          next,
+          now,
+          timeoutAt,
+          spans.map((s) => (s ? traceParentOf(s.spanContext()) : null)),
+        ),
+      );
+      const byDevice = new Map(written.map((w) => [w.device, w]));
+      spans.forEach((span, i) => {
+        const row = byDevice.get(rows[i].device);
+        if (!span || !row) return;
+        span.setAttributes({
+          'poa.verification.request_id': row.requestId,
+          'poa.verification.status': row.status,
+        });
+        if (row.sequence) span.setAttribute('poa.verification.sequence', row.sequence);
+      });
+    } catch (error) {
+      for (const span of spans) if (span) failed(span, error);
+      throw error;
+    } finally {
+      for (const span of spans) span?.end();
+    }
+  }
+
+  /** The INSERT of insertRequests; returns the rows written (device, request ID, status, sequence). */
+  private insert(
+    tx: EntityManager,
+    rows: readonly { alert: AlertEntity; device: string; allowed: boolean }[],
+    first: number,
+    now: Date,
+    timeoutAt: Date,
+    traceParents: readonly (string | null)[],
+  ): Promise<unknown> {
+    let next = first;
+    return tx.query(
       `INSERT INTO verification_request (id, sequence, request_id, service_request, device_guid, alert_id,
-                                         distributor_id, area_key, attempt, status, requested_at, timeout_at)
+                                         distributor_id, area_key, attempt, status, requested_at, timeout_at,
+                                         trace_parent)
        SELECT v.id, v.sequence, $9 || ':' || v.device || ':' || v.id, '11.2', v.device, v.alert_id,
               v.distributor_id, v.area_key,
               1 + (SELECT count(*) FROM verification_request r
                     WHERE r.device_guid = v.device AND r.requested_at >= v.start_at AND r.status <> 'SKIPPED'),
-              CASE WHEN v.sequence IS NULL THEN 'SKIPPED' ELSE 'PENDING' END, $7, $8
+              CASE WHEN v.sequence IS NULL THEN 'SKIPPED' ELSE 'PENDING' END, $7, $8, v.trace_parent
          -- nextval in the select list runs once per row; an uncorrelated lateral subquery ran once
          -- per statement and gave every row of a batch the same id.
          FROM (SELECT u.*, nextval(pg_get_serial_sequence('verification_request', 'id')) AS id
-                 FROM unnest($1::bpchar[], $2::bigint[], $3::bigint[], $4::bpchar[], $5::text[], $6::timestamptz[])
-                      AS u(device, sequence, alert_id, distributor_id, area_key, start_at)) v`,
+                 FROM unnest($1::bpchar[], $2::bigint[], $3::bigint[], $4::bpchar[], $5::text[], $6::timestamptz[],
+                             $10::text[])
+                      AS u(device, sequence, alert_id, distributor_id, area_key, start_at, trace_parent)) v
+       RETURNING device_guid AS device, request_id AS "requestId", status, sequence::text AS sequence`,
       [
         rows.map((r) => r.device),
         rows.map((r) => (r.allowed ? String(next++) : null)),
@@ -184,6 +247,7 @@ export class VerificationOutbox {
         now,
         timeoutAt,
         this.settings.senderId,
+        traceParents,
       ],
     );
   }

@@ -15,7 +15,7 @@ export const ALERT_COLUMNS = `id::text AS "id", kind AS "kind", natural_key AS "
   restored_at AS "restoredAt", throttled_count AS "throttledCount", throttled_sequence_id AS "throttledSequenceId",
   received_at AS "receivedAt", ingested_by AS "ingestedBy", in_activation_window AS "inActivationWindow",
   outcome AS "outcome", reason AS "reason", revision AS "revision", due_at AS "dueAt",
-  paired_alert_id::text AS "pairedAlertId"`;
+  paired_alert_id::text AS "pairedAlertId", trace_parent AS "traceParent"`;
 
 /** The batch's alert rows, which AD1s are stored already, and an ID for each AD1. */
 export interface Enriched {
@@ -56,6 +56,7 @@ export function unstoredAlert(row: StoredAlertRow, id: string, now: Date): Alert
     revision: 0,
     dueAt: null,
     pairedAlertId: null,
+    traceParent: row.traceParent,
   };
 }
 
@@ -79,13 +80,16 @@ export interface StoredAlertRow {
   index: number;
   /** The subject of the token that sent it (batches from several senders share a transaction). */
   ingestedBy: string;
+  /** W3C traceparent of the request that sent it (null: tracing off). */
+  traceParent: string | null;
 }
 
-/** An AD1 or restore of a batch, with its position and its sender. */
+/** An AD1 or restore of a batch, with its position, its sender and the trace it came in. */
 type BatchAlert = {
   input: Extract<AlertInput, { kind: 'AD1' | 'SUPPLY_RESTORED' }>;
   index: number;
   by: string;
+  traceParent: string | null;
 };
 
 /** What the routing lookup found: the current operators, and per device its MPAN and area. */
@@ -102,10 +106,19 @@ interface RoutingFacts {
 /** Routing (MPAN to network operator) and area keys, for every AD1 and restore of the batch. */
 export async function enrichAlerts(
   tx: EntityManager,
-  entries: readonly { readonly input: AlertInput; readonly user: User }[],
+  entries: readonly {
+    readonly input: AlertInput;
+    readonly user: User;
+    readonly traceParent?: string | null;
+  }[],
 ): Promise<Enriched> {
   const alerts = entries
-    .map(({ input, user }, index) => ({ input, index, by: user.subject }))
+    .map(({ input, user, traceParent }, index) => ({
+      input,
+      index,
+      by: user.subject,
+      traceParent: traceParent ?? null,
+    }))
     .filter((x): x is BatchAlert => x.input.kind === 'AD1' || x.input.kind === 'SUPPLY_RESTORED');
   if (alerts.length === 0) return { rows: [], storedKeys: new Set(), ids: [] };
   const facts = await routingFacts(tx, alerts);
@@ -118,7 +131,7 @@ export async function enrichAlerts(
         input.kind === 'AD1' && routeByMpan(mpanOfAlert(input), facts.operators).distributorId === null,
     ),
   );
-  const rows = alerts.map(({ input, index, by }): StoredAlertRow => {
+  const rows = alerts.map(({ input, index, by, traceParent }): StoredAlertRow => {
     // A restore names its ESME: the inventory's MPAN of that ESME is the fallback.
     const fallback =
       input.kind === 'AD1'
@@ -126,7 +139,7 @@ export async function enrichAlerts(
         : { mpan: facts.mpanOf.get(input.esmeGuid) ?? null, via: 'ESME_INVENTORY' as const };
     const mpan = mpanOfAlert(input);
     const route = routeAlert(mpan, fallback, facts.operators);
-    return rowOf(input, index, by, mpan, route, facts.areaOf);
+    return { ...rowOf(input, index, by, mpan, route, facts.areaOf), traceParent };
   });
   return { rows, storedKeys: facts.storedKeys, ids: facts.ids };
 }
@@ -204,7 +217,7 @@ function rowOf(
   mpan: string | null,
   route: ReturnType<typeof routeAlert>,
   areaOf: ReadonlyMap<string, string | null>,
-): StoredAlertRow {
+): Omit<StoredAlertRow, 'traceParent'> {
   if (input.kind === 'AD1') {
     return {
       kind: 'AD1',
@@ -255,11 +268,11 @@ export async function insertAlerts(
     'poa_sieve_ingest_insert',
     `INSERT INTO alert (kind, natural_key, duis_response_id, alert_code, device_guid, mpan, mpan_check_digit_valid,
                         distributor_id, unrouted_reason, area_key, event_at, restored_at, throttled_count,
-                        throttled_sequence_id, received_at, ingested_by, routed_by)
-     SELECT k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts, $2, ib, rb
+                        throttled_sequence_id, received_at, ingested_by, routed_by, trace_parent)
+     SELECT k, nk, d, c, g, m, mv, di, ur, ak, ev, re, tc, ts, $2, ib, rb, tp
        FROM json_to_recordset($1::json)
          AS i(k text, nk text, d text, c text, g text, m text, mv boolean, di text, ur text, ak text,
-              ev timestamptz, re timestamptz, tc int, ts text, rb text, ib text)
+              ev timestamptz, re timestamptz, tc int, ts text, rb text, ib text, tp text)
      ON CONFLICT DO NOTHING
      RETURNING ${ALERT_COLUMNS}`,
     [
@@ -281,6 +294,7 @@ export async function insertAlerts(
           ts: r.throttledSequenceId,
           rb: r.routedBy,
           ib: r.ingestedBy,
+          tp: r.traceParent,
         })),
       ),
       now,
@@ -311,15 +325,15 @@ export async function storeDecidedAlerts(
          id bigint, k text, nk text, di2 text, c text, g text, m text, mv boolean, di text, ur text, ak text,
          ev timestamptz, tc int, ts text, rb text, revision int, outcome text, reason text, late boolean,
          rule_id uuid, rule_version int, activation_id uuid, window_from timestamptz, window_to timestamptz,
-         due_at timestamptz, trigger text, in_window boolean, n int, ib text)
+         due_at timestamptz, trigger text, in_window boolean, n int, ib text, tp text)
      ), stored AS (
        INSERT INTO alert (id, kind, natural_key, duis_response_id, alert_code, device_guid, mpan,
                           mpan_check_digit_valid, distributor_id, unrouted_reason, area_key, event_at,
                           throttled_count, throttled_sequence_id, received_at, ingested_by, routed_by,
-                          outcome, reason, revision, due_at, in_activation_window)
+                          outcome, reason, revision, due_at, in_activation_window, trace_parent)
        OVERRIDING SYSTEM VALUE
        SELECT id, k, nk, di2, c, g, m, mv, di, ur, ak, ev, tc, ts, $3, ib, rb,
-              outcome, reason, revision, due_at, in_window
+              outcome, reason, revision, due_at, in_window, tp
          FROM d ORDER BY id
        ON CONFLICT DO NOTHING
        RETURNING id
@@ -363,6 +377,7 @@ export async function storeDecidedAlerts(
           in_window: l.inActivationWindow,
           n,
           ib: a.ingestedBy,
+          tp: a.traceParent ?? null,
         })),
       ),
       // The decisions apart, as one JSON array (see DecisionService.append).

@@ -13,6 +13,8 @@ import type { User } from '../shared/access';
 import type { DecisionChange } from '../shared/decision-change';
 import { countBy, silentObserver } from '../shared/observer';
 import type { ServiceObserver } from '../shared/observer';
+import { capturedContext, inSpan, linkOf, traceParentIn } from '../../tracing';
+import type { Context } from '../../tracing';
 import { validateAlert } from './alert-input';
 import type { AlertInput, IngestResult } from './alert-input';
 import {
@@ -35,10 +37,11 @@ export interface IngestSettings {
   readonly transactions: number;
 }
 
-/** One ingestAlerts call, validated: who sent it and its alerts. */
+/** One ingestAlerts call, validated: who sent it, its alerts, and its trace (tracing on). */
 interface IngestRequest {
   readonly user: User;
   readonly inputs: readonly AlertInput[];
+  readonly trace?: Context;
 }
 
 /**
@@ -94,7 +97,7 @@ export class IngestService {
       );
     }
     const valid = inputs.map((input, i) => validateAlert(input, `alerts[${i}]`));
-    return this.coalescer.submit({ user, inputs: valid }, valid.length);
+    return this.coalescer.submit({ user, inputs: valid, trace: capturedContext() }, valid.length);
   }
 
   /**
@@ -103,12 +106,26 @@ export class IngestService {
    */
   private async ingestTogether(requests: readonly IngestRequest[]): Promise<IngestResult[][]> {
     const now = this.clock.now();
-    const entries = requests.flatMap(({ user, inputs }) => inputs.map((input) => ({ input, user })));
-    const { results, enqueued } = await this.dataSource.transaction(async (tx) => {
-      const { results, changes } = await this.ingestIn(tx, entries, now);
-      // Last step before commit: the DNO messages and their sequence numbers.
-      return { results, enqueued: await this.delivery.enqueue(tx, changes) };
+    const entries = requests.flatMap(({ user, inputs, trace }) => {
+      // Each alert remembers the request it came in: its trace goes on from there.
+      const traceParent = traceParentIn(trace);
+      return inputs.map((input) => ({ input, user, traceParent }));
     });
+    // One span for the transaction, under the first request and linked to the others it carries.
+    const span = () => ({
+      attributes: { 'poa.ingest.requests': requests.length, 'poa.ingest.alerts': entries.length },
+      parent: requests[0].trace && {
+        context: requests[0].trace,
+        links: requests.slice(1).flatMap((r) => linkOf(r.trace)),
+      },
+    });
+    const { results, enqueued } = await inSpan('poa.ingest.transaction', span, () =>
+      this.dataSource.transaction(async (tx) => {
+        const { results, changes } = await this.ingestIn(tx, entries, now);
+        // Last step before commit: the DNO messages and their sequence numbers.
+        return { results, enqueued: await this.delivery.enqueue(tx, changes) };
+      }),
+    );
     this.delivery.published(enqueued);
     let offset = 0;
     return requests.map(({ inputs }) => {
@@ -125,7 +142,7 @@ export class IngestService {
    */
   private async ingestIn(
     tx: EntityManager,
-    entries: readonly { readonly input: AlertInput; readonly user: User }[],
+    entries: readonly IngestEntry[],
     now: Date,
   ): Promise<{ results: IngestResult[]; changes: DecisionChange[] }> {
     const inputs = entries.map((e) => e.input);
@@ -216,7 +233,7 @@ export class IngestService {
    */
   private async storeAlerts(
     tx: EntityManager,
-    entries: readonly { readonly input: AlertInput; readonly user: User }[],
+    entries: readonly IngestEntry[],
     now: Date,
   ): Promise<StoredBatch> {
     const { rows, storedKeys, ids } = await enrichAlerts(tx, entries);
@@ -292,6 +309,13 @@ function activationResult(
     reason: null,
     dueAt: null,
   };
+}
+
+/** One alert of a transaction: the input, its sender and the trace of its request. */
+interface IngestEntry {
+  readonly input: AlertInput;
+  readonly user: User;
+  readonly traceParent: string | null;
 }
 
 /** What storeAlerts did: the batch's rows, the alerts it stored, and their first decisions. */

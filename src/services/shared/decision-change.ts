@@ -19,4 +19,6 @@ export interface DecisionChange {
   readonly dueAt: Date | null;
   /** The DNO's delivery preference the decision was made under (AD1s: read with their facts). */
   readonly preference?: DeliveryPreference;
+  /** What made it (for its trace span; the ledger has it too). */
+  readonly trigger?: DecisionTrigger;
 }

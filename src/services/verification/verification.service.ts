@@ -7,6 +7,7 @@ import { ConflictError, InvalidInputError, NotFoundError } from '../../domain/er
 import { parseFirmwareVersion } from '../../domain/identifiers';
 import { returnedRows } from '../../db/rows';
 import { requireRole } from '../shared/access';
+import { inSpan, parentFor } from '../../tracing';
 import type { DecisionService } from '../alerts/decision.service';
 import type { DeliveryService } from '../delivery/delivery.service';
 
@@ -86,9 +87,10 @@ export class VerificationService {
     const skewMs = deviceTimeAllowanceMinutes(this.engine) * MINUTE_MS;
     const { row, enqueued } = await this.dataSource.transaction(async (tx) => {
       const [current] = (await tx.query(
-        `SELECT ${VERIFICATION_COLUMNS} FROM verification_request WHERE request_id = $1 FOR UPDATE`,
+        `SELECT ${VERIFICATION_COLUMNS}, trace_parent AS "traceParent" FROM verification_request
+          WHERE request_id = $1 FOR UPDATE`,
         [input.requestId],
-      )) as VerificationRequestRow[];
+      )) as (VerificationRequestRow & { traceParent: string | null })[];
       if (!current) throw new NotFoundError('VerificationRequest', input.requestId);
       if (current.status === 'SKIPPED') {
         throw new ConflictError('NOT_SENT', 'this verification request was never sent (request budget)');
@@ -109,21 +111,33 @@ export class VerificationService {
           'answeredAt',
         );
       }
-      const [row] = returnedRows<VerificationRequestRow>(
-        await tx.query(
-          `UPDATE verification_request SET status = 'ANSWERED', answered_at = $2, answer_received_at = $3,
-                  firmware_version = $4, answered_by = $5
-            WHERE id = $1 RETURNING ${VERIFICATION_COLUMNS}`,
-          [current.id, input.answeredAt, now, version, user.subject],
-        ),
-      );
-      const ids = await this.decisions.alertsOpenNear(
-        tx,
-        [{ device: current.deviceGuid, at: current.requestedAt }],
-        now,
-      );
-      const changes = await this.decisions.evaluateOutageAlerts(tx, ids, now, 'EVIDENCE');
-      return { row, enqueued: await this.delivery.enqueue(tx, changes) };
+      // Traced under the request it answers (so in its AD1's trace), linked to this call.
+      const span = () => ({
+        attributes: {
+          'poa.verification.request_id': current.requestId,
+          'poa.device.guid': current.deviceGuid,
+          'poa.alert.id': current.alertId,
+          ...(version ? { 'poa.verification.firmware_version': version } : {}),
+        },
+        parent: parentFor(current.traceParent),
+      });
+      return inSpan('poa.verification.answer', span, async () => {
+        const [row] = returnedRows<VerificationRequestRow>(
+          await tx.query(
+            `UPDATE verification_request SET status = 'ANSWERED', answered_at = $2, answer_received_at = $3,
+                    firmware_version = $4, answered_by = $5
+              WHERE id = $1 RETURNING ${VERIFICATION_COLUMNS}`,
+            [current.id, input.answeredAt, now, version, user.subject],
+          ),
+        );
+        const ids = await this.decisions.alertsOpenNear(
+          tx,
+          [{ device: current.deviceGuid, at: current.requestedAt }],
+          now,
+        );
+        const changes = await this.decisions.evaluateOutageAlerts(tx, ids, now, 'EVIDENCE');
+        return { row, enqueued: await this.delivery.enqueue(tx, changes) };
+      });
     });
     if (enqueued) this.delivery.published(enqueued);
     return row;
