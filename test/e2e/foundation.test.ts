@@ -53,7 +53,7 @@ describe('foundation: one server, HTTP and WebSocket, on this backend', () => {
     const { body } = await t.gql<{ _service: { sdl: string } }>('{ _service { sdl } }');
     const sdl = body.data!._service.sdl;
     expect(sdl).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.\d+"/);
-    expect(sdl).toMatch(/type Device\s+@key\(fields: "guid"\)/);
+    expect(sdl).toMatch(/type Device(\s+implements Node)?\s+@key\(fields: "guid"\)/);
     expect(sdl).toMatch(/type NetworkOperator\s+@key\(fields: "distributorId"\)/);
   });
 
