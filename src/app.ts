@@ -333,14 +333,21 @@ async function startRetention({ log, cleanups }: StartContext, services: Service
  */
 function startOutcomeExpiry({ log, clock, cleanups }: StartContext, services: Services, metrics: Metrics) {
   const expiryEveryMs = Math.max(100, 60_000 / (clock.speed ?? 1));
+  // One pass at a time: a pass that outlasts the interval is not joined by another.
+  let running = false;
   const expiry = setInterval(() => {
-    services.activations.expireOverdueOutcomes().then(
-      () => metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'ok' }),
-      (error: unknown) => {
-        metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'error' });
-        log.warn({ err: error }, 'outcome expiry failed');
-      },
-    );
+    if (running) return;
+    running = true;
+    services.activations
+      .expireOverdueOutcomes()
+      .then(
+        () => metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'ok' }),
+        (error: unknown) => {
+          metrics.backgroundJobs.inc({ job: 'expire_outcomes', outcome: 'error' });
+          log.warn({ err: error }, 'outcome expiry failed');
+        },
+      )
+      .finally(() => (running = false));
   }, expiryEveryMs);
   expiry.unref();
   cleanups.push(async () => clearInterval(expiry));

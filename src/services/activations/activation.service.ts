@@ -249,7 +249,12 @@ export class ActivationService {
     return this.reads.rulesByIds(ids);
   }
 
-  /** Marks SCHEDULED activations whose outcome is overdue as OUTCOME_UNKNOWN. Safe to run on every instance. */
+  /**
+   * Marks SCHEDULED activations whose outcome is overdue as OUTCOME_UNKNOWN. Safe to run on every
+   * instance. Rows another transaction holds (an outcome or an ingest deciding near them) are
+   * skipped, not waited for: the next pass takes them, and a sweep never queues behind a slow
+   * transaction with a pool connection in hand.
+   */
   async expireOverdueOutcomes(): Promise<number> {
     const now = this.clock.now();
     const cutoff = new Date(now.getTime() - this.settings.outcomeBoundMinutes * 60_000);
@@ -257,7 +262,10 @@ export class ActivationService {
       await this.dataSource.query(
         `UPDATE firmware_activation SET status = 'OUTCOME_UNKNOWN', status_changed_at = $2,
                 window_from = NULL, window_to = NULL, window_anchored_on_actual = false
-          WHERE status = 'SCHEDULED' AND requested_at < $1 RETURNING id`,
+          WHERE id IN (SELECT id FROM firmware_activation
+                        WHERE status = 'SCHEDULED' AND requested_at < $1
+                          FOR UPDATE SKIP LOCKED)
+          RETURNING id`,
         [cutoff, now],
       ),
     ).length;

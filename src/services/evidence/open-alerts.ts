@@ -11,16 +11,22 @@ export async function openAlertsNear(
   touched: readonly { device: string; at: Date }[],
   correctableSince: Date,
 ): Promise<{ id: string }[]> {
+  // The devices first (each touched device and the CHs it ever powered), then their AD1s by
+  // (device_guid, event_at): an OR of both in one join condition ran the link subquery for every
+  // alert row of the month's partition, 1.5-10 s per call with 150 touched devices.
   return (await tx.query(
-    `SELECT DISTINCT a.id::text AS id
+    `WITH t AS (SELECT * FROM unnest($1::bpchar[], $2::timestamptz[]) AS t(device, at)),
+          d AS (SELECT device, at FROM t
+                UNION
+                SELECT l.comms_hub_guid, t.at FROM t JOIN comms_hub_link l ON l.esme_guid = t.device)
+     SELECT DISTINCT a.id::text AS id
        -- bpchar, not text: compared with the char(23) GUID columns, text would cast the column and
-       -- lose the index (a scan of every link per withheld alert).
-       FROM unnest($1::bpchar[], $2::timestamptz[]) AS t(device, at)
-       JOIN alert a ON a.kind = 'AD1'
-                   AND (a.outcome IN ('HELD', 'SUPPRESSED', 'PAIRED') OR a.received_at >= $3)
-                   AND a.event_at BETWEEN t.at - interval '1 day' AND t.at + interval '1 day'
-                   AND (a.device_guid = t.device
-                        OR a.device_guid IN (SELECT comms_hub_guid FROM comms_hub_link WHERE esme_guid = t.device))`,
+       -- lose the index.
+       FROM d
+       JOIN alert a ON a.device_guid = d.device
+                   AND a.event_at BETWEEN d.at - interval '1 day' AND d.at + interval '1 day'
+      WHERE a.kind = 'AD1'
+        AND (a.outcome IN ('HELD', 'SUPPRESSED', 'PAIRED') OR a.received_at >= $3)`,
     [touched.map((t) => t.device), touched.map((t) => t.at), correctableSince],
   )) as { id: string }[];
 }
