@@ -3,6 +3,8 @@ import { Client } from 'pg';
 import { startTestApp, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
 import { BACKEND } from '../support/database';
+import { installAffectedRule, installPremises } from '../support/fleet-setup';
+import type { FleetDefaults } from '../support/fleet-setup';
 import { guid, mpan, ok } from '../support/integration';
 
 /**
@@ -17,8 +19,19 @@ const SUP = '90-B3-D5-1F-30-01-00-00';
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const IMAGE_HASH = crypto.createHash('sha256').update('AB01/010A030B/00020130').digest('hex');
-const LINKED_FROM = '2026-01-01T00:00:00Z';
-const esmes = [1, 2].map((n) => ({ esme: guid('DE-00-00-00-00-01', n), ch: guid('DE-00-00-00-00-02', n) }));
+const FLEET: FleetDefaults = {
+  supplierId: SUP,
+  manufacturer: 'AB01',
+  model: '010A030B',
+  firmwareVersion: '0002012F',
+  since: '2026-01-01T00:00:00Z',
+};
+const esmes = [1, 2].map((n) => ({
+  esme: guid('DE-00-00-00-00-01', n),
+  ch: guid('DE-00-00-00-00-02', n),
+  mpan: mpan(12, 9100 + n),
+  area: `EXPIRY-${n}`,
+}));
 
 describe('outcome expiry', () => {
   const clock = new TestClock(new Date(T0));
@@ -39,30 +52,14 @@ describe('outcome expiry', () => {
     t = await startTestApp({ VERIFICATION_ENABLED: 'false' }, clock);
     operator = await t.token({ role: 'OPERATOR' });
     supplier = await t.token({ role: 'IS', supplierId: SUP });
-    await gql(`mutation ($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted } }`, {
-      d: esmes.flatMap((p, i) => [
-        {
-          guid: p.esme,
-          deviceType: 'ESME',
-          importSupplierId: SUP,
-          manufacturer: 'AB01',
-          model: '010A030B',
-          firmwareVersion: '0002012F',
-          firmwareEffectiveFrom: LINKED_FROM,
-          mpan: mpan(12, 9100 + i),
-          areaKey: `EXPIRY-${i}`,
-        },
-        { guid: p.ch, deviceType: 'CHF', manufacturer: 'AB01', model: '0C0C0C0C', areaKey: `EXPIRY-${i}` },
-      ]),
-    });
-    for (const p of esmes)
-      await gql(
-        `mutation { linkCommsHub(commsHubGuid: "${p.ch}", esmeGuid: "${p.esme}", effectiveFrom: "${LINKED_FROM}") { esmeGuid } }`,
-        {},
-      );
-    await gql(`mutation ($i: FirmwareImageInput!) { registerFirmwareImage(image: $i) { id } }`, {
-      i: { manufacturer: 'AB01', model: '010A030B', version: '00020130', imageHash: IMAGE_HASH },
-    });
+    await installPremises(t, operator, FLEET, esmes);
+    await installAffectedRule(
+      t,
+      operator,
+      FLEET,
+      { version: '00020130', imageHash: IMAGE_HASH },
+      { name: 'expiry' },
+    );
     for (const [n, p] of esmes.entries())
       await gql(
         `mutation ($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id } }`,
