@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { INGEST, gql, token } from '../lib/api';
+import { INGEST, gql, post, token } from '../lib/api';
 import type { Ack } from '../lib/api';
 import { databaseChecks } from '../lib/checks';
 import { ad1, buildInventory, seedInventory } from '../lib/fixtures';
@@ -62,13 +62,11 @@ async function postDuis(
   xml: string,
   bearer: string,
 ): Promise<{ status: number; body: DuisAnswer }> {
-  const res = await fetch(`${url}/duis`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/xml', authorization: `Bearer ${bearer}` },
-    body: xml,
-    signal: AbortSignal.timeout(120_000),
+  const res = await post(`${url}/duis`, xml, {
+    'content-type': 'application/xml',
+    authorization: `Bearer ${bearer}`,
   });
-  return { status: res.status, body: (await res.json()) as DuisAnswer };
+  return { status: res.status, body: JSON.parse(res.text) as DuisAnswer };
 }
 
 /**

@@ -61,7 +61,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
     const acked: string[] = [];
     const statementsPerAlert: number[] = [];
     /** CPU milliseconds per alert of the server and of PostgreSQL, service phases only. */
-    const cpu = { server: [] as number[], postgres: [] as number[] };
+    const cpu = { server: [] as number[], postgres: [] as number[], client: [] as number[] };
     let sent = 0;
     try {
       for (let rep = 0; rep < options.repetitions; rep++) {
@@ -73,7 +73,11 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         const repAcks: string[] = [];
         const statementsBefore = await statementsSent(server.url);
         await options.sampler?.resume();
-        const cpuBefore = { server: processCpuSeconds(server.child.pid!), postgres: postgresCpuSeconds() };
+        const cpuBefore = {
+          server: processCpuSeconds(server.child.pid!),
+          postgres: postgresCpuSeconds(),
+          client: process.cpuUsage(),
+        };
         const t0 = nowMs();
         await pool(alerts.length, options.concurrency, async (i) => {
           const s = nowMs();
@@ -84,6 +88,8 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         const seconds = (nowMs() - t0) / 1000;
         cpu.server.push(((processCpuSeconds(server.child.pid!) - cpuBefore.server) * 1000) / alerts.length);
         cpu.postgres.push(((postgresCpuSeconds() - cpuBefore.postgres) * 1000) / alerts.length);
+        const client = process.cpuUsage(cpuBefore.client);
+        cpu.client.push((client.user + client.system) / 1000 / alerts.length);
         options.sampler?.pause();
         statementsPerAlert.push(((await statementsSent(server.url)) - statementsBefore) / alerts.length);
         serviceRates.push(alerts.length / seconds);
@@ -168,7 +174,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         `per repetition: service ${serviceRates.map((r) => round(r)).join(', ')} alerts/s; INSERT ${insertRates.map((r) => round(r)).join(', ')} rows/s`,
         `outcomes: ${JSON.stringify(mix)}`,
         `SQL statements per alert (poa_sieve_db_queries_total, timer poll included): ${statementsPerAlert.map((n) => round(n, 1)).join(', ')}`,
-        `CPU per alert: server ${cpu.server.map((v) => round(v, 2)).join(', ')} ms, PostgreSQL ${cpu.postgres.map((v) => round(v, 2)).join(', ')} ms`,
+        `CPU per alert: server ${cpu.server.map((v) => round(v, 2)).join(', ')} ms, PostgreSQL ${cpu.postgres.map((v) => round(v, 2)).join(', ')} ms, load generator ${cpu.client.map((v) => round(v, 2)).join(', ')} ms`,
       ],
       load: { before: loadBefore, after: loadAverage() },
       seconds: (Date.now() - started) / 1000,

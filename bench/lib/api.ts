@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { mintToken } from '../../src/auth/tokens';
 import type { TokenClaims } from '../../src/auth/tokens';
 import { BENCH_SECRET } from './server';
@@ -15,6 +16,48 @@ export interface GqlResult<T> {
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
 
+/**
+ * The load generator's HTTP client: node's own http with keep-alive connections. The benchmarks
+ * run client, server and PostgreSQL on the same 2 cores, so whatever the client spends per request
+ * is taken from the server: `fetch` (undici, WHATWG streams) cost 1.2-1.6 ms of CPU per small
+ * request here, this 0.4-0.7 ms (docs/BENCHMARKS.md, 2026-12-07).
+ */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** POSTs `body` to `url` and reads the whole answer; rejects on a network error or after `timeoutMs`. */
+export function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const payload = Buffer.from(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        method: 'POST',
+        agent,
+        headers: { ...headers, 'content-length': String(payload.length) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`POST ${url}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
 /** POSTs one GraphQL operation; throws on HTTP or GraphQL errors. */
 export async function gql<T>(
   url: string,
@@ -23,13 +66,18 @@ export async function gql<T>(
   bearer: string,
   timeoutMs = 120_000,
 ): Promise<T> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const body = (await res.json()) as GqlResult<T>;
+  const res = await post(
+    `${url}/graphql`,
+    JSON.stringify({ query, variables }),
+    { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+    timeoutMs,
+  );
+  let body: GqlResult<T>;
+  try {
+    body = JSON.parse(res.text) as GqlResult<T>;
+  } catch {
+    throw new Error(`GraphQL error (HTTP ${res.status}): ${res.text.slice(0, 500)}`);
+  }
   if (body.errors?.length || !body.data) {
     throw new Error(
       `GraphQL error (HTTP ${res.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`,
