@@ -9,12 +9,40 @@ export interface StreamMessage {
   alertId: string;
 }
 
+/** A sequenced subscription: its operation (taking `$after`) and how to read one message of it. */
+export interface SequencedStream {
+  readonly query: string;
+  readonly message: (data: Record<string, unknown> | null | undefined) => StreamMessage | undefined;
+}
+
+/** A DNO's `dnoAlerts` stream. */
+export const DNO_ALERTS: SequencedStream = {
+  query: 'subscription ($after: String) { dnoAlerts(after: $after) { sequence kind alert { id } } }',
+  message: (data) => {
+    const m = data?.dnoAlerts as { sequence: string; kind: string; alert: { id: string } } | undefined;
+    return m && { sequence: m.sequence, kind: m.kind, alertId: m.alert.id };
+  },
+};
+
+/** The DSP adapter's `verificationRequests` stream (OPERATOR); `kind` is the attempt. */
+export const VERIFICATION_REQUESTS: SequencedStream = {
+  query: 'subscription ($after: String) { verificationRequests(after: $after) { sequence alertId attempt } }',
+  message: (data) => {
+    const r = data?.verificationRequests as
+      { sequence: string; alertId: string; attempt: number } | undefined;
+    return r && { sequence: r.sequence, kind: `ATTEMPT_${r.attempt}`, alertId: r.alertId };
+  },
+};
+
 /**
- * A DNO consumer as a real one is written: it remembers the last sequence it processed and,
- * whenever the connection drops, reconnects and subscribes again with `after` = that sequence.
+ * A DNO consumer as a real one is written (or the DSP adapter, given VERIFICATION_REQUESTS): it
+ * remembers the last sequence it processed and, whenever the connection drops, reconnects and
+ * subscribes again with `after` = that sequence.
  */
 export class ResilientConsumer {
   readonly received: StreamMessage[] = [];
+  /** Times the subscription ended (an error, the server closing it) and was taken up again from the last sequence. */
+  resumes = 0;
   private client: Client | undefined;
   private stopped = false;
   private last: string;
@@ -23,6 +51,7 @@ export class ResilientConsumer {
     private readonly url: () => string,
     private readonly token: string,
     after = '0',
+    private readonly stream: SequencedStream = DNO_ALERTS,
   ) {
     this.last = after;
   }
@@ -38,16 +67,13 @@ export class ResilientConsumer {
       onNonLazyError: () => undefined,
     });
     this.client = client;
-    client.subscribe<{ dnoAlerts: { sequence: string; kind: string; alert: { id: string } } }>(
-      {
-        query: 'subscription ($after: String) { dnoAlerts(after: $after) { sequence kind alert { id } } }',
-        variables: { after: this.last },
-      },
+    client.subscribe<Record<string, unknown>>(
+      { query: this.stream.query, variables: { after: this.last } },
       {
         next: (value) => {
-          const m = value.data?.dnoAlerts;
+          const m = this.stream.message(value.data);
           if (!m) return;
-          this.received.push({ sequence: m.sequence, kind: m.kind, alertId: m.alert.id });
+          this.received.push(m);
           this.last = m.sequence;
         },
         error: () => this.restart(client),
@@ -59,6 +85,7 @@ export class ResilientConsumer {
   private restart(client: Client): void {
     void client.dispose();
     if (this.stopped || client !== this.client) return;
+    this.resumes++;
     setTimeout(() => this.start(), 200);
   }
 

@@ -76,11 +76,14 @@ export function makeFleet(
 /**
  * Loads the fleet through the API: devices, links, the fixed image, the rule, and an executed
  * activation (success, by DCC's 0x8F66) for every affected ESME. Returns the execution time: affected AD1s start after it.
+ * Affected ESMEs that `confirmed` leaves out get the activation without its outcome: their AD1s
+ * wait for the hub to be back and then ask the meter (a verification request).
  */
 export async function seedFleet(
   baseUrl: string,
   fleet: Fleet,
   tokens: { operator: string; supplier: string },
+  confirmed: (p: Premises) => boolean = () => true,
 ): Promise<Date> {
   const all = [...fleet.affected, ...fleet.plain];
   const devices = all.flatMap((p) => [
@@ -146,16 +149,22 @@ export async function seedFleet(
   if (schedule.length) await gqlOk(baseUrl, `mutation { ${schedule.join('\n')} }`, {}, tokens.supplier);
   const executedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
   // DCC's 0x8F66 for each, as the operator ingests it: the evidence that they ran.
-  const outcomes = fleet.affected.map((p, i) => ({
-    activationOutcome: {
-      esmeGuid: p.esme,
-      alertCode: '8F66',
-      requestId: requests[i],
-      outcomeCode: 'success',
-      executedAt: executedAt.toISOString(),
-      firmwareVersion: '00020130',
-    },
-  }));
+  const outcomes = fleet.affected.flatMap((p, i) =>
+    confirmed(p)
+      ? [
+          {
+            activationOutcome: {
+              esmeGuid: p.esme,
+              alertCode: '8F66',
+              requestId: requests[i],
+              outcomeCode: 'success',
+              executedAt: executedAt.toISOString(),
+              firmwareVersion: '00020130',
+            },
+          },
+        ]
+      : [],
+  );
   if (outcomes.length) {
     await gqlOk(
       baseUrl,
@@ -282,17 +291,19 @@ export interface PreparedRun {
 }
 
 /**
- * Seeds `fleet` through the server at `port` (inventory, image, rule, activations) and starts a
+ * Seeds `fleet` through the server at `port` (inventory, image, rule, activations; outcomes for the
+ * affected ESMEs `confirmed` keeps) and starts a
  * ResilientConsumer from sequence 0 for each of `distributors`, each with its own ED token.
  */
 export async function prepareRun(
   port: number,
   fleet: Fleet,
   distributors: readonly string[],
+  confirmed?: (p: Premises) => boolean,
 ): Promise<PreparedRun> {
   const operator = await token({ subject: 'dsp', role: 'OPERATOR' });
   const supplier = await token({ subject: 'supplier', role: 'IS', supplierId: SUPPLIER });
-  const executedAt = await seedFleet(`http://127.0.0.1:${port}`, fleet, { operator, supplier });
+  const executedAt = await seedFleet(`http://127.0.0.1:${port}`, fleet, { operator, supplier }, confirmed);
   const consumers: ResilientConsumer[] = [];
   for (const distributorId of distributors) {
     const dno = await token({ subject: `dno${distributorId}`, role: 'ED', distributorIds: [distributorId] });
