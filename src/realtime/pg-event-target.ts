@@ -3,6 +3,9 @@ import type { Logger } from '../logger';
 
 type Listener = EventListenerOrEventListenerObject;
 
+/** Longest wait between two attempts to reconnect the LISTEN connection. */
+export const MAX_RECONNECT_BACKOFF_MS = 1_000;
+
 /**
  * An EventTarget over PostgreSQL LISTEN/NOTIFY, so `createPubSub` fans events out across every
  * instance that shares the database. Notifications are wake-up signals only: a missed one must
@@ -161,7 +164,10 @@ export class PgEventTarget implements EventTarget {
   private scheduleReconnect(): void {
     if (this.closed) return;
     const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, 5_000);
+    // At most a second apart: /readyz waits for this connection, and after a failover the new
+    // primary should be used as soon as it takes connections (a 5 s cap kept the instance
+    // unready up to 5 s longer than ingest was down).
+    this.backoffMs = Math.min(this.backoffMs * 2, MAX_RECONNECT_BACKOFF_MS);
     this.reconnectTimer = setTimeout(() => {
       this.connect().then(
         () => {

@@ -13,9 +13,11 @@ import type { ErrorCode } from '../domain/errors';
 
 /**
  * PostgreSQL SQLSTATEs and driver errors that mean "the database is not there right now": retry.
- * Besides these, every connection exception (class 08).
+ * Besides these, every connection exception (class 08). 25006 (read-only transaction): a write
+ * reached a standby, as a connection made through the proxy just before it noticed a failover
+ * does; the next connection reaches the new primary.
  */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '25006']);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
 /** The stable reason of the class 22/23 SQLSTATEs that input can cause. */

@@ -47,6 +47,18 @@ describe('error mapping', () => {
     expect(formatted(lost).extensions).toMatchObject({ code: 'UNAVAILABLE' });
   });
 
+  test.each([
+    ['57P01', 'terminating connection due to administrator command'],
+    ['57P03', 'the database system is starting up'],
+    ['25006', 'cannot execute INSERT in a read-only transaction'],
+    ['08006', 'connection failure'],
+  ])('SQLSTATE %s (%s: a failover) is UNAVAILABLE and retryable', (code, message) => {
+    expect(classify(pgError(code, message))).toEqual({
+      code: 'UNAVAILABLE',
+      extensions: { retryable: true },
+    });
+  });
+
   test('internal error text is shown only with NODE_ENV=development set explicitly', () => {
     const base = { AUTH_JWT_SECRET: 'x'.repeat(40) };
     expect(loadConfig(base).exposeInternalErrors).toBe(false);
