@@ -111,8 +111,10 @@ export async function startHttpServer(
   const httpServer = http.createServer(app);
 
   // One error mapping for HTTP and WebSocket alike: the same extensions.code on both paths.
-  const formatError = createErrorFormatter(deps.exposeInternalErrors, (error) =>
-    log.error({ err: error }, 'unexpected error in a GraphQL operation'),
+  const formatError = createErrorFormatter(
+    deps.exposeInternalErrors,
+    (error) => log.error({ err: error }, 'unexpected error in a GraphQL operation'),
+    { suggestions: deps.schemaAccess.suggestions },
   );
   const limits = deps.limits ?? {
     maxDepth: 10,

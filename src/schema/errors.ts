@@ -4,6 +4,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { DomainError } from '../domain/errors';
 import type { ErrorCode } from '../domain/errors';
+import { withoutSuggestions } from './schema-privacy';
 
 /**
  * The one place failures become client-visible error codes. Clients branch on
@@ -115,7 +116,25 @@ function isVariableCoercionError(error: GraphQLError): boolean {
 }
 
 /** Apollo `formatError`. */
-export function createErrorFormatter(exposeInternals: boolean, onInternal: (error: unknown) => void) {
+export function createErrorFormatter(
+  exposeInternals: boolean,
+  onInternal: (error: unknown) => void,
+  /**
+   * Suggestions off (production): no message keeps graphql-js's "Did you mean ...?" hint. Apollo
+   * strips it from validation errors only; variable coercion spells out enum values and input
+   * fields the same way ("Did you mean the enum value "PAIR"?").
+   */
+  options: { readonly suggestions?: boolean } = {},
+) {
+  const format = formatWith(exposeInternals, onInternal);
+  if (options.suggestions !== false) return format;
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const result = format(formatted, error);
+    return { ...result, message: withoutSuggestions(result.message) };
+  };
+}
+
+function formatWith(exposeInternals: boolean, onInternal: (error: unknown) => void) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     // An error thrown mid-stream reaches graphql-ws's onError wrapped in a GraphQLError without a

@@ -5,8 +5,9 @@ import type { ValidationRule } from 'graphql';
  * What a caller may learn of the schema, the same over HTTP and WebSocket (config.ts, GRAPHQL_*):
  *
  * - introspection (`__schema`, `__type`): on by default, off when NODE_ENV=production;
- * - suggestions: graphql-js's "Did you mean ...?" hints in validation errors, which spell out
- *   field, argument and enum names one guess at a time; on by default, off in production;
+ * - suggestions: graphql-js's "Did you mean ...?" hints in validation and variable errors, which
+ *   spell out field, argument, input field and enum names one guess at a time; on by default, off
+ *   in production;
  * - the federation SDL (`_service { sdl }`): answered whatever introspection says, because a
  *   gateway composes the supergraph from it. The SDL is no secret (it is `schema.graphql`, and the
  *   supergraph other teams read); what guards the data is authorization. Turned off, it is refused

@@ -58,6 +58,32 @@ describe('NODE_ENV=production, no GRAPHQL_* settings', () => {
     expect(JSON.stringify(viaWs)).not.toMatch(/Did you mean|networkOperators/);
   });
 
+  test('a misspelt enum value or input field in variables is refused without naming the real one, over HTTP and WebSocket', async () => {
+    const cases = [
+      {
+        query:
+          'mutation ($p: DeliveryPreference!) { setDeliveryPreference(distributorId: "12", preference: $p) { preference } }',
+        variables: { p: 'PAIRR' },
+        hint: /"PAIR"|Did you mean/,
+      },
+      {
+        query: 'mutation ($a: [AlertInput!]!) { ingestAlerts(alerts: $a) { alertId } }',
+        variables: { a: [{ powerOutag: { commsHubGuid: 'x' } }] },
+        hint: /"powerOutage"|Did you mean/,
+      },
+    ];
+    const client = t.ws(operator);
+    await connected(client);
+    for (const { query, variables, hint } of cases) {
+      const res = await t.gql(query, variables, operator);
+      expectError(res.body, 'BAD_USER_INPUT', 'INVALID_VARIABLES');
+      expect(JSON.stringify(res.body)).not.toMatch(hint);
+      const viaWs = errorsOf(await wsOnce(client, query, variables));
+      expect(viaWs[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VARIABLES' });
+      expect(JSON.stringify(viaWs)).not.toMatch(hint);
+    }
+  });
+
   test('federation `_service { sdl }` still answers, as a gateway asks for it', async () => {
     const res = await t.gql<{ _service: { sdl: string } }>('{ _service { sdl } }');
     expect(res.status).toBe(200);
@@ -76,6 +102,12 @@ describe('production with settings', () => {
     try {
       expect((await t.gql(getIntrospectionQuery())).body.errors).toBeUndefined();
       expect(JSON.stringify((await t.gql(TYPO)).body)).toContain('Did you mean');
+      const enumTypo = await t.gql(
+        'mutation ($p: DeliveryPreference!) { setDeliveryPreference(preference: $p) { preference } }',
+        { p: 'PAIRR' },
+        await t.token({ role: 'OPERATOR' }),
+      );
+      expect(JSON.stringify(enumTypo.body)).toContain('Did you mean the enum value \\"PAIR\\"');
       const sdl = await t.gql('{ _service { sdl } }');
       expect(sdl.status).toBe(400);
       expectError(sdl.body as GqlBody<unknown>, 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED');
