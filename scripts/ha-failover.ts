@@ -60,6 +60,7 @@ const options = new Command()
   )
   .option('--rate <n>', 'alerts a second offered', positive('rate'), 300)
   .option('--batch <n>', 'alerts per ingestAlerts call', positive('batch'), 10)
+  .option('--concurrency <n>', 'ingest calls in flight at most', positive('concurrency'), 4)
   .option('--steady-seconds <n>', 'load before each fault', positive('steady-seconds'), 6)
   .option('--after-seconds <n>', 'load after ingest is back', positive('after-seconds'), 4)
   .option(
@@ -76,6 +77,7 @@ const options = new Command()
     faults: Fault[];
     rate: number;
     batch: number;
+    concurrency: number;
     steadySeconds: number;
     afterSeconds: number;
     freezeSeconds: number;
@@ -106,6 +108,8 @@ export interface RoundResult {
   /** /readyz not 200 (ms, summed). */
   notReadyMs: number;
   acknowledged: number;
+  /** Alerts acknowledged a second over the load's whole run, failover included. */
+  alertsPerSecond: number;
   failedAttempts: Record<string, number>;
   lost: number;
   duplicated: number;
@@ -182,7 +186,7 @@ async function main(): Promise<number> {
           token: run.operator,
           unit: (k) => units(k + offset),
           alertsPerSecond: options.rate,
-          concurrency: 4,
+          concurrency: options.concurrency,
           timeoutMs: 10_000,
         });
         loads.push(load);
@@ -242,6 +246,7 @@ async function main(): Promise<number> {
             unavailableMs: longestOutage(load.attempts, faultAt - 1000, end).ms,
             notReadyMs: notOkSpans(ready, faultAt - 1000, end).totalMs,
             acknowledged: load.acknowledged.size,
+            alertsPerSecond: Math.round(load.acknowledged.size / ((end - began) / 1000)),
             failedAttempts: load.outcomes((a) => a.outcome !== 'ok'),
             lost: lost.length ? Number(/\((\d+)\)/.exec(lost[0])?.[1] ?? 1) : 0,
             duplicated: verified.alerts - acked.size,
@@ -259,7 +264,7 @@ async function main(): Promise<number> {
         results.push(result);
         line(
           `${fault} ${round}: ${result.from} -> ${result.to}, ingest unavailable ${(result.unavailableMs / 1000).toFixed(1)} s, ` +
-            `not ready ${(result.notReadyMs / 1000).toFixed(1)} s, ${result.acknowledged} acknowledged, failed attempts ${JSON.stringify(result.failedAttempts)}, ` +
+            `not ready ${(result.notReadyMs / 1000).toFixed(1)} s, ${result.acknowledged} acknowledged (${result.alertsPerSecond}/s), failed attempts ${JSON.stringify(result.failedAttempts)}, ` +
             `lost ${result.lost}, duplicated ${result.duplicated}, stream problems ${result.streamProblems.length}, ` +
             `store problems ${result.storeProblems.length}, resumes ${result.resumes}, alert id jump ${result.alertIdJump}` +
             `${result.serverRestarted ? ', SERVER RESTARTED' : ''}`,
@@ -284,6 +289,7 @@ async function main(): Promise<number> {
       path.join(options.out, 'failover.json'),
       `${JSON.stringify({ at: new Date().toISOString(), options, summary, results, warnings: Servers.warnings(server).slice(-20) }, null, 2)}\n`,
     );
+    fs.writeFileSync(path.join(options.out, 'server.log'), server.output());
     for (const s of summary) line(s);
     line(failed.length ? `FAIL: ${failed.length} failover(s) broke a guarantee` : 'PASS');
     return failed.length ? 1 : 0;

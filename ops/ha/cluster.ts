@@ -11,8 +11,8 @@ import type { HaLayout } from './config';
  * A local PostgreSQL HA cluster of the kind a DNO would run the service on: etcd, PostgreSQL
  * members managed by Patroni (synchronous replication) and HAProxy in front, routing to the
  * current primary. Everything runs from Debian's packages, on 127.0.0.1 and free ports, in a
- * temporary folder owned by the `postgres` user (PostgreSQL refuses to run as root; so do the
- * other processes here, to keep the folder theirs).
+ * temporary folder. Run as root, the folder and every process belong to the `postgres` user
+ * (PostgreSQL refuses to run as root).
  *
  * Every process starts in a session of its own and outlives the process that started it, so
  * `npm run ha:up` can return and `npm run ha:down` stop it later: the state (folder, ports, pids)
@@ -71,12 +71,12 @@ export class HaCluster {
       fs.writeFileSync(path.join(memberDir(layout, m.name), 'patroni.yml'), patroniConfig(layout, m));
     }
     fs.writeFileSync(path.join(dir, 'haproxy.cfg'), haproxyConfig(layout));
-    execFileSync('chown', ['-R', 'postgres:', dir]);
+    if (AS_ROOT) execFileSync('chown', ['-R', 'postgres:', dir]);
     const pids: HaState['pids'] = { etcd: 0, haproxy: 0, members: {} };
     const cluster = new HaCluster({ layout, pids });
     LIVE.add(cluster);
     try {
-      pids.etcd = launch(layout, 'etcd', 'etcd', etcdArgs(layout));
+      pids.etcd = launch(layout, 'etcd', '/usr/bin/etcd', etcdArgs(layout));
       await waitFor(() => httpOk(`http://127.0.0.1:${layout.etcdClient}/health`), 30_000, 'etcd healthy');
       log(`etcd on 127.0.0.1:${layout.etcdClient}`);
       for (const [i, m] of layout.members.entries()) {
@@ -287,19 +287,20 @@ process.once('exit', () => {
   for (const cluster of [...LIVE]) cluster.destroySync();
 });
 
-/** Starts a process as `postgres`, in a session of its own, its output in `<dir>/<name>/stdout.log`. */
+/** Run as root (CI, containers), the cluster runs as `postgres`; otherwise as the user running it. */
+const AS_ROOT = process.getuid?.() === 0;
+
+/** Starts a process as `postgres` (when run as root), in a session of its own, its output in `<dir>/<name>/stdout.log`. */
 function launch(layout: HaLayout, name: string, command: string, args: string[]): number {
   const dir = path.join(layout.dir, name);
   fs.mkdirSync(dir, { recursive: true });
-  execFileSync('chown', ['postgres:', dir]);
+  if (AS_ROOT) execFileSync('chown', ['postgres:', dir]);
   const out = fs.openSync(path.join(dir, 'stdout.log'), 'a');
-  const { uid, gid } = postgresUser();
   const child = spawn(command, args, {
     cwd: dir,
     detached: true,
     stdio: ['ignore', out, out],
-    uid,
-    gid,
+    ...(AS_ROOT ? postgresUser() : {}),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' },
   });
   fs.closeSync(out);
