@@ -19,6 +19,7 @@ import {
   mayReadActivation,
   mayReadAlert,
   mayReadDevice,
+  mayNameLinkedDevice,
   mayReadRegisteredSupplier,
 } from '../services/shared/access';
 import type { Services } from '../services';
@@ -40,6 +41,7 @@ export interface Loaders {
   readonly firmwareHistory: DataLoader<string, DeviceFirmwareEntity[]>;
   /** The import supplier registered now: the OPERATOR's and that supplier's to read, nobody else's. */
   readonly registeredSupplier: DataLoader<string, SupplierRegistration | undefined>;
+  /** Links of a device the caller may read, each to a device it may see named (mayNameLinkedDevice). */
   readonly commsHubLinks: DataLoader<string, CommsHubLinkEntity[]>;
   /**
    * The ESME that powered a Communications Hub at an instant (the link then in force), if the
@@ -159,7 +161,23 @@ export function createLoaders(services: Services, principal: Principal): Loaders
           : undefined;
       });
     }),
-    commsHubLinks: loader(ofReadableDevices((guids) => services.devices.linksOf(guids))),
+    commsHubLinks: loader(
+      ofReadableDevices(async (guids) => {
+        const links = await services.devices.linksOf(guids);
+        // The other end of each link, named only where the caller may (mayNameLinkedDevice).
+        const otherEnd = (link: CommsHubLinkEntity, guid: string) =>
+          link.commsHubGuid === guid ? link.esmeGuid : link.commsHubGuid;
+        const others = [...new Set(links.flatMap((rows, i) => rows.map((l) => otherEnd(l, guids[i]))))];
+        const [rows, targets] = await Promise.all([deviceRows.loadMany(others), targeted?.loadMany(others)]);
+        const named = new Set(
+          others.filter((_, i) => {
+            const row = rows[i];
+            return !(row instanceof Error) && mayNameLinkedDevice(principal, row, targets?.[i] === true);
+          }),
+        );
+        return links.map((rows, i) => rows.filter((l) => named.has(otherEnd(l, guids[i]))));
+      }),
+    ),
     esmeOfHubAt: loader(
       async (keys: readonly { readonly hub: string; readonly at: Date }[]) => {
         const hubs = [...new Set(keys.map((k) => k.hub))];

@@ -375,3 +375,89 @@ describe("evidence names a neighbour's devices only anonymously, on every path",
     expect(anonymous.windowFrom).not.toBeNull();
   });
 });
+
+describe("a hub's links name a neighbour's meter to nobody but the operator", () => {
+  let t: TestApp;
+  const tok = { op: '', ed12: '', ed14: '' };
+  const gql = async <T>(query: string, variables: Record<string, unknown>, token: string) =>
+    ok((await t.gql<T>(query, variables, token)).body);
+  const LINKS = 'commsHubLinks { commsHubGuid esmeGuid effectiveFrom effectiveTo }';
+  const HUB_NO_MPAN = guid('E5-00-00-00-00-14', 5);
+  beforeAll(async () => {
+    t = await startTestApp({ VERIFICATION_ENABLED: 'false' });
+    tok.op = await t.token({ role: 'OPERATOR' });
+    tok.ed12 = await t.token({ role: 'ED', distributorIds: ['12'] });
+    tok.ed14 = await t.token({ role: 'ED', distributorIds: ['14'] });
+    const device = (g: string, deviceType: string, m: string | null) => ({
+      guid: g,
+      deviceType,
+      manufacturer: 'AB01',
+      model: deviceType === 'ESME' ? METER_MODEL : HUB_MODEL,
+      ...(m ? { mpan: m } : {}),
+      areaKey: 'AREA-X',
+    });
+    await gql(
+      'mutation ($d: [DeviceInput!]!) { upsertDevices(devices: $d) { inserted } }',
+      {
+        d: [
+          device(ESME12, 'ESME', MPAN_ESME12),
+          device(CH14, 'CHF', MPAN_CH14),
+          device(OWN_ESME14, 'ESME', MPAN_OWN14),
+          device(HUB_NO_MPAN, 'CHF', null),
+        ],
+      },
+      tok.op,
+    );
+    // CH14 was powered by ESME12 (DNO 12), then swapped to DNO 14's own meter; that meter's
+    // previous hub carried no MPAN (nobody's).
+    await gql(
+      `mutation {
+         a: linkCommsHub(commsHubGuid: "${HUB_NO_MPAN}", esmeGuid: "${OWN_ESME14}", effectiveFrom: "2026-01-01T00:00:00Z") { esmeGuid }
+         b: linkCommsHub(commsHubGuid: "${CH14}", esmeGuid: "${ESME12}", effectiveFrom: "2026-02-01T00:00:00Z") { esmeGuid }
+         c: linkCommsHub(commsHubGuid: "${CH14}", esmeGuid: "${OWN_ESME14}", effectiveFrom: "2026-03-01T00:00:00Z") { esmeGuid } }`,
+      {},
+      tok.op,
+    );
+  });
+  afterAll(() => t?.stop());
+
+  test('DNO 14 reads its hub and meter with their own links only, on every path', async () => {
+    const direct = await gql<{ device: { commsHubLinks: { esmeGuid: string; commsHubGuid: string }[] } }>(
+      `query ($g: EUI64!) { device(guid: $g) { ${LINKS} } }`,
+      { g: CH14 },
+      tok.ed14,
+    );
+    expect(direct.device.commsHubLinks.map((l) => l.esmeGuid)).toEqual([OWN_ESME14]);
+    const meter = await gql<{ device: { commsHubLinks: { commsHubGuid: string }[] } }>(
+      `query ($g: EUI64!) { device(guid: $g) { ${LINKS} } }`,
+      { g: OWN_ESME14 },
+      tok.ed14,
+    );
+    // A hub without an MPAN is nobody's: naming it tells nothing of another DNO.
+    expect(meter.device.commsHubLinks.map((l) => l.commsHubGuid).sort()).toEqual([CH14, HUB_NO_MPAN].sort());
+    const paths = await Promise.all([
+      gql<unknown>(`{ devices(first: 50) { nodes { guid ${LINKS} esme { guid } } } }`, {}, tok.ed14),
+      gql<unknown>(
+        `query ($r: [_Any!]!) { _entities(representations: $r) { ... on Device { guid ${LINKS} } } }`,
+        { r: [{ __typename: 'Device', guid: CH14 }] },
+        tok.ed14,
+      ),
+    ]);
+    for (const body of [direct, meter, ...paths]) expect(JSON.stringify(body)).not.toContain(ESME12);
+  });
+
+  test('DNO 12 reads its meter without the hub of 14 it powered; the operator reads every link', async () => {
+    const res = await gql<{ device: { commsHubLinks: unknown[] } }>(
+      `query ($g: EUI64!) { device(guid: $g) { ${LINKS} } }`,
+      { g: ESME12 },
+      tok.ed12,
+    );
+    expect(res.device.commsHubLinks).toEqual([]);
+    const op = await gql<{ device: { commsHubLinks: { esmeGuid: string }[] } }>(
+      `query ($g: EUI64!) { device(guid: $g) { ${LINKS} } }`,
+      { g: CH14 },
+      tok.op,
+    );
+    expect(op.device.commsHubLinks.map((l) => l.esmeGuid).sort()).toEqual([ESME12, OWN_ESME14].sort());
+  });
+});

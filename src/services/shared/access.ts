@@ -134,6 +134,24 @@ export interface EvidenceDeviceFact {
   readonly registeredSupplierId: string | null;
 }
 
+/**
+ * Whether a reader of one end of a Communications Hub link may see the other end named: a device
+ * it may read, or one of no network operator (a hub carries no MPAN). Another DNO's meter, or a
+ * hub carrying another DNO's MPAN, is not named: the link is left out, as a decision's evidence
+ * leaves that neighbour anonymous.
+ */
+export function mayNameLinkedDevice(
+  principal: Principal,
+  device: { readonly distributorId: string | null } | undefined,
+  /** For IS/GS: whether one of the supplier's own activations targets this device. */
+  targetedBySupplier = false,
+): boolean {
+  if (principal.kind !== 'user') return false;
+  if (principal.role === 'OPERATOR') return true;
+  if (device === undefined) return false;
+  return device.distributorId === null || mayReadDevice(principal, device, targetedBySupplier);
+}
+
 /** Whose devices and alerts a decision's evidence names (unknown ones are nobody's). */
 export interface EvidenceFacts {
   readonly devices: ReadonlyMap<string, EvidenceDeviceFact>;
