@@ -5,6 +5,7 @@ import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedErro
 import { DomainError } from '../domain/errors';
 import type { ErrorCode } from '../domain/errors';
 import { withoutSuggestions } from './schema-privacy';
+import { isTransactionConflict } from '../db/transaction-retry';
 
 /**
  * The one place failures become client-visible error codes. Clients branch on
@@ -42,6 +43,11 @@ export function classify(
     (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.driverError?.code ??
     (error as { code?: unknown } | null)?.code;
   if (sqlState === '23505') return { code: 'CONFLICT', extensions: { reason: 'DUPLICATE' } };
+  // Aborted for a concurrent transaction (a deadlock, a serialization failure), retries spent:
+  // nothing was written, and the same request again will go through.
+  if (isTransactionConflict(error)) {
+    return { code: 'UNAVAILABLE', extensions: { retryable: true, reason: 'TRANSACTION_CONFLICT' } };
+  }
   // Data exceptions (class 22) and integrity violations (class 23) come from values the client
   // sent that a parser let through: bad input, never INTERNAL. Parsers should refuse them first.
   if (typeof sqlState === 'string' && /^2[23][0-9A-Z]{3}$/.test(sqlState)) {

@@ -59,6 +59,16 @@ describe('error mapping', () => {
     });
   });
 
+  test.each([
+    ['40P01', 'deadlock detected'],
+    ['40001', 'could not serialize access due to concurrent update'],
+  ])('SQLSTATE %s (%s, retries spent) is UNAVAILABLE, retryable, TRANSACTION_CONFLICT', (code, message) => {
+    expect(classify(pgError(code, message))).toEqual({
+      code: 'UNAVAILABLE',
+      extensions: { retryable: true, reason: 'TRANSACTION_CONFLICT' },
+    });
+  });
+
   test('internal error text is shown only with NODE_ENV=development set explicitly', () => {
     const base = { AUTH_JWT_SECRET: 'x'.repeat(40) };
     expect(loadConfig(base).exposeInternalErrors).toBe(false);

@@ -14,6 +14,7 @@ import type { DecisionChange } from '../shared/decision-change';
 import { countBy, silentObserver } from '../shared/observer';
 import type { ServiceObserver } from '../shared/observer';
 import { capturedContext, inSpan, linkOf, traceParentIn } from '../../tracing';
+import { retryTransactionConflicts } from '../../db/transaction-retry';
 import type { Context } from '../../tracing';
 import { validateAlert } from './alert-input';
 import type { AlertInput, IngestResult } from './alert-input';
@@ -120,11 +121,14 @@ export class IngestService {
       },
     });
     const { results, enqueued } = await inSpan('poa.ingest.transaction', span, () =>
-      this.dataSource.transaction(async (tx) => {
-        const { results, changes } = await this.ingestIn(tx, entries, now);
-        // Last step before commit: the DNO messages and their sequence numbers.
-        return { results, enqueued: await this.delivery.enqueue(tx, changes) };
-      }),
+      // Idempotent (natural keys, DUIS response IDs): a run aborted for a concurrent one runs again.
+      retryTransactionConflicts(() =>
+        this.dataSource.transaction(async (tx) => {
+          const { results, changes } = await this.ingestIn(tx, entries, now);
+          // Last step before commit: the DNO messages and their sequence numbers.
+          return { results, enqueued: await this.delivery.enqueue(tx, changes) };
+        }),
+      ),
     );
     this.delivery.published(enqueued);
     let offset = 0;
