@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { positive } from './cli-options';
 import { Client } from 'pg';
 import { HaCluster } from '../ops/ha/cluster';
 import { PATRONI_TIMINGS } from '../ops/ha/config';
@@ -36,12 +37,6 @@ import { ResilientConsumer, VERIFICATION_REQUESTS, freePort } from '../test/supp
 
 const FAULTS = ['switchover', 'kill', 'freeze'] as const;
 type Fault = (typeof FAULTS)[number];
-
-const positive = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return n;
-};
 
 const options = new Command()
   .name('ha-failover')

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positive } from './cli-options';
 import { Client } from 'pg';
 import { freePort } from '../test/support/consumer';
 import type { ResilientConsumer } from '../test/support/consumer';
@@ -33,12 +34,6 @@ import { TEST_SECRET } from '../test/support/app';
  * when the last quarter's lowest minutes sit more than --max-heap-growth-mb above the first
  * quarter's (the first minute, warm-up, left out).
  */
-
-const positive = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return n;
-};
 
 const options = new Command()
   .name('soak')

@@ -1,10 +1,8 @@
-import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { startTestApp, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
 import { BACKEND } from '../support/database';
-import { installAffectedRule, installPremises } from '../support/fleet-setup';
-import type { FleetDefaults } from '../support/fleet-setup';
+import { AFFECTED_FLEET, AFFECTED_IMAGE, installAffectedRule, installPremises } from '../support/fleet-setup';
 import { guid, mpan, ok } from '../support/integration';
 
 /**
@@ -16,17 +14,11 @@ import { guid, mpan, ok } from '../support/integration';
  * that a restore's ingest must lock, then asks for the DUIS response lock that ingest holds.
  */
 
-const SUP = '90-B3-D5-1F-30-01-00-00';
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T10:00:00Z');
-const IMAGE_HASH = crypto.createHash('sha256').update('AB01/010A030B/00020130').digest('hex');
-const FLEET: FleetDefaults = {
-  supplierId: SUP,
-  manufacturer: 'AB01',
-  model: '010A030B',
-  firmwareVersion: '0002012F',
-  since: '2026-01-01T00:00:00Z',
-};
+const FLEET = AFFECTED_FLEET;
+const SUP = FLEET.supplierId;
+const IMAGE_HASH = AFFECTED_IMAGE.imageHash;
 const P = {
   esme: guid('DF-00-00-00-00-01', 1),
   ch: guid('DF-00-00-00-00-02', 1),
@@ -48,13 +40,7 @@ describe('a deadlock in an ingest transaction', () => {
     t = await startTestApp({ VERIFICATION_ENABLED: 'false', SCHEDULER_POLL_MS: '60000' }, clock);
     operator = await t.token({ role: 'OPERATOR' });
     await installPremises(t, operator, FLEET, [P]);
-    await installAffectedRule(
-      t,
-      operator,
-      FLEET,
-      { version: '00020130', imageHash: IMAGE_HASH },
-      { name: 'dl' },
-    );
+    await installAffectedRule(t, operator, FLEET, AFFECTED_IMAGE, { name: 'dl' });
     await gql(
       `mutation ($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id } }`,
       { a: { requestId: `${SUP}:${P.esme}:1`, esmeGuid: P.esme, imageHash: IMAGE_HASH } },

@@ -1,10 +1,8 @@
-import crypto from 'node:crypto';
 import { Client } from 'pg';
 import { startTestApp, TestClock } from '../support/app';
 import type { TestApp } from '../support/app';
 import { BACKEND } from '../support/database';
-import { installAffectedRule, installPremises } from '../support/fleet-setup';
-import type { FleetDefaults } from '../support/fleet-setup';
+import { AFFECTED_FLEET, AFFECTED_IMAGE, installAffectedRule, installPremises } from '../support/fleet-setup';
 import { guid, mpan, ok } from '../support/integration';
 
 /**
@@ -15,17 +13,11 @@ import { guid, mpan, ok } from '../support/integration';
  * pass now skips the rows others hold (the next pass takes them) and never overlaps itself.
  */
 
-const SUP = '90-B3-D5-1F-30-01-00-00';
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T10:00:00Z');
-const IMAGE_HASH = crypto.createHash('sha256').update('AB01/010A030B/00020130').digest('hex');
-const FLEET: FleetDefaults = {
-  supplierId: SUP,
-  manufacturer: 'AB01',
-  model: '010A030B',
-  firmwareVersion: '0002012F',
-  since: '2026-01-01T00:00:00Z',
-};
+const FLEET = AFFECTED_FLEET;
+const SUP = FLEET.supplierId;
+const IMAGE_HASH = AFFECTED_IMAGE.imageHash;
 const esmes = [1, 2].map((n) => ({
   esme: guid('DE-00-00-00-00-01', n),
   ch: guid('DE-00-00-00-00-02', n),
@@ -53,13 +45,7 @@ describe('outcome expiry', () => {
     operator = await t.token({ role: 'OPERATOR' });
     supplier = await t.token({ role: 'IS', supplierId: SUP });
     await installPremises(t, operator, FLEET, esmes);
-    await installAffectedRule(
-      t,
-      operator,
-      FLEET,
-      { version: '00020130', imageHash: IMAGE_HASH },
-      { name: 'expiry' },
-    );
+    await installAffectedRule(t, operator, FLEET, AFFECTED_IMAGE, { name: 'expiry' });
     for (const [n, p] of esmes.entries())
       await gql(
         `mutation ($a: ScheduleFirmwareActivationInput!) { scheduleFirmwareActivation(activation: $a) { id } }`,

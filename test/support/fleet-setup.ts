@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { TestApp } from './app';
 import { ok } from './integration';
 
@@ -24,6 +25,23 @@ export interface FleetDefaults {
   /** When the ESMEs got their firmware and were linked to their hubs. */
   readonly since: string;
 }
+
+/**
+ * A fleet on an affected model (AB01 010A030B at 0002012F since 2026-01-01, import supplier
+ * 90-B3-D5-1F-30-01-00-00) and the image that moves it to 00020130: the usual fixture of tests
+ * whose subject is not the fleet itself.
+ */
+export const AFFECTED_FLEET: FleetDefaults = {
+  supplierId: '90-B3-D5-1F-30-01-00-00',
+  manufacturer: 'AB01',
+  model: '010A030B',
+  firmwareVersion: '0002012F',
+  since: '2026-01-01T00:00:00Z',
+};
+export const AFFECTED_IMAGE = {
+  version: '00020130',
+  imageHash: crypto.createHash('sha256').update('AB01/010A030B/00020130').digest('hex'),
+} as const;
 
 /** Upserts the ESMEs and hubs, and links each hub to its ESME. */
 export async function installPremises(
