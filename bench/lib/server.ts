@@ -69,6 +69,7 @@ export async function startServer(options: ServerOptions, timeoutMs = 90_000): P
         MAX_INGEST_QUEUED: '64',
         // Nor per-token connection limits: the end-to-end run's subscribers share one token per DNO.
         WS_MAX_CONNECTIONS_PER_TOKEN: '0',
+        ...serverSettingsFromEnvironment(),
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,4 +108,17 @@ export async function startServer(options: ServerOptions, timeoutMs = 90_000): P
       }
     },
   };
+}
+
+/**
+ * Server settings to compare from the command line: every BENCH_SERVER_<NAME> of the
+ * environment is passed to the servers as <NAME> (`BENCH_SERVER_INGEST_TRANSACTIONS=1 npm run
+ * bench -- --only single`).
+ */
+function serverSettingsFromEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([name, value]) => name.startsWith('BENCH_SERVER_') && value !== undefined)
+      .map(([name, value]) => [name.slice('BENCH_SERVER_'.length), value!]),
+  );
 }
