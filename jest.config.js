@@ -26,6 +26,10 @@ const common = {
 module.exports = {
   // Integration files start a database and a server; on a busy 2-core machine that can take seconds.
   testTimeout: 60000,
+  // Two test files at once, also on 2 cores (jest's default there is one: cores - 1). A file
+  // spends most of its time waiting on its server, its database or its clock, so two overlap:
+  // the clean-clone suite took 1,496 s with one worker.
+  maxWorkers: 2,
   // Test files run in a worker that is replaced once it holds more than this after a file. In one
   // long-lived process the PGlite instances, servers and module registries of earlier files piled
   // up: files that take 5 s alone took 30 s late in the run (the whole suite: 930 s, against
