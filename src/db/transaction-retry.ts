@@ -5,10 +5,15 @@
  */
 const CONFLICT_SQLSTATES = new Set(['40P01', '40001']);
 
+/** The SQLSTATE (or errno) of a database error, as node-postgres has it or TypeORM wraps it. */
+export function sqlStateOf(error: unknown): unknown {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  return e?.driverError?.code ?? e?.code;
+}
+
 /** Whether `error` is a transaction PostgreSQL aborted for a concurrent one (see CONFLICT_SQLSTATES). */
 export function isTransactionConflict(error: unknown): boolean {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
-  const code = e?.driverError?.code ?? e?.code;
+  const code = sqlStateOf(error);
   return typeof code === 'string' && CONFLICT_SQLSTATES.has(code);
 }
 

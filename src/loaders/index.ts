@@ -168,11 +168,16 @@ export function createLoaders(services: Services, principal: Principal): Loaders
         const otherEnd = (link: CommsHubLinkEntity, guid: string) =>
           link.commsHubGuid === guid ? link.esmeGuid : link.commsHubGuid;
         const others = [...new Set(links.flatMap((rows, i) => rows.map((l) => otherEnd(l, guids[i]))))];
-        const [rows, targets] = await Promise.all([deviceRows.loadMany(others), targeted?.loadMany(others)]);
+        const [devices, targets] = await Promise.all([
+          deviceRows.loadMany(others),
+          targeted?.loadMany(others),
+        ]);
         const named = new Set(
           others.filter((_, i) => {
-            const row = rows[i];
-            return !(row instanceof Error) && mayNameLinkedDevice(principal, row, targets?.[i] === true);
+            const device = devices[i];
+            return (
+              !(device instanceof Error) && mayNameLinkedDevice(principal, device, targets?.[i] === true)
+            );
           }),
         );
         return links.map((rows, i) => rows.filter((l) => named.has(otherEnd(l, guids[i]))));

@@ -5,7 +5,7 @@ import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedErro
 import { DomainError } from '../domain/errors';
 import type { ErrorCode } from '../domain/errors';
 import { withoutSuggestions } from './schema-privacy';
-import { isTransactionConflict } from '../db/transaction-retry';
+import { isTransactionConflict, sqlStateOf } from '../db/transaction-retry';
 
 /**
  * The one place failures become client-visible error codes. Clients branch on
@@ -39,9 +39,7 @@ export function classify(
   error: unknown,
 ): { code: ErrorCode; extensions: Record<string, unknown> } | undefined {
   if (error instanceof DomainError) return { code: error.code, extensions: { ...error.details } };
-  const sqlState =
-    (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.driverError?.code ??
-    (error as { code?: unknown } | null)?.code;
+  const sqlState = sqlStateOf(error);
   if (sqlState === '23505') return { code: 'CONFLICT', extensions: { reason: 'DUPLICATE' } };
   // Aborted for a concurrent transaction (a deadlock, a serialization failure), retries spent:
   // nothing was written, and the same request again will go through.

@@ -183,6 +183,39 @@ function hasComplexityExtensions(schema: GraphQLSchema): boolean {
   return found;
 }
 
+/** The prices within the limit kept for this document; undefined when the schema must always be priced. */
+function pricedWithinLimit(schema: GraphQLSchema, document: DocumentNode) {
+  if (hasComplexityExtensions(schema)) return undefined;
+  let entry = withinLimit.get(document);
+  if (!entry) {
+    entry = { keyed: pricingVariables(document), keys: new Set() };
+    withinLimit.set(document, entry);
+  }
+  return entry;
+}
+
+/**
+ * What a price depends on besides the document: the operation, the limit, and the pricing
+ * variables. A list counts by its length (representations), anything else by its value; an
+ * absent variable takes its default, which an explicit null does not.
+ */
+function pricingKey(
+  keyed: readonly string[],
+  operationName: string | null | undefined,
+  maxComplexity: number,
+  variables: Record<string, unknown> | null | undefined,
+): string {
+  return JSON.stringify([
+    operationName ?? null,
+    maxComplexity,
+    ...keyed.map((name) => {
+      if (!variables || !Object.prototype.hasOwnProperty.call(variables, name)) return ['absent'];
+      const value = variables[name];
+      return Array.isArray(value) ? ['length', value.length] : ['value', value];
+    }),
+  ]);
+}
+
 /** Throws QueryTooComplexError when the operation costs more than the limit (from `withinLimit` when priced before). */
 function checkCost(
   schema: GraphQLSchema,
@@ -191,38 +224,19 @@ function checkCost(
   operationName?: string | null,
   variables?: Record<string, unknown> | null,
 ): void {
-  const maxQueryNodes = Math.max(maxComplexity, 1000);
-  const cacheable = !hasComplexityExtensions(schema);
-  let entry = cacheable ? withinLimit.get(document) : undefined;
-  if (cacheable && !entry) {
-    entry = { keyed: pricingVariables(document), keys: new Set() };
-    withinLimit.set(document, entry);
-  }
-  // A list counts by its length (representations), anything else by its value; an absent
-  // variable takes its default, which an explicit null does not.
-  const key =
-    entry &&
-    JSON.stringify([
-      operationName ?? null,
-      maxComplexity,
-      ...entry.keyed.map((name) => {
-        if (!variables || !Object.prototype.hasOwnProperty.call(variables, name)) return ['absent'];
-        const value = variables[name];
-        return Array.isArray(value) ? ['length', value.length] : ['value', value];
-      }),
-    ]);
-  if (entry && key !== undefined && entry.keys.has(key)) return;
-  const cost = operationCost(schema, document, operationName, variables, maxQueryNodes);
-  if (cost !== undefined && cost > maxComplexity) {
+  const priced = pricedWithinLimit(schema, document);
+  const key = priced && pricingKey(priced.keyed, operationName, maxComplexity, variables);
+  if (priced && priced.keys.has(key!)) return;
+  const cost = operationCost(schema, document, operationName, variables, Math.max(maxComplexity, 1000));
+  if (cost === undefined) return;
+  if (cost > maxComplexity) {
     throw new QueryTooComplexError(
       'COMPLEXITY',
       `the operation would cost ${cost}, over the limit of ${maxComplexity}; ask for smaller pages or fewer fields`,
       { cost, limit: maxComplexity },
     );
   }
-  if (cost !== undefined && entry && key !== undefined && entry.keys.size < MAX_KEYS_PER_DOCUMENT) {
-    entry.keys.add(key);
-  }
+  if (priced && priced.keys.size < MAX_KEYS_PER_DOCUMENT) priced.keys.add(key!);
 }
 
 /** Throws QueryTooComplexError when a validated operation is too deep or too costly. */
