@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { INGEST, gql, token } from '../lib/api';
 import type { Ack } from '../lib/api';
-import { BASELINE_MARK, databaseChecks, outcomeMix } from '../lib/checks';
+import { BASELINE_MARK, databaseChecks, outcomeMix, removeBaselineCopies } from '../lib/checks';
 import { copyFrom } from '../lib/copy';
 import type { CopyValue } from '../lib/copy';
 import { ad1, buildInventory, seedInventory } from '../lib/fixtures';
@@ -320,6 +320,7 @@ export async function batchedIngest(options: BatchedIngestOptions): Promise<Benc
       progress(
         `batched ingest rep ${rep + 1}: ${write} ${round(stored.alerts.length / copy.seconds)} alerts/s`,
       );
+      await removeBaselineCopies(db.pool);
     }
 
     // PGlite is one backend: a check sent while the server's timer poll or outbox reads run would

@@ -1,6 +1,6 @@
 import { INGEST, gql, token } from '../lib/api';
 import type { Ack } from '../lib/api';
-import { BASELINE_MARK, databaseChecks, outcomeMix } from '../lib/checks';
+import { BASELINE_MARK, databaseChecks, outcomeMix, removeBaselineCopies } from '../lib/checks';
 import { ad1, buildInventory, seedInventory } from '../lib/fixtures';
 import { withServer } from '../lib/harness';
 import type { CommonOptions } from '../lib/harness';
@@ -24,6 +24,12 @@ export interface SingleIngestOptions extends CommonOptions {
   readonly pairs: number;
   /** Alerts per repetition (one per mutation). */
   readonly alerts: number;
+  /**
+   * Requests at the start of each repetition that are not timed, on both sides: the clients
+   * start together, so the first requests arrive as one burst and measure that, not the steady
+   * state (their latency is reported apart).
+   */
+  readonly warmup: number;
   readonly repetitions: number;
   readonly concurrency: number;
   readonly smoke: boolean;
@@ -36,6 +42,8 @@ const DNOS = ['10', '11', '12', '13', '14', '15', '16', '17'];
 /**
  * One AD1 per ingestAlerts mutation from `concurrency` clients, against a plain single-row
  * INSERT of the same alert row (as the service stored it) at the same concurrency on a pg Pool.
+ * Each side runs `warmup` requests first in the same closed loop, untimed, so the timed ones meet
+ * the steady state; the first burst's latency (all clients at once) is reported apart.
  */
 export async function singleIngest(options: SingleIngestOptions): Promise<BenchResult> {
   const started = Date.now();
@@ -58,6 +66,8 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
     const insertRates: number[] = [];
     const latencies: number[] = [];
     const insertLatencies: number[] = [];
+    /** Latency of the first `concurrency` requests of each repetition (sent at once): the burst. */
+    const burst: number[] = [];
     const acked: string[] = [];
     const statementsPerAlert: number[] = [];
     /** CPU milliseconds per alert of the server and of PostgreSQL, service phases only. */
@@ -66,7 +76,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
     try {
       for (let rep = 0; rep < options.repetitions; rep++) {
         const repStart = Date.now();
-        const alerts = Array.from({ length: options.alerts }, (_, i) => {
+        const alerts = Array.from({ length: options.warmup + options.alerts }, (_, i) => {
           const pair = inventory.pairs[(i * 7919 + rep * 104729) % inventory.pairs.length];
           return ad1(pair, new Date(repStart - 60_000 + i));
         });
@@ -78,31 +88,33 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
           postgres: postgresCpuSeconds(),
           client: process.cpuUsage(),
         };
-        const t0 = nowMs();
-        await pool(alerts.length, options.concurrency, async (i) => {
+        const warmAcks: string[] = [];
+        const seconds = await timedLoop(alerts.length, options, async (i, timed) => {
           const s = nowMs();
           const res = await gql<{ ingestAlerts: Ack[] }>(server.url, INGEST, { a: [alerts[i]] }, operator);
-          latencies.push(nowMs() - s);
-          if (!res.ingestAlerts[0].duplicate) repAcks.push(res.ingestAlerts[0].alertId);
+          if (timed) latencies.push(nowMs() - s);
+          else if (i < options.concurrency) burst.push(nowMs() - s);
+          if (!res.ingestAlerts[0].duplicate) (timed ? repAcks : warmAcks).push(res.ingestAlerts[0].alertId);
         });
-        const seconds = (nowMs() - t0) / 1000;
+        // CPU and statements over the whole loop (warm-up included), per alert.
         cpu.server.push(((processCpuSeconds(server.child.pid!) - cpuBefore.server) * 1000) / alerts.length);
         cpu.postgres.push(((postgresCpuSeconds() - cpuBefore.postgres) * 1000) / alerts.length);
         const client = process.cpuUsage(cpuBefore.client);
         cpu.client.push((client.user + client.system) / 1000 / alerts.length);
         options.sampler?.pause();
         statementsPerAlert.push(((await statementsSent(server.url)) - statementsBefore) / alerts.length);
-        serviceRates.push(alerts.length / seconds);
+        serviceRates.push(options.alerts / seconds);
         sent += alerts.length;
-        acked.push(...repAcks);
-        progress(`single ingest rep ${rep + 1}: service ${round(alerts.length / seconds)} alerts/s`);
+        acked.push(...warmAcks, ...repAcks);
+        progress(`single ingest rep ${rep + 1}: service ${round(options.alerts / seconds)} alerts/s`);
 
         // B: the same alert rows, one INSERT each (autocommit), natural key suffixed.
         const stored = await readStoredRows(db.pool, repAcks);
-        const t1 = nowMs();
-        await pool(stored.alerts.length, options.concurrency, async (i) => {
-          const row = [...stored.alerts[i].alert];
-          row[1] = `${row[1]}${BASELINE_MARK}-single-r${rep}`;
+        // The warm-up inserts copies of the first rows, marked apart.
+        const rows = [...stored.alerts.slice(0, options.warmup), ...stored.alerts];
+        const insertSeconds = await timedLoop(rows.length, options, async (i, timed) => {
+          const row = [...rows[i].alert];
+          row[1] = `${row[1]}${BASELINE_MARK}-single-r${rep}${timed ? '' : '-warm'}`;
           row[20] = null; // due_at: the scheduler must not pick up copies
           const s = nowMs();
           await insertPool.query(
@@ -113,10 +125,10 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
             row,
           );
-          insertLatencies.push(nowMs() - s);
+          if (timed) insertLatencies.push(nowMs() - s);
         });
-        const insertSeconds = (nowMs() - t1) / 1000;
         insertRates.push(stored.alerts.length / insertSeconds);
+        await removeBaselineCopies(db.pool);
         progress(
           `single ingest rep ${rep + 1}: INSERT ${round(stored.alerts.length / insertSeconds)} rows/s`,
         );
@@ -170,7 +182,8 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
       ],
       checks,
       notes: [
-        `${options.pairs} pairs; ${options.repetitions} repetitions of ${options.alerts} alerts, A-B interleaved; rates are medians, latencies over all repetitions.`,
+        `${options.pairs} pairs; ${options.repetitions} repetitions of ${options.alerts} alerts after ${options.warmup} untimed, A-B interleaved; rates are medians, latencies over all repetitions.`,
+        `first burst (the ${options.concurrency} clients' first requests of a repetition, sent at once, untimed): ${burst.map((v) => round(v, 1)).join(', ')} ms`,
         `per repetition: service ${serviceRates.map((r) => round(r)).join(', ')} alerts/s; INSERT ${insertRates.map((r) => round(r)).join(', ')} rows/s`,
         `outcomes: ${JSON.stringify(mix)}`,
         `SQL statements per alert (poa_sieve_db_queries_total, timer poll included): ${statementsPerAlert.map((n) => round(n, 1)).join(', ')}`,
@@ -180,4 +193,23 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
       seconds: (Date.now() - started) / 1000,
     };
   });
+}
+
+/**
+ * Runs `n` requests from `concurrency` clients in one closed loop; the first `warmup` are not
+ * timed (`timed` false). Returns the seconds from the first timed request's start to the last
+ * request's end.
+ */
+async function timedLoop(
+  n: number,
+  options: Pick<SingleIngestOptions, 'concurrency' | 'warmup'>,
+  request: (i: number, timed: boolean) => Promise<void>,
+): Promise<number> {
+  let t0: number | undefined;
+  await pool(n, options.concurrency, async (i) => {
+    const timed = i >= options.warmup;
+    if (timed) t0 ??= nowMs();
+    await request(i, timed);
+  });
+  return (nowMs() - (t0 ?? nowMs())) / 1000;
 }
