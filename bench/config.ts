@@ -28,6 +28,7 @@ export function sizes(
       backend,
       pairs: smoke ? 200 : 5_000,
       alerts: smoke ? 60 : 600,
+      warmup: smoke ? 16 : 64,
       repetitions: 2,
       concurrency: 8,
       smoke,

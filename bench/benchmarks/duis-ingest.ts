@@ -9,12 +9,14 @@ import { createSchemaValidator } from '../../src/ingest/schema-validator';
 import { check, withServer } from '../lib/harness';
 import type { CommonOptions } from '../lib/harness';
 import type { BenchResult } from '../lib/report';
-import { loadAverage, median, nowMs, percentile, pool, progress, round } from '../lib/util';
+import { loadAverage, median, nowMs, percentile, progress, round, timedLoop } from '../lib/util';
 
 export interface DuisIngestOptions extends CommonOptions {
   readonly pairs: number;
   /** AD1s per repetition and per path (GraphQL and DUIS each get this many, all distinct). */
   readonly alerts: number;
+  /** Untimed requests before each timed run, in its closed loop (see timedLoop). */
+  readonly warmup: number;
   readonly repetitions: number;
   readonly concurrency: number;
   readonly smoke: boolean;
@@ -105,40 +107,38 @@ export async function duisIngest(options: DuisIngestOptions): Promise<BenchResul
       let sent = 0;
       const refusals: string[] = [];
 
+      // Each run: `warmup` untimed requests, then `count` timed ones, in one closed loop.
       const runGraphql = async (count: number, latencies: number[]) => {
-        const alerts = Array.from({ length: count }, () => nextAlert()).map((a) => ad1(a.pair, a.startAt));
-        const t0 = nowMs();
-        await pool(alerts.length, options.concurrency, async (i) => {
+        const n = options.warmup + count;
+        const alerts = Array.from({ length: n }, () => nextAlert()).map((a) => ad1(a.pair, a.startAt));
+        const seconds = await timedLoop(n, options.concurrency, options.warmup, async (i, timed) => {
           const s = nowMs();
           const res = await gql<{ ingestAlerts: Ack[] }>(server.url, INGEST, { a: [alerts[i]] }, operator);
-          latencies.push(nowMs() - s);
+          if (timed) latencies.push(nowMs() - s);
           if (!res.ingestAlerts[0].duplicate) acked.push(res.ingestAlerts[0].alertId);
         });
-        sent += alerts.length;
-        return alerts.length / ((nowMs() - t0) / 1000);
+        sent += n;
+        return count / seconds;
       };
       const runDuis = async (count: number, latencies: number[]) => {
-        const docs = Array.from({ length: count }, () => nextAlert()).map((a) =>
-          ad1Document(a.pair, a.startAt),
-        );
-        const t0 = nowMs();
-        await pool(docs.length, options.concurrency, async (i) => {
+        const n = options.warmup + count;
+        const docs = Array.from({ length: n }, () => nextAlert()).map((a) => ad1Document(a.pair, a.startAt));
+        const seconds = await timedLoop(n, options.concurrency, options.warmup, async (i, timed) => {
           const s = nowMs();
           const res = await postDuis(server.url, docs[i], operator);
-          latencies.push(nowMs() - s);
+          if (timed) latencies.push(nowMs() - s);
           const result = res.body.results?.[0];
           if (res.status !== 200 || !result?.alertId) {
             refusals.push(`${res.status} ${JSON.stringify(res.body.errors ?? res.body).slice(0, 300)}`);
           } else if (!result.duplicate) acked.push(result.alertId);
         });
-        sent += docs.length;
-        return docs.length / ((nowMs() - t0) / 1000);
+        sent += n;
+        return count / seconds;
       };
 
       // Warm-up (not timed): the schemas compiled, both code paths run once through the JIT.
-      const warm = Math.min(16, options.alerts);
-      await runGraphql(warm, []);
-      await runDuis(warm, []);
+      await runGraphql(0, []);
+      await runDuis(0, []);
       // Validation is really on in the server measured: a document that breaks the schema is refused.
       const probe = nextAlert();
       const invalid = await postDuis(
@@ -245,7 +245,7 @@ export async function duisIngest(options: DuisIngestOptions): Promise<BenchResul
         ],
         checks,
         notes: [
-          `${options.pairs} pairs; ${options.repetitions} repetitions of ${options.alerts} AD1s per path, the order alternating; rates are medians, latencies over all repetitions.`,
+          `${options.pairs} pairs; ${options.repetitions} repetitions of ${options.alerts} AD1s per path, each after ${options.warmup} untimed in the same closed loop, the order alternating; rates are medians, latencies over all repetitions.`,
           `per repetition: POST /duis ${duisRates.map((r) => round(r)).join(', ')} documents/s; GraphQL ${graphqlRates.map((r) => round(r)).join(', ')} alerts/s; DUIS/GraphQL ${round(ratio, 2)}x.`,
           `XSD validation alone (compiled once, worker thread, one document at a time): p50 ${round(percentile(alone, 50), 2)} ms, p99 ${round(percentile(alone, 99), 2)} ms over ${alone.length} documents.`,
           `schemas: ${schemaDir}.`,

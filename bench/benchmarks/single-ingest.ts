@@ -12,11 +12,11 @@ import {
   median,
   nowMs,
   percentile,
-  pool,
   postgresCpuSeconds,
   processCpuSeconds,
   progress,
   round,
+  timedLoop,
 } from '../lib/util';
 import { readStoredRows } from './batched-ingest';
 
@@ -89,7 +89,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
           client: process.cpuUsage(),
         };
         const warmAcks: string[] = [];
-        const seconds = await timedLoop(alerts.length, options, async (i, timed) => {
+        const seconds = await timedLoop(alerts.length, options.concurrency, options.warmup, async (i, timed) => {
           const s = nowMs();
           const res = await gql<{ ingestAlerts: Ack[] }>(server.url, INGEST, { a: [alerts[i]] }, operator);
           if (timed) latencies.push(nowMs() - s);
@@ -112,7 +112,7 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         const stored = await readStoredRows(db.pool, repAcks);
         // The warm-up inserts copies of the first rows, marked apart.
         const rows = [...stored.alerts.slice(0, options.warmup), ...stored.alerts];
-        const insertSeconds = await timedLoop(rows.length, options, async (i, timed) => {
+        const insertSeconds = await timedLoop(rows.length, options.concurrency, options.warmup, async (i, timed) => {
           const row = [...rows[i].alert];
           row[1] = `${row[1]}${BASELINE_MARK}-single-r${rep}${timed ? '' : '-warm'}`;
           row[20] = null; // due_at: the scheduler must not pick up copies
@@ -195,21 +195,3 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
   });
 }
 
-/**
- * Runs `n` requests from `concurrency` clients in one closed loop; the first `warmup` are not
- * timed (`timed` false). Returns the seconds from the first timed request's start to the last
- * request's end.
- */
-async function timedLoop(
-  n: number,
-  options: Pick<SingleIngestOptions, 'concurrency' | 'warmup'>,
-  request: (i: number, timed: boolean) => Promise<void>,
-): Promise<number> {
-  let t0: number | undefined;
-  await pool(n, options.concurrency, async (i) => {
-    const timed = i >= options.warmup;
-    if (timed) t0 ??= nowMs();
-    await request(i, timed);
-  });
-  return (nowMs() - (t0 ?? nowMs())) / 1000;
-}

@@ -51,6 +51,27 @@ export async function pool(
   await Promise.all(lanes);
 }
 
+/**
+ * Runs `n` requests from `concurrency` clients in one closed loop; the first `warmup` are not
+ * timed (`timed` false), so the timed ones meet the steady state rather than the first burst of
+ * every client at once, a cold JIT or fresh connections. Returns the seconds from the first timed
+ * request's start to the last request's end.
+ */
+export async function timedLoop(
+  n: number,
+  concurrency: number,
+  warmup: number,
+  request: (i: number, timed: boolean) => Promise<void>,
+): Promise<number> {
+  let t0: number | undefined;
+  await pool(n, concurrency, async (i) => {
+    const timed = i >= warmup;
+    if (timed) t0 ??= nowMs();
+    await request(i, timed);
+  });
+  return (nowMs() - (t0 ?? nowMs())) / 1000;
+}
+
 /** A small deterministic PRNG (mulberry32), so every run sees the same data. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
