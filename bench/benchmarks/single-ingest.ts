@@ -89,13 +89,19 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
           client: process.cpuUsage(),
         };
         const warmAcks: string[] = [];
-        const seconds = await timedLoop(alerts.length, options.concurrency, options.warmup, async (i, timed) => {
-          const s = nowMs();
-          const res = await gql<{ ingestAlerts: Ack[] }>(server.url, INGEST, { a: [alerts[i]] }, operator);
-          if (timed) latencies.push(nowMs() - s);
-          else if (i < options.concurrency) burst.push(nowMs() - s);
-          if (!res.ingestAlerts[0].duplicate) (timed ? repAcks : warmAcks).push(res.ingestAlerts[0].alertId);
-        });
+        const seconds = await timedLoop(
+          alerts.length,
+          options.concurrency,
+          options.warmup,
+          async (i, timed) => {
+            const s = nowMs();
+            const res = await gql<{ ingestAlerts: Ack[] }>(server.url, INGEST, { a: [alerts[i]] }, operator);
+            if (timed) latencies.push(nowMs() - s);
+            else if (i < options.concurrency) burst.push(nowMs() - s);
+            if (!res.ingestAlerts[0].duplicate)
+              (timed ? repAcks : warmAcks).push(res.ingestAlerts[0].alertId);
+          },
+        );
         // CPU and statements over the whole loop (warm-up included), per alert.
         cpu.server.push(((processCpuSeconds(server.child.pid!) - cpuBefore.server) * 1000) / alerts.length);
         cpu.postgres.push(((postgresCpuSeconds() - cpuBefore.postgres) * 1000) / alerts.length);
@@ -112,21 +118,26 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
         const stored = await readStoredRows(db.pool, repAcks);
         // The warm-up inserts copies of the first rows, marked apart.
         const rows = [...stored.alerts.slice(0, options.warmup), ...stored.alerts];
-        const insertSeconds = await timedLoop(rows.length, options.concurrency, options.warmup, async (i, timed) => {
-          const row = [...rows[i].alert];
-          row[1] = `${row[1]}${BASELINE_MARK}-single-r${rep}${timed ? '' : '-warm'}`;
-          row[20] = null; // due_at: the scheduler must not pick up copies
-          const s = nowMs();
-          await insertPool.query(
-            `INSERT INTO alert (kind, natural_key, duis_response_id, alert_code, device_guid, mpan, mpan_check_digit_valid,
+        const insertSeconds = await timedLoop(
+          rows.length,
+          options.concurrency,
+          options.warmup,
+          async (i, timed) => {
+            const row = [...rows[i].alert];
+            row[1] = `${row[1]}${BASELINE_MARK}-single-r${rep}${timed ? '' : '-warm'}`;
+            row[20] = null; // due_at: the scheduler must not pick up copies
+            const s = nowMs();
+            await insertPool.query(
+              `INSERT INTO alert (kind, natural_key, duis_response_id, alert_code, device_guid, mpan, mpan_check_digit_valid,
                                 distributor_id, unrouted_reason, area_key, event_at, restored_at, throttled_count,
                                 throttled_sequence_id, received_at, ingested_by, in_activation_window, outcome, reason,
                                 revision, due_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
-            row,
-          );
-          if (timed) insertLatencies.push(nowMs() - s);
-        });
+              row,
+            );
+            if (timed) insertLatencies.push(nowMs() - s);
+          },
+        );
         insertRates.push(stored.alerts.length / insertSeconds);
         await removeBaselineCopies(db.pool);
         progress(
@@ -194,4 +205,3 @@ export async function singleIngest(options: SingleIngestOptions): Promise<BenchR
     };
   });
 }
-
